@@ -1,0 +1,418 @@
+/*
+ * libtransformer -- transformer inference on the CPU, in C99.
+ *
+ * This header is the whole public API and its documentation. Anything not
+ * declared here is internal and may change without notice.
+ *
+ * ---------------------------------------------------------------------------
+ * A complete example
+ * ---------------------------------------------------------------------------
+ *
+ *     #include <transformer.h>
+ *     #include <stdio.h>
+ *
+ *     int main(void) {
+ *         tfm_ctx *ctx;
+ *         tfm_ctx_params p = tfm_ctx_params_default();
+ *         p.n_threads = 2;
+ *         if (tfm_ctx_create(&p, &ctx) != TFM_OK) return 1;
+ *
+ *         float xs[2 * 3] = {1, 2, 3, 4, 5, 6};
+ *         float ys[2 * 3];
+ *         int64_t shape[2] = {2, 3};
+ *         tfm_tensor x, y;
+ *         tfm_tensor_wrap(&x, TFM_F32, 2, shape, xs);   // borrows xs
+ *         tfm_tensor_wrap(&y, TFM_F32, 2, shape, ys);
+ *         if (tfm_softmax(ctx, &x, NULL, &y) != TFM_OK)
+ *             fprintf(stderr, "%s\n", tfm_ctx_last_error(ctx));
+ *
+ *         tfm_ctx_free(ctx);
+ *         return 0;
+ *     }
+ *
+ * ---------------------------------------------------------------------------
+ * Conventions
+ * ---------------------------------------------------------------------------
+ *  - Every fallible call returns tfm_status; TFM_OK (0) means success.
+ *    Objects come back through an `out` pointer, which is set to NULL on
+ *    failure. After a failure tfm_ctx_last_error(ctx) says what went wrong.
+ *  - The library never aborts, exits or prints. Messages reach the host only
+ *    through the log callback it installs in tfm_ctx_params.
+ *  - Destructors (`*_free`, `*_close`) accept NULL and do nothing with it.
+ *  - Parameter structs come from a `*_default()` function; fields are only
+ *    ever appended, and each starts with its own size so a newer library can
+ *    tell an older caller's struct apart.
+ *  - Threads: a tfm_ctx is used by one thread at a time (it holds the last
+ *    error and the thread pool). Functions that take no ctx and are marked
+ *    "thread-safe" may be called from anywhere.
+ *
+ * ---------------------------------------------------------------------------
+ * The tensor memory model
+ * ---------------------------------------------------------------------------
+ *  A tfm_tensor is a plain struct: a dtype, 1 to 4 dimensions, a shape and a
+ *  stride per dimension (counted in ELEMENTS, not bytes), and a data pointer.
+ *  Dimension 0 is the outermost: a [rows, cols] matrix stored row-major has
+ *  strides {cols, 1}. A tensor either owns its data (created with
+ *  tfm_tensor_create; tfm_tensor_free releases both) or borrows it (wrapped
+ *  host memory or a view of another tensor; the owner must outlive it).
+ *  Operations write into output tensors the caller provides, so a forward
+ *  pass allocates nothing.
+ */
+#ifndef TRANSFORMER_H
+#define TRANSFORMER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- version -------------------------------------------------------------*/
+#define TFM_VERSION_MAJOR 0
+#define TFM_VERSION_MINOR 1
+#define TFM_VERSION_PATCH 0
+#define TFM_VERSION_NUMBER \
+    (TFM_VERSION_MAJOR * 1000000 + TFM_VERSION_MINOR * 1000 + TFM_VERSION_PATCH)
+#define TFM_VERSION_STRING "0.1.0"
+
+/* ---- export macros -------------------------------------------------------*/
+#if defined(_WIN32) && defined(TFM_SHARED)
+#  ifdef TFM_BUILD
+#    define TFM_API __declspec(dllexport)
+#  else
+#    define TFM_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define TFM_API __attribute__((visibility("default")))
+#else
+#  define TFM_API
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define TFM_DEPRECATED(func, hint) func __attribute__((deprecated(hint)))
+#else
+#  define TFM_DEPRECATED(func, hint) func
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==========================================================================
+ * Status codes and versions
+ * ========================================================================== */
+
+/* Result of every fallible call. Values below 100 are stable forever. */
+typedef enum tfm_status {
+    TFM_OK = 0,
+    TFM_ERR_NOMEM = 1,       /* an allocation failed                         */
+    TFM_ERR_INVALID_ARG = 2, /* NULL where a value is needed, bad value       */
+    TFM_ERR_SHAPE = 3,       /* shapes do not fit together                    */
+    TFM_ERR_DTYPE = 4,       /* a dtype the call does not accept              */
+    TFM_ERR_IO = 5,          /* a file could not be opened, read or mapped    */
+    TFM_ERR_FORMAT = 6,      /* a file or text is malformed or lies           */
+    TFM_ERR_MISUSE = 7,      /* calls made in an order that is not allowed    */
+    TFM_ERR_RANGE = 8,       /* a value past a limit (sequence length, id)    */
+    TFM_ERR_UNSUPPORTED = 9, /* valid input this build cannot handle          */
+    TFM_ERR_NOT_FOUND = 10,  /* a named item (tensor, file, field) is absent  */
+    TFM_ABORTED = 11         /* the host's abort callback asked to stop       */
+} tfm_status;
+
+/* A static English string for a status code ("out of memory"); never NULL,
+ * "unknown status" for codes it does not know. Thread-safe. */
+TFM_API const char *tfm_status_str(tfm_status status);
+
+/* TFM_VERSION_NUMBER of the library actually linked, to compare with the
+ * header's macro. Thread-safe. */
+TFM_API int tfm_version_number(void);
+/* Major, minor and patch of the linked library; any pointer may be NULL.
+ * Thread-safe. */
+TFM_API void tfm_version(int *major, int *minor, int *patch);
+/* "0.1.0"; static storage. Thread-safe. */
+TFM_API const char *tfm_version_string(void);
+
+/* ==========================================================================
+ * CPU features and kernels
+ * ========================================================================== */
+
+/* Bits of tfm_cpu_features(). */
+#define TFM_CPU_SSE2       (1u << 0)
+#define TFM_CPU_AVX        (1u << 1)
+#define TFM_CPU_AVX2       (1u << 2)
+#define TFM_CPU_FMA        (1u << 3)
+#define TFM_CPU_F16C       (1u << 4)
+#define TFM_CPU_AVX512F    (1u << 5)
+#define TFM_CPU_AVX512BW   (1u << 6)
+#define TFM_CPU_AVX512VL   (1u << 7)
+#define TFM_CPU_AVX512DQ   (1u << 8)
+#define TFM_CPU_AVX512VNNI (1u << 9)
+#define TFM_CPU_AVX512BF16 (1u << 10)
+#define TFM_CPU_NEON       (1u << 16)
+#define TFM_CPU_ASIMDHP    (1u << 17) /* aarch64 fp16 arithmetic */
+#define TFM_CPU_ASIMDDP    (1u << 18) /* aarch64 dot product     */
+
+/* The features this CPU and operating system support (for x86-64: cpuid
+ * plus xgetbv, so a wide register set the OS does not save counts as absent).
+ * Detected once. Thread-safe. */
+TFM_API uint32_t tfm_cpu_features(void);
+
+/* Writes the names of the feature bits set in `features`, separated by
+ * spaces ("sse2 avx avx2 fma ..."), into buf (always NUL-terminated when
+ * size > 0). Returns the length the full string needs, like snprintf.
+ * Thread-safe. */
+TFM_API size_t tfm_cpu_features_str(uint32_t features, char *buf, size_t size);
+
+/* Name of the kernel set in use: "ref", "avx2", "avx512" or "neon". It is the
+ * best set the CPU supports, unless the environment variable TFM_ARCH names
+ * another (an unsupported or unknown name falls back to the best set, and
+ * tfm_kernels_forced() then returns 0). Chosen once per process.
+ * Thread-safe. */
+TFM_API const char *tfm_kernels_name(void);
+/* 1 when TFM_ARCH chose the kernel set, 0 when it was picked automatically.
+ * Thread-safe. */
+TFM_API int tfm_kernels_forced(void);
+/* 1 when the named kernel set ("ref", "avx2", ...) is compiled in and the CPU
+ * can run it. Thread-safe. */
+TFM_API int tfm_kernels_supported(const char *name);
+
+/* ==========================================================================
+ * Context: allocator, threads, log, last error
+ * ========================================================================== */
+
+typedef struct tfm_ctx tfm_ctx;
+
+/* Allocator hook, realloc-shaped as Lua's lua_Alloc, with an alignment:
+ *   nsize == 0: free ptr (osize is its size); return NULL.
+ *   ptr == NULL: allocate nsize bytes aligned to `align` (a power of two).
+ *   otherwise: resize ptr from osize to nsize bytes, keeping the contents
+ *              and the alignment.
+ * Return NULL on failure (and only then, for nsize > 0); the library then
+ * returns TFM_ERR_NOMEM. `ud` is tfm_ctx_params.alloc_ud. */
+typedef void *(*tfm_alloc_fn)(void *ud, void *ptr, size_t osize, size_t nsize,
+                              size_t align);
+
+/* Log levels. */
+#define TFM_LOG_ERROR 0
+#define TFM_LOG_WARN  1
+#define TFM_LOG_INFO  2
+#define TFM_LOG_DEBUG 3
+
+/* Log callback: `msg` is one line without the newline, valid during the call. */
+typedef void (*tfm_log_fn)(void *ud, int level, const char *msg);
+
+typedef struct tfm_ctx_params {
+    size_t struct_size;  /* sizeof(tfm_ctx_params), set by _default()      */
+    int32_t n_threads;   /* threads for compute, >= 1 (default 1)           */
+    int32_t log_level;   /* highest level passed to `log` (default WARN)    */
+    tfm_alloc_fn alloc;  /* NULL: the C library's allocator                 */
+    void *alloc_ud;      /* passed to alloc                                 */
+    size_t alignment;    /* alignment of large buffers (default 64; power of
+                            two, at least sizeof(void *))                    */
+    tfm_log_fn log;      /* NULL: no logging                                */
+    void *log_ud;        /* passed to log                                   */
+} tfm_ctx_params;
+
+/* Default parameters: 1 thread, libc allocator, 64-byte alignment, no log.
+ * Thread-safe. */
+TFM_API tfm_ctx_params tfm_ctx_params_default(void);
+
+/* Creates a context: the allocator, the thread pool (n_threads - 1 workers
+ * that sleep while idle; none in a build without threads, which then runs
+ * serially) and the last-error buffer. `params` may be NULL for defaults.
+ * *out is set to NULL on failure.
+ * Errors: TFM_ERR_INVALID_ARG (out NULL, n_threads < 1, bad alignment or
+ * struct_size), TFM_ERR_NOMEM, TFM_ERR_UNSUPPORTED (threads could not be
+ * started). Thread-safe (contexts are independent). */
+TFM_API tfm_status tfm_ctx_create(const tfm_ctx_params *params, tfm_ctx **out);
+
+/* Stops the pool's threads and frees the context. Objects created with the
+ * context (tensors, models, ...) must be freed first. NULL is a no-op. */
+TFM_API void tfm_ctx_free(tfm_ctx *ctx);
+
+/* The message of the last error on this context ("" if none yet). The
+ * context owns the string; it stays valid until the next call on the
+ * context. A NULL ctx gives "". */
+TFM_API const char *tfm_ctx_last_error(const tfm_ctx *ctx);
+
+/* Number of compute threads of the context (1 for NULL). */
+TFM_API int tfm_ctx_n_threads(const tfm_ctx *ctx);
+
+/* ==========================================================================
+ * Tensors
+ * ========================================================================== */
+
+typedef enum tfm_dtype {
+    TFM_F32 = 0,
+    TFM_F16 = 1,  /* IEEE binary16                                          */
+    TFM_BF16 = 2, /* bfloat16: the upper half of an f32                     */
+    TFM_I8 = 3,   /* int8 with a scale: value = q * scale (per tensor) or
+                     q * scales[row] (per row of the last dimension)       */
+    TFM_I32 = 4,
+    TFM_F64 = 5,  /* storage and conversion only                            */
+    TFM_I64 = 6,  /* storage and conversion only                            */
+    TFM_U8 = 7    /* storage and conversion only (also safetensors BOOL)   */
+} tfm_dtype;
+
+#define TFM_MAX_DIMS 4
+
+/* Flag bits of tfm_tensor.flags. */
+#define TFM_TENSOR_OWNS_DATA (1u << 0) /* data (and scales) freed with it  */
+#define TFM_TENSOR_HEAP      (1u << 1) /* the struct itself was allocated  */
+
+typedef struct tfm_tensor {
+    int32_t dtype;                  /* tfm_dtype                             */
+    int32_t ndim;                   /* 1..TFM_MAX_DIMS                       */
+    int64_t shape[TFM_MAX_DIMS];    /* unused dims are 1                     */
+    int64_t stride[TFM_MAX_DIMS];   /* in elements; unused dims are 0        */
+    void *data;                     /* first element                         */
+    float scale;                    /* TFM_I8: per-tensor scale (default 1)  */
+    uint32_t flags;                 /* TFM_TENSOR_*                          */
+    float *scales;                  /* TFM_I8: per-row scales, or NULL       */
+    tfm_ctx *ctx;                   /* owner's context, NULL when borrowed   */
+    void *reserved[2];
+} tfm_tensor;
+
+/* Size of one element of `dtype` in bytes; 0 for an unknown dtype.
+ * Thread-safe. */
+TFM_API size_t tfm_dtype_size(tfm_dtype dtype);
+/* "f32", "f16", "bf16", "i8", "i32", "f64", "i64", "u8"; "?" otherwise.
+ * Thread-safe. */
+TFM_API const char *tfm_dtype_name(tfm_dtype dtype);
+
+/* Allocates a contiguous row-major tensor of `ndim` dimensions with the
+ * context's allocator, its data zero-filled and aligned to the context's
+ * alignment. Free it with tfm_tensor_free.
+ * Errors: TFM_ERR_INVALID_ARG (NULL pointers, ndim outside 1..4, a
+ * dimension < 1), TFM_ERR_DTYPE, TFM_ERR_RANGE (element count or byte size
+ * overflows), TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_tensor_create(tfm_ctx *ctx, tfm_dtype dtype, int ndim,
+                                     const int64_t *shape, tfm_tensor **out);
+
+/* Fills a caller-owned struct `t` as a contiguous row-major tensor that
+ * borrows `data` (which must hold the whole tensor). No allocation; nothing
+ * to free. Returns TFM_ERR_INVALID_ARG for NULL t/shape, bad ndim or a
+ * dimension < 1, TFM_ERR_RANGE when the element count overflows.
+ * Thread-safe (touches only t). */
+TFM_API tfm_status tfm_tensor_wrap(tfm_tensor *t, tfm_dtype dtype, int ndim,
+                                   const int64_t *shape, void *data);
+
+/* Creates a view of `src`: `ndim` dims of `shape` with `stride` (elements;
+ * NULL means contiguous row-major), starting `offset` elements after
+ * src->data. The view borrows src's data; every element it can reach must
+ * lie inside src's own extent, which is checked. Free the view with
+ * tfm_tensor_free (it frees only the struct).
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_SHAPE (the view reaches outside
+ * src), TFM_ERR_RANGE, TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_tensor_view(tfm_ctx *ctx, const tfm_tensor *src,
+                                   int ndim, const int64_t *shape,
+                                   const int64_t *stride, int64_t offset,
+                                   tfm_tensor **out);
+
+/* Frees a tensor made by tfm_tensor_create or tfm_tensor_view (and the data,
+ * when it owns it). NULL and wrapped (caller-owned) structs are no-ops. */
+TFM_API void tfm_tensor_free(tfm_tensor *t);
+
+/* Number of elements (product of the shape); 0 for NULL. */
+TFM_API int64_t tfm_tensor_numel(const tfm_tensor *t);
+/* 1 when the tensor is row-major contiguous (strides match its shape). */
+TFM_API int tfm_tensor_is_contiguous(const tfm_tensor *t);
+
+/* Copies src into dst element by element, converting between any two
+ * dtypes (f32, f16, bf16, i8 via its scales, i32, f64, i64, u8). Shapes must
+ * be equal; strides may differ. Float to f16/bf16 rounds to nearest even;
+ * float to integer rounds to nearest and saturates (to i8: divides by dst's
+ * scale first). Errors: TFM_ERR_INVALID_ARG, TFM_ERR_SHAPE, TFM_ERR_DTYPE. */
+TFM_API tfm_status tfm_tensor_copy(tfm_ctx *ctx, const tfm_tensor *src,
+                                   tfm_tensor *dst);
+
+/* Scalar conversions (round to nearest even, NaN kept NaN). Thread-safe. */
+TFM_API uint16_t tfm_f32_to_f16(float x);
+TFM_API float tfm_f16_to_f32(uint16_t h);
+TFM_API uint16_t tfm_f32_to_bf16(float x);
+TFM_API float tfm_bf16_to_f32(uint16_t h);
+/* Array conversions through the fastest kernels; n elements. Thread-safe. */
+TFM_API void tfm_f16_to_f32_array(const uint16_t *src, float *dst, size_t n);
+TFM_API void tfm_f32_to_f16_array(const float *src, uint16_t *dst, size_t n);
+TFM_API void tfm_bf16_to_f32_array(const uint16_t *src, float *dst, size_t n);
+TFM_API void tfm_f32_to_bf16_array(const float *src, uint16_t *dst, size_t n);
+
+/* ==========================================================================
+ * Tensor operations (f32)
+ *
+ * Each writes into `out`, a tensor the caller provides with the right shape
+ * (any strides unless stated). `out` may alias an input only where stated.
+ * Every op checks NULLs, dtypes and shapes and returns TFM_ERR_INVALID_ARG,
+ * TFM_ERR_DTYPE or TFM_ERR_SHAPE with a message naming the mismatch. Work is
+ * split over rows across the context's threads; results are bit-identical
+ * for any thread count. Not thread-safe on one ctx.
+ * ========================================================================== */
+
+/* out = alpha * A · op(B) + beta * out (+ bias, broadcast over rows).
+ * A: [..., M, K] (leading dims are flattened into M; rows may be strided
+ * but each row contiguous in K). B: [K, N], or [N, K] with trans_b = 1 (the
+ * layout of nn.Linear weights). bias: [N] or NULL. out: [..., M, N] with
+ * the same leading dims as A. With beta == 0, out is not read (it may hold
+ * NaN). */
+TFM_API tfm_status tfm_matmul(tfm_ctx *ctx, const tfm_tensor *a,
+                              const tfm_tensor *b, int trans_b,
+                              const tfm_tensor *bias, float alpha, float beta,
+                              tfm_tensor *out);
+
+/* out = a + b. b has a's shape, or is broadcast from its trailing dims
+ * (b [N] over a [..., N]; b [S, N] over a [B, S, N]). out may alias a. */
+TFM_API tfm_status tfm_add(tfm_ctx *ctx, const tfm_tensor *a,
+                           const tfm_tensor *b, tfm_tensor *out);
+/* out = a * b elementwise, with tfm_add's broadcasting. out may alias a. */
+TFM_API tfm_status tfm_mul(tfm_ctx *ctx, const tfm_tensor *a,
+                           const tfm_tensor *b, tfm_tensor *out);
+/* out = x * s. out may alias x. */
+TFM_API tfm_status tfm_scale(tfm_ctx *ctx, const tfm_tensor *x, float s,
+                             tfm_tensor *out);
+
+/* Softmax over the last dimension, computed stably (max subtracted). `mask`
+ * (NULL for none) is added to x before the softmax and broadcast from its
+ * trailing dims like tfm_add's b (for example [S, S] over [B, H, S, S]);
+ * -INFINITY masks a position out. A row whose every position is masked gives
+ * all zeros, never NaN. out may alias x. */
+TFM_API tfm_status tfm_softmax(tfm_ctx *ctx, const tfm_tensor *x,
+                               const tfm_tensor *mask, tfm_tensor *out);
+
+/* LayerNorm over the last dimension N: (x - mean) / sqrt(var + eps) * gamma
+ * + beta, with the biased variance as PyTorch. gamma, beta: [N] or NULL
+ * (ones / zeros). out may alias x. */
+TFM_API tfm_status tfm_layernorm(tfm_ctx *ctx, const tfm_tensor *x,
+                                 const tfm_tensor *gamma,
+                                 const tfm_tensor *beta, float eps,
+                                 tfm_tensor *out);
+/* RMSNorm over the last dimension: x / sqrt(mean(x^2) + eps) * gamma.
+ * gamma: [N] or NULL. out may alias x. */
+TFM_API tfm_status tfm_rmsnorm(tfm_ctx *ctx, const tfm_tensor *x,
+                               const tfm_tensor *gamma, float eps,
+                               tfm_tensor *out);
+
+/* Activations, elementwise; out may alias x. */
+typedef enum tfm_act {
+    TFM_ACT_NONE = 0,
+    TFM_ACT_RELU = 1,
+    TFM_ACT_GELU = 2,      /* x * Phi(x), the erf form (PyTorch default)     */
+    TFM_ACT_GELU_TANH = 3, /* the tanh approximation (GPT-2 "gelu_new")      */
+    TFM_ACT_SILU = 4,      /* x * sigmoid(x), "swish"                        */
+    TFM_ACT_TANH = 5,
+    TFM_ACT_SIGMOID = 6
+} tfm_act;
+TFM_API tfm_status tfm_activation(tfm_ctx *ctx, tfm_act act,
+                                  const tfm_tensor *x, tfm_tensor *out);
+/* Shorthands for tfm_activation. */
+TFM_API tfm_status tfm_relu(tfm_ctx *ctx, const tfm_tensor *x, tfm_tensor *out);
+TFM_API tfm_status tfm_gelu(tfm_ctx *ctx, const tfm_tensor *x, tfm_tensor *out);
+TFM_API tfm_status tfm_gelu_tanh(tfm_ctx *ctx, const tfm_tensor *x,
+                                 tfm_tensor *out);
+TFM_API tfm_status tfm_silu(tfm_ctx *ctx, const tfm_tensor *x, tfm_tensor *out);
+
+/* Embedding gather: out[..., :] = table[ids[...], :]. table: [V, D] in f32,
+ * f16 or bf16 (converted). ids: i32 of any shape [...]; out: [..., D] f32.
+ * An id outside [0, V) is TFM_ERR_RANGE naming the id and its position. */
+TFM_API tfm_status tfm_embedding(tfm_ctx *ctx, const tfm_tensor *table,
+                                 const tfm_tensor *ids, tfm_tensor *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TRANSFORMER_H */

@@ -1,0 +1,234 @@
+/*
+ * Context: parameters, allocator hooks, error messages, logging, versions.
+ */
+#define _POSIX_C_SOURCE 200112L
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---- status and version ------------------------------------------------------
+
+const char *tfm_status_str(tfm_status status) {
+    switch (status) {
+    case TFM_OK: return "ok";
+    case TFM_ERR_NOMEM: return "out of memory";
+    case TFM_ERR_INVALID_ARG: return "invalid argument";
+    case TFM_ERR_SHAPE: return "shape mismatch";
+    case TFM_ERR_DTYPE: return "unsupported dtype";
+    case TFM_ERR_IO: return "i/o error";
+    case TFM_ERR_FORMAT: return "malformed input";
+    case TFM_ERR_MISUSE: return "misuse of the API";
+    case TFM_ERR_RANGE: return "value out of range";
+    case TFM_ERR_UNSUPPORTED: return "unsupported";
+    case TFM_ERR_NOT_FOUND: return "not found";
+    case TFM_ABORTED: return "aborted";
+    }
+    return "unknown status";
+}
+
+int tfm_version_number(void) { return TFM_VERSION_NUMBER; }
+
+void tfm_version(int *major, int *minor, int *patch) {
+    if (major) *major = TFM_VERSION_MAJOR;
+    if (minor) *minor = TFM_VERSION_MINOR;
+    if (patch) *patch = TFM_VERSION_PATCH;
+}
+
+const char *tfm_version_string(void) { return TFM_VERSION_STRING; }
+
+// ---- default allocator -------------------------------------------------------
+
+// The libc allocator behind the hook when the host gives none. posix_memalign
+// has no realloc, so a resize allocates, copies and frees.
+static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize,
+                           size_t align) {
+    void *p = NULL;
+    (void)ud;
+    if (nsize == 0) {
+        free(ptr);
+        return NULL;
+    }
+    if (align < sizeof(void *)) align = sizeof(void *);
+    if (posix_memalign(&p, align, nsize) != 0) return NULL;
+    if (ptr) {
+        memcpy(p, ptr, osize < nsize ? osize : nsize);
+        free(ptr);
+    }
+    return p;
+}
+
+tfm_ctx_params tfm_ctx_params_default(void) {
+    tfm_ctx_params p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.n_threads = 1;
+    p.log_level = TFM_LOG_WARN;
+    p.alloc = NULL;
+    p.alloc_ud = NULL;
+    p.alignment = 64;
+    p.log = NULL;
+    p.log_ud = NULL;
+    return p;
+}
+
+// ---- context -------------------------------------------------------------------
+
+tfm_status tfm_ctx_create(const tfm_ctx_params *params, tfm_ctx **out) {
+    tfm_ctx_params p = tfm_ctx_params_default();
+    tfm_ctx tmp, *ctx;
+    tfm_status st = TFM_OK;
+
+    if (!out) return TFM_ERR_INVALID_ARG;
+    *out = NULL;
+    if (params) {
+        if (params->struct_size < sizeof(size_t) ||
+            params->struct_size > sizeof(tfm_ctx_params))
+            return TFM_ERR_INVALID_ARG;
+        memcpy(&p, params, params->struct_size);
+    }
+    if (p.n_threads < 1 || p.n_threads > 1024) return TFM_ERR_INVALID_ARG;
+    if (p.alignment < sizeof(void *) || (p.alignment & (p.alignment - 1)))
+        return TFM_ERR_INVALID_ARG;
+    if (!p.alloc) p.alloc = default_alloc;
+
+    // Allocate the context itself through the host's hook.
+    memset(&tmp, 0, sizeof tmp);
+    tmp.params = p;
+    ctx = (tfm_ctx *)tfm__alloc(&tmp, sizeof *ctx);
+    if (!ctx) return TFM_ERR_NOMEM;
+    ctx->params = p;
+    ctx->err[0] = '\0';
+    ctx->pool = tfm__pool_create(ctx, p.n_threads, &st);
+    if (!ctx->pool) {
+        tfm__free(ctx, ctx, sizeof *ctx);
+        return st;
+    }
+    *out = ctx;
+    return TFM_OK;
+}
+
+void tfm_ctx_free(tfm_ctx *ctx) {
+    if (!ctx) return;
+    tfm__pool_free(ctx->pool);
+    ctx->pool = NULL;
+    {
+        tfm_ctx tmp = *ctx; // the allocator must outlive the struct it frees
+        tfm__free(&tmp, ctx, sizeof *ctx);
+    }
+}
+
+const char *tfm_ctx_last_error(const tfm_ctx *ctx) {
+    return ctx ? ctx->err : "";
+}
+
+int tfm_ctx_n_threads(const tfm_ctx *ctx) {
+    return ctx ? ctx->params.n_threads : 1;
+}
+
+// ---- errors and log ------------------------------------------------------------
+
+tfm_status tfm__verr(tfm_ctx *ctx, tfm_status status, const char *fmt,
+                     va_list ap) {
+    if (!ctx) return status;
+    vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+    if (ctx->params.log && ctx->params.log_level >= TFM_LOG_ERROR)
+        ctx->params.log(ctx->params.log_ud, TFM_LOG_ERROR, ctx->err);
+    return status;
+}
+
+tfm_status tfm__err(tfm_ctx *ctx, tfm_status status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    status = tfm__verr(ctx, status, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+void tfm__log(tfm_ctx *ctx, int level, const char *fmt, ...) {
+    char buf[TFM__ERRMSG_SIZE];
+    va_list ap;
+    if (!ctx || !ctx->params.log || level > ctx->params.log_level) return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    ctx->params.log(ctx->params.log_ud, level, buf);
+}
+
+// ---- allocation ----------------------------------------------------------------
+
+void *tfm__alloc_nozero(tfm_ctx *ctx, size_t size) {
+    if (size == 0) size = 1;
+    if (!ctx) return default_alloc(NULL, NULL, 0, size, 64);
+    return ctx->params.alloc(ctx->params.alloc_ud, NULL, 0, size,
+                             ctx->params.alignment);
+}
+
+void *tfm__alloc(tfm_ctx *ctx, size_t size) {
+    void *p = tfm__alloc_nozero(ctx, size);
+    if (p) memset(p, 0, size);
+    return p;
+}
+
+void *tfm__realloc(tfm_ctx *ctx, void *ptr, size_t osize, size_t nsize) {
+    if (!ptr) return tfm__alloc_nozero(ctx, nsize);
+    if (nsize == 0) nsize = 1;
+    if (!ctx) return default_alloc(NULL, ptr, osize, nsize, 64);
+    return ctx->params.alloc(ctx->params.alloc_ud, ptr, osize, nsize,
+                             ctx->params.alignment);
+}
+
+void tfm__free(tfm_ctx *ctx, void *ptr, size_t size) {
+    if (!ptr) return;
+    if (size == 0) size = 1;
+    if (!ctx) {
+        default_alloc(NULL, ptr, size, 0, 64);
+        return;
+    }
+    ctx->params.alloc(ctx->params.alloc_ud, ptr, size, 0,
+                      ctx->params.alignment);
+}
+
+char *tfm__strndup(tfm_ctx *ctx, const char *s, size_t n) {
+    char *p = (char *)tfm__alloc_nozero(ctx, n + 1);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *tfm__strdup(tfm_ctx *ctx, const char *s) {
+    return tfm__strndup(ctx, s, strlen(s));
+}
+
+int tfm__mul_size(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > (size_t)-1 / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+int tfm__mul_i64(int64_t a, int64_t b, int64_t *out) {
+    if (a < 0 || b < 0) return 0;
+    if (a != 0 && b > INT64_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+
+// ---- parallel helpers ----------------------------------------------------------
+
+void tfm__parallel(tfm_ctx *ctx, tfm__task_fn fn, void *arg, int nth) {
+    if (nth < 1) nth = 1;
+    if (!ctx || !ctx->pool || nth == 1) {
+        int i;
+        for (i = 0; i < nth; i++) fn(arg, i, nth);
+        return;
+    }
+    tfm__pool_run(ctx->pool, fn, arg, nth);
+}
+
+void tfm__split_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi) {
+    int64_t base = n / nth, rem = n % nth;
+    *lo = ith * base + (ith < rem ? ith : rem);
+    *hi = *lo + base + (ith < rem ? 1 : 0);
+}

@@ -1,0 +1,100 @@
+/*
+ * Internal declarations shared by the whole library (never installed).
+ * Names: tfm__* for internal functions and types.
+ */
+#ifndef TFM_INTERNAL_H
+#define TFM_INTERNAL_H
+
+#include "transformer.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define TFM__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#  define TFM__UNUSED __attribute__((unused))
+#else
+#  define TFM__PRINTF(a, b)
+#  define TFM__UNUSED
+#endif
+
+#define TFM__ERRMSG_SIZE 512
+
+/* ---- thread pool (pool.c) ------------------------------------------------*/
+
+typedef struct tfm__pool tfm__pool;
+
+/* A task receives its index ith in [0, nth) and the shared argument. */
+typedef void (*tfm__task_fn)(void *arg, int ith, int nth);
+
+/* Starts n_threads - 1 workers (none when n_threads == 1 or built with
+ * THREADS=0). Returns NULL with *status set on failure. */
+tfm__pool *tfm__pool_create(tfm_ctx *ctx, int n_threads, tfm_status *status);
+void tfm__pool_free(tfm__pool *pool);
+/* Runs fn(arg, i, nth) for i in [0, nth) and returns when all are done. The
+ * calling thread runs task 0 itself. nth may be any positive number; tasks
+ * beyond the pool's thread count are run by whichever thread is free. */
+void tfm__pool_run(tfm__pool *pool, tfm__task_fn fn, void *arg, int nth);
+int tfm__pool_size(const tfm__pool *pool);
+
+/* ---- context -------------------------------------------------------------*/
+
+struct tfm_ctx {
+    tfm_ctx_params params;
+    tfm__pool *pool;
+    char err[TFM__ERRMSG_SIZE];
+};
+
+/* Records the message (printf-style) as the context's last error, logs it
+ * at ERROR level, and returns `status` so callers can `return tfm__err(...)`.
+ * ctx may be NULL (then only the code is returned). */
+tfm_status tfm__err(tfm_ctx *ctx, tfm_status status, const char *fmt, ...)
+    TFM__PRINTF(3, 4);
+tfm_status tfm__verr(tfm_ctx *ctx, tfm_status status, const char *fmt,
+                     va_list ap);
+/* Logs through the host's callback, if the level is enabled. */
+void tfm__log(tfm_ctx *ctx, int level, const char *fmt, ...) TFM__PRINTF(3, 4);
+
+/* Allocation through the context's hook. tfm__alloc returns zero-filled
+ * memory aligned to the ctx's alignment (or NULL). Sizes must be passed back
+ * to tfm__free exactly. With ctx == NULL libc is used. */
+void *tfm__alloc(tfm_ctx *ctx, size_t size);
+void *tfm__alloc_nozero(tfm_ctx *ctx, size_t size);
+void *tfm__realloc(tfm_ctx *ctx, void *ptr, size_t osize, size_t nsize);
+void tfm__free(tfm_ctx *ctx, void *ptr, size_t size);
+/* NUL-terminated copy of s (or of its first n bytes) with the ctx allocator;
+ * free with tfm__free(ctx, p, strlen(p) + 1). */
+char *tfm__strdup(tfm_ctx *ctx, const char *s);
+char *tfm__strndup(tfm_ctx *ctx, const char *s, size_t n);
+
+/* Overflow-checked size arithmetic: return 0 on overflow. */
+int tfm__mul_size(size_t a, size_t b, size_t *out);
+int tfm__mul_i64(int64_t a, int64_t b, int64_t *out);
+
+/* Runs fn over nth tasks on the context's pool (serially without one). */
+void tfm__parallel(tfm_ctx *ctx, tfm__task_fn fn, void *arg, int nth);
+/* Splits [0, n) into nth near-equal ranges; task ith gets [*lo, *hi). */
+void tfm__split_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi);
+
+/* ---- tensors (tensor.c) --------------------------------------------------*/
+
+/* Shape of t as a string "[2, 3, 4]" into buf; returns buf. */
+const char *tfm__shape_str(const tfm_tensor *t, char *buf, size_t size);
+/* Checks t is non-NULL, has dtype and ndim in [min_dims, max_dims]; on
+ * failure records an error naming `what` (e.g. "softmax: x") and returns it. */
+tfm_status tfm__check_tensor(tfm_ctx *ctx, const tfm_tensor *t, tfm_dtype dt,
+                             int min_dims, int max_dims, const char *what);
+/* Checks a and b have the same shape. */
+tfm_status tfm__check_same_shape(tfm_ctx *ctx, const tfm_tensor *a,
+                                 const tfm_tensor *b, const char *op,
+                                 const char *an, const char *bn);
+/* Number of rows when the last dim is seen as the row: numel / shape[-1]. */
+int64_t tfm__rows(const tfm_tensor *t);
+/* Pointer to the start of row r (0 <= r < tfm__rows(t)) of t, whose last
+ * dimension must have stride 1. */
+void *tfm__row_ptr(const tfm_tensor *t, int64_t r);
+/* Offset in elements of the i-th element (row-major order) of t. */
+int64_t tfm__elem_offset(const tfm_tensor *t, int64_t i);
+
+#endif /* TFM_INTERNAL_H */

@@ -1,0 +1,39 @@
+/*
+ * The tfm command-line tool: one function per subcommand.
+ * Exit codes: 0 success, 1 usage error, 2 runtime error (message on stderr).
+ */
+#ifndef TFM_TOOL_H
+#define TFM_TOOL_H
+
+#include "transformer.h"
+
+#include <stdio.h>
+
+#define TFM_EXIT_OK 0
+#define TFM_EXIT_USAGE 1
+#define TFM_EXIT_RUNTIME 2
+
+typedef struct tfm_cmd {
+    const char *name;
+    int (*run)(int argc, char **argv); // argv[0] is the subcommand name
+    const char *summary;
+} tfm_cmd;
+
+int cmd_info(int argc, char **argv);
+
+/* Prints "tfm: <msg>" to stderr and returns TFM_EXIT_USAGE. */
+int tool_usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+/* Prints "tfm: <what>: <status>: <ctx message>" and returns TFM_EXIT_RUNTIME. */
+int tool_runtime_error(tfm_ctx *ctx, tfm_status st, const char *what);
+/* Writes s as a JSON string literal (quotes and escapes) to f. */
+void tool_json_string(FILE *f, const char *s);
+/* Parses "--threads N" style integer options; returns 0 on a bad value. */
+int tool_parse_int(const char *s, long lo, long hi, long *out);
+/* Default thread count: $TFM_THREADS, else the number of online CPUs. */
+int tool_default_threads(void);
+
+#endif
