@@ -169,10 +169,11 @@ ubsan:
 	  EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=undefined" test
 
+AARCH64_BUILD ?= build-aarch64
 cross-aarch64:
-	$(MAKE) CC=aarch64-linux-gnu-gcc BUILD=build-aarch64 tests
+	$(MAKE) CC=aarch64-linux-gnu-gcc BUILD=$(AARCH64_BUILD) lib $(AARCH64_BUILD)/tests/unit
 	TFM_TEST_RUNNER="qemu-aarch64-static -L /usr/aarch64-linux-gnu" \
-	  bash tests/run.sh build-aarch64 --unit-only
+	  bash tests/run.sh $(AARCH64_BUILD) --unit-only
 
 # ---- install ---------------------------------------------------------------------
 install: lib $(TFM)

@@ -47,6 +47,11 @@ typedef struct tfm__kernels {
                     float *out);
     // activations, indexed by tfm_act (TFM_ACT_NONE copies)
     void (*act[7])(int64_t n, const float *x, float *out);
+    // Rotary embedding of one head vector x[d] in place, with cos/sin[d/2]
+    // for its position. neox == 0: pairs (x[2i], x[2i+1]) (llama2.c, GPT-J);
+    // neox == 1: pairs (x[i], x[i + d/2]) (GPT-NeoX, Hugging Face Llama).
+    void (*rope)(int64_t d, float *x, const float *cos, const float *sin,
+                 int neox);
 
     // ---- conversions ----------------------------------------------------------
     void (*f16_to_f32)(int64_t n, const uint16_t *src, float *dst);

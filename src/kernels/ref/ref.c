@@ -155,6 +155,17 @@ static void act_sigmoid(int64_t n, const float *x, float *out) {
     for (i = 0; i < n; i++) out[i] = 1.0f / (1.0f + expf(-x[i]));
 }
 
+static void ref_rope(int64_t d, float *x, const float *c, const float *s,
+                     int neox) {
+    int64_t i, half = d / 2;
+    for (i = 0; i < half; i++) {
+        int64_t i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
+        float x0 = x[i0], x1 = x[i1];
+        x[i0] = x0 * c[i] - x1 * s[i];
+        x[i1] = x0 * s[i] + x1 * c[i];
+    }
+}
+
 // ---- conversions -------------------------------------------------------------------
 
 static void ref_f16_to_f32(int64_t n, const uint16_t *src, float *dst) {
@@ -190,6 +201,7 @@ const tfm__kernels tfm__kernels_ref = {
     ref_layernorm,
     ref_rmsnorm,
     {act_none, act_relu, act_gelu, act_gelu_tanh, act_silu, act_tanh, act_sigmoid},
+    ref_rope,
     ref_f16_to_f32,
     ref_f32_to_f16,
     ref_bf16_to_f32,
