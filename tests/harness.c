@@ -194,6 +194,41 @@ void *tfmt_alloc(void *ud, void *ptr, size_t osize, size_t nsize, size_t align) 
     return p;
 }
 
+long tfmt_oom_walk(const char *file, int line, tfmt_scenario fn, void *arg) {
+    tfmt_alloc_state st;
+    tfm_ctx_params p = tfm_ctx_params_default();
+    tfm_status rc;
+    long total, i;
+    p.alloc = tfmt_alloc;
+    p.alloc_ud = &st;
+    memset(&st, 0, sizeof st);
+    rc = fn(&p, arg);
+    if (rc != TFM_OK) {
+        tfmt_fail(file, line, "scenario fails without injected failures: %s",
+                  tfm_status_str(rc));
+        return 0;
+    }
+    if (st.live_blocks != 0)
+        tfmt_fail(file, line, "scenario leaks %ld blocks", st.live_blocks);
+    total = st.n_allocs;
+    for (i = 1; i <= total; i++) {
+        memset(&st, 0, sizeof st);
+        st.fail_at = i;
+        rc = fn(&p, arg);
+        if (st.failed && rc != TFM_ERR_NOMEM) {
+            tfmt_fail(file, line, "allocation %ld of %ld failed, scenario returned %s",
+                      i, total, tfm_status_str(rc));
+            break;
+        }
+        if (st.live_blocks != 0 || st.live_bytes != 0) {
+            tfmt_fail(file, line, "allocation %ld of %ld failed: %ld blocks (%lld bytes) leaked",
+                      i, total, st.live_blocks, st.live_bytes);
+            break;
+        }
+    }
+    return total;
+}
+
 int main(int argc, char **argv) {
     int passed = 0, failed = 0, skipped = 0, i, a;
     for (a = 1; a < argc; a++) {

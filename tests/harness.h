@@ -133,4 +133,14 @@ typedef struct tfmt_alloc_state {
 } tfmt_alloc_state;
 void *tfmt_alloc(void *ud, void *ptr, size_t osize, size_t nsize, size_t align);
 
+/* Allocation-failure walk. A scenario creates a context from `params` (whose
+ * allocator is the counting one), does its work, frees everything it made
+ * (also on failure) and returns the first error or TFM_OK. The walk runs it
+ * once to count allocations, then once per allocation with that one failing,
+ * and checks that each such run returns TFM_ERR_NOMEM and leaks nothing.
+ * Returns the number of allocations walked. */
+typedef tfm_status (*tfmt_scenario)(const tfm_ctx_params *params, void *arg);
+long tfmt_oom_walk(const char *file, int line, tfmt_scenario fn, void *arg);
+#define OOM_WALK(fn, arg) tfmt_oom_walk(__FILE__, __LINE__, (fn), (arg))
+
 #endif
