@@ -154,7 +154,7 @@ $(TEST_BIN): $(TEST_SRC) tests/harness.c tests/harness.h $(BUILD)/tests/registry
 tests: all $(TEST_BIN)
 
 test: tests
-	@bash tests/run.sh $(BUILD)
+	@TFM_EXTRA_LDFLAGS="$(EXTRA_LDFLAGS)" bash tests/run.sh $(BUILD)
 
 demo: all
 	@bash examples/demo.sh $(BUILD)

@@ -11,6 +11,7 @@ BUILD=${1:-build}
 UNIT_ONLY=0
 [ "${2:-}" = "--unit-only" ] && UNIT_ONLY=1
 RUNNER=${TFM_TEST_RUNNER:-}
+export TFM_EXTRA_LDFLAGS=${TFM_EXTRA_LDFLAGS:-}   # sanitizer link flags for script tests
 P=0; F=0; S=0
 
 add_counts() { # parses "N passed, N failed, N skipped" from a log

@@ -7,7 +7,7 @@ cp "$tmp/a.c" "$tmp/a.cpp"
 cc -std=c99 -Wall -Wextra -Wpedantic -Werror -Iinclude -c "$tmp/a.c" -o "$tmp/a.o"
 if command -v g++ >/dev/null; then
   g++ -std=c++98 -Wall -Wextra -Wpedantic -Werror -Iinclude -c "$tmp/a.cpp" -o "$tmp/b.o"
-  g++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude "$tmp/a.cpp" "$BUILD/libtransformer.a" -lm -pthread -o "$tmp/b"
+  g++ -std=c++11 -Wall -Wextra -Wpedantic -Werror -Iinclude "$tmp/a.cpp" "$BUILD/libtransformer.a" -lm -pthread ${TFM_EXTRA_LDFLAGS:-} -o "$tmp/b"
   "$tmp/b"
 fi
 if command -v clang++ >/dev/null; then

@@ -32,11 +32,11 @@ C
 # pkg-config sees the DESTDIR tree through PKG_CONFIG_SYSROOT_DIR
 export PKG_CONFIG_PATH="$root/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$tmp/root"
 [ "$(pkg-config --modversion libtransformer)" = "$ver" ] || { echo "pkg-config version mismatch"; exit 1; }
-cc -std=c99 $(pkg-config --cflags libtransformer) "$tmp/prog.c" -o "$tmp/dyn" $(pkg-config --libs libtransformer)
+cc -std=c99 $(pkg-config --cflags libtransformer) "$tmp/prog.c" -o "$tmp/dyn" $(pkg-config --libs libtransformer) ${TFM_EXTRA_LDFLAGS:-}
 LD_LIBRARY_PATH="$root/lib" "$tmp/dyn" | grep -q '^0.6439$' || { echo "dynamic program failed"; exit 1; }
 ldd "$tmp/dyn" | grep -q "libtransformer.so.$(echo "$ver" | cut -d. -f1)" || { echo "not linked dynamically"; exit 1; }
 cc -std=c99 $(pkg-config --cflags libtransformer) "$tmp/prog.c" -o "$tmp/sta" \
-   "$root/lib/libtransformer.a" $(pkg-config --libs-only-other --static libtransformer) -lm -pthread
+   "$root/lib/libtransformer.a" $(pkg-config --libs-only-other --static libtransformer) -lm -pthread ${TFM_EXTRA_LDFLAGS:-}
 ldd "$tmp/sta" | grep -q libtransformer && { echo "static program links the .so"; exit 1; }
 "$tmp/sta" | grep -q '^0.6439$' || { echo "static program failed"; exit 1; }
 echo ok
