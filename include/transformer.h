@@ -412,6 +412,46 @@ TFM_API tfm_status tfm_silu(tfm_ctx *ctx, const tfm_tensor *x, tfm_tensor *out);
 TFM_API tfm_status tfm_embedding(tfm_ctx *ctx, const tfm_tensor *table,
                                  const tfm_tensor *ids, tfm_tensor *out);
 
+/* ==========================================================================
+ * Prepacked matrices
+ *
+ * A weight matrix never changes, so it can be packed once, at load time, into
+ * the layout the GEMM micro-kernels read (panels of a few columns over the
+ * whole K), and every matmul with it then skips the packing and streams the
+ * weights once. The layout belongs to the kernel set chosen at pack time
+ * (tfm_kernels_name()); a packed matrix is immutable and may be shared by any
+ * number of threads, each with its own ctx.
+ * ========================================================================== */
+typedef struct tfm_packed_matrix tfm_packed_matrix;
+
+/* Packs op(B)[K, N] for tfm_matmul_packed: b is [K, N], or [N, K] with
+ * trans_b = 1 (the layout of nn.Linear weights), f32, rows may be strided but
+ * each row contiguous. b is copied and may be freed afterwards. The packed
+ * copy is allocated through ctx, which must outlive it (like a tensor from
+ * tfm_tensor_create). *out is NULL on failure.
+ * Errors: TFM_ERR_INVALID_ARG (NULLs), TFM_ERR_DTYPE, TFM_ERR_SHAPE (not 2-D,
+ * last dimension strided), TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_matrix_pack(tfm_ctx *ctx, const tfm_tensor *b,
+                                   int trans_b, tfm_packed_matrix **out);
+/* K and N of a packed matrix (0 for NULL). Thread-safe. */
+TFM_API int64_t tfm_packed_matrix_rows(const tfm_packed_matrix *p);
+TFM_API int64_t tfm_packed_matrix_cols(const tfm_packed_matrix *p);
+/* Frees a packed matrix; NULL is a no-op. */
+TFM_API void tfm_packed_matrix_free(tfm_packed_matrix *p);
+
+/* tfm_matmul with a prepacked op(B): out = alpha * A . B + beta * out
+ * (+ bias). A: [..., M, K]; out: [..., M, N]; bias: [N] or NULL. Rows of A
+ * and out may be strided, each row contiguous. With beta == 0, out is not
+ * read. M <= 8 (a decode step) takes a GEMV path that reads the weights once.
+ * Results are bit-identical for any thread count (the work is split over
+ * output tiles, never over K), but may differ in the last bits from
+ * tfm_matmul with the same B for M <= 8.
+ * Errors: as tfm_matmul (TFM_ERR_INVALID_ARG, _DTYPE, _SHAPE, _NOMEM). */
+TFM_API tfm_status tfm_matmul_packed(tfm_ctx *ctx, const tfm_tensor *a,
+                                     const tfm_packed_matrix *b,
+                                     const tfm_tensor *bias, float alpha,
+                                     float beta, tfm_tensor *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,40 @@
 #  define TFM__RESTRICT
 #endif
 
+// ---- GEMM, BLIS shape: portable loops in ops/gemm.c, per-ISA packing and an
+// MR x NR micro-kernel here. Letters: M, N, K of C[M, N] = A[M, K] op(B)[K, N].
+// Packed A: ceil(m/mr) micro-panels, panel i holds rows i*mr.. as k groups of
+//   mr floats (p-major), rows past m zero; panel stride k*mr.
+// Packed B: ceil(n/nr) micro-panels, panel j holds columns j*nr.. as k groups
+//   of nr floats, columns past n zero; panel stride `ps` (>= k*nr) floats, so
+//   a prepacked [K, N] matrix stores whole-K panels (ps = K*nr) and a kc slice
+//   of it starts at panel + pc*nr.
+typedef struct tfm__gemm_kernels {
+    int mr, nr;      // micro-tile
+    int mc, kc, nc;  // cache blocks (mc % mr == 0, nc % nr == 0)
+    // A[m, k] (rows lda apart) -> ap.
+    void (*pack_a)(int64_t m, int64_t k, const float *a, int64_t lda, float *ap);
+    // op(B)[k, n] -> bp: B[k, n] rows ldb apart, or with trans_b B[n, k].
+    void (*pack_b)(int64_t k, int64_t n, const float *b, int64_t ldb, int trans_b,
+                   float *bp, int64_t ps);
+    // C[m, n] = alpha * Ap[m, k] Bp[k, n] + beta * C, m <= mr, n <= nr, from
+    // one A and one B micro-panel. beta == 0: C is not read. Each element is
+    // one f32 sum over p in order, whatever m and n (edge tiles compute the
+    // full tile), so results do not depend on how C is split.
+    void (*ukr)(int64_t k, const float *ap, const float *bp, float alpha,
+                float beta, float *c, int64_t ldc, int64_t m, int64_t n);
+    // Small M (1..8, decode): C[m, n] = alpha * A[m, k] B[n, k]^T + beta * C,
+    // B in nn.Linear layout (rows ldb apart), streamed once.
+    void (*gemv_t)(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                   int64_t lda, const float *b, int64_t ldb, float beta, float *c,
+                   int64_t ldc);
+    // Small M from whole-K packed B panels (ps = k*nr): columns [0, n) of the
+    // panels starting at bp, streamed once.
+    void (*gemv_p)(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                   int64_t lda, const float *bp, float beta, float *c,
+                   int64_t ldc);
+} tfm__gemm_kernels;
+
 typedef struct tfm__kernels {
     const char *name;
 
@@ -58,6 +92,11 @@ typedef struct tfm__kernels {
     void (*f32_to_f16)(int64_t n, const float *src, uint16_t *dst);
     void (*bf16_to_f32)(int64_t n, const uint16_t *src, float *dst);
     void (*f32_to_bf16)(int64_t n, const float *src, uint16_t *dst);
+
+    // ---- GEMM building blocks ----------------------------------------------
+    // Left zero in the ref table (ref.c); tfm__gemm_of() then gives
+    // tfm__gemm_ref (ref/gemm.c). Each ISA's gemm.c fills it.
+    struct tfm__gemm_kernels gemm;
 } tfm__kernels;
 
 // The table in use (chosen once, thread-safe).
@@ -74,5 +113,12 @@ extern const tfm__kernels tfm__kernels_ref;
 void tfm__kernels_init_avx2(tfm__kernels *k);
 void tfm__kernels_init_avx512(tfm__kernels *k);
 void tfm__kernels_init_neon(tfm__kernels *k);
+// GEMM: the scalar twin (ref/gemm.c), each ISA's registration (its gemm.c),
+// and the GEMM section a table runs (its own, or ref's when left empty).
+extern const tfm__gemm_kernels tfm__gemm_ref;
+void tfm__avx2_init_gemm(tfm__kernels *k);
+void tfm__avx512_init_gemm(tfm__kernels *k);
+void tfm__neon_init_gemm(tfm__kernels *k);
+const tfm__gemm_kernels *tfm__gemm_of(const tfm__kernels *k);
 
 #endif /* TFM_KERNELS_H */

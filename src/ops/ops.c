@@ -7,6 +7,7 @@
  */
 #include "../core/internal.h"
 #include "../kernels/kernels.h"
+#include "gemm.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -261,61 +262,62 @@ tfm_status tfm_silu(tfm_ctx *ctx, const tfm_tensor *x, tfm_tensor *out) {
 
 // ---- matmul ---------------------------------------------------------------------------
 
-typedef struct {
-    const tfm__kernels *k;
-    int64_t batch, m, n, kk;
-    const tfm_tensor *a, *b, *bias, *out;
-    int trans_b, split_n;
-    float alpha, beta;
-} mm_job;
-
-static void mm_task(void *arg, int ith, int nth) {
-    const mm_job *j = (const mm_job *)arg;
-    int64_t lo, hi, bi;
-    int64_t ldb = j->b->stride[0];
-    tfm__split_range(j->split_n ? j->n : j->m, ith, nth, &lo, &hi);
-    if (lo >= hi) return;
-    for (bi = 0; bi < j->batch; bi++) {
-        // Row bi*m of A and out: the first row of this batch's matrix.
-        const float *a = (const float *)tfm__row_ptr(j->a, bi * j->m);
-        float *c = (float *)tfm__row_ptr(j->out, bi * j->m);
-        int64_t lda = j->a->ndim >= 2 ? j->a->stride[j->a->ndim - 2] : j->kk;
-        int64_t ldc = j->out->ndim >= 2 ? j->out->stride[j->out->ndim - 2] : j->n;
-        const float *b = (const float *)j->b->data;
-        int64_t r, m0 = 0, m1 = j->m, n0 = 0, n1 = j->n;
-        if (j->split_n) { n0 = lo; n1 = hi; } else { m0 = lo; m1 = hi; }
-        j->k->sgemm(m1 - m0, n1 - n0, j->kk, j->alpha, a + m0 * lda, lda,
-                    j->trans_b ? b + n0 * ldb : b + n0, ldb, j->trans_b, j->beta,
-                    c + m0 * ldc + n0, ldc);
-        if (j->bias)
-            for (r = m0; r < m1; r++)
-                j->k->add(n1 - n0, c + r * ldc + n0,
-                          (const float *)j->bias->data + n0, c + r * ldc + n0);
+// Whether rows 0..rows-1 of t (a row = the last dimension) sit a constant
+// stride apart; gives that stride.
+static int uniform_rows(const tfm_tensor *t, int64_t *ld) {
+    int i;
+    int64_t s = t->ndim >= 2 ? t->stride[t->ndim - 2] : t->shape[t->ndim - 1];
+    *ld = s;
+    for (i = t->ndim - 3; i >= 0; i--) {
+        if (t->shape[i] == 1) continue;
+        if (t->stride[i] != t->stride[i + 1] * t->shape[i + 1] &&
+            !(t->shape[i + 1] == 1 && t->stride[i] == s))
+            return 0;
+        s = t->stride[i];
     }
+    return 1;
 }
 
-tfm_status tfm_matmul(tfm_ctx *ctx, const tfm_tensor *a, const tfm_tensor *b,
-                      int trans_b, const tfm_tensor *bias, float alpha, float beta,
-                      tfm_tensor *out) {
-    mm_job j;
+// Shared by tfm_matmul (plain B) and tfm_matmul_packed (pb): checks, then
+// the GEMM driver (ops/gemm.c), over all leading dims at once when the rows
+// of A and out are uniformly strided, else one matrix at a time.
+static tfm_status matmul_any(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
+                             const tfm_tensor *b, int trans_b,
+                             const tfm_packed_matrix *pb, const tfm_tensor *bias,
+                             float alpha, float beta, tfm_tensor *out) {
+    tfm__gemm_args x;
     tfm_status st;
-    int64_t k, n, m, i, nt;
+    char what[64];
+    int64_t k, n, m, i, bk, batch, lda, ldc;
+    const tfm__kernels *kt;
     if (!ctx) return TFM_ERR_INVALID_ARG;
-    if ((st = tfm__check_tensor(ctx, a, TFM_F32, 1, TFM_MAX_DIMS, "matmul: a"))) return st;
-    if ((st = tfm__check_tensor(ctx, b, TFM_F32, 2, 2, "matmul: b"))) return st;
-    if ((st = tfm__check_tensor(ctx, out, TFM_F32, 1, TFM_MAX_DIMS, "matmul: out"))) return st;
-    if ((st = check_rows(ctx, a, "matmul: a"))) return st;
-    if ((st = check_rows(ctx, b, "matmul: b"))) return st;
-    if ((st = check_rows(ctx, out, "matmul: out"))) return st;
+    snprintf(what, sizeof what, "%s: a", op);
+    if ((st = tfm__check_tensor(ctx, a, TFM_F32, 1, TFM_MAX_DIMS, what))) return st;
+    if (pb) {
+        bk = pb->kdim;
+        n = pb->n;
+    } else {
+        snprintf(what, sizeof what, "%s: b", op);
+        if ((st = tfm__check_tensor(ctx, b, TFM_F32, 2, 2, what))) return st;
+        if ((st = check_rows(ctx, b, what))) return st;
+        bk = trans_b ? b->shape[1] : b->shape[0];
+        n = trans_b ? b->shape[0] : b->shape[1];
+    }
+    snprintf(what, sizeof what, "%s: out", op);
+    if ((st = tfm__check_tensor(ctx, out, TFM_F32, 1, TFM_MAX_DIMS, what))) return st;
+    snprintf(what, sizeof what, "%s: a", op);
+    if ((st = check_rows(ctx, a, what))) return st;
+    snprintf(what, sizeof what, "%s: out", op);
+    if ((st = check_rows(ctx, out, what))) return st;
     k = a->shape[a->ndim - 1];
-    n = trans_b ? b->shape[0] : b->shape[1];
-    if ((trans_b ? b->shape[1] : b->shape[0]) != k) {
+    if (bk != k) {
         char sa[80], sb[80];
-        return tfm__err(ctx, TFM_ERR_SHAPE,
-                        "matmul: a %s has K = %lld but b %s%s has K = %lld",
-                        tfm__shape_str(a, sa, sizeof sa), (long long)k,
-                        tfm__shape_str(b, sb, sizeof sb), trans_b ? " (transposed)" : "",
-                        (long long)(trans_b ? b->shape[1] : b->shape[0]));
+        if (pb) snprintf(sb, sizeof sb, "[%lld, %lld]", (long long)bk, (long long)n);
+        else tfm__shape_str(b, sb, sizeof sb);
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s: a %s has K = %lld but b %s%s has K = %lld",
+                        op, tfm__shape_str(a, sa, sizeof sa), (long long)k, sb,
+                        pb ? " (packed, K x N)" : trans_b ? " (transposed)" : "",
+                        (long long)bk);
     }
     {
         int same = out->ndim == a->ndim && out->shape[out->ndim - 1] == n;
@@ -323,35 +325,57 @@ tfm_status tfm_matmul(tfm_ctx *ctx, const tfm_tensor *a, const tfm_tensor *b,
         if (!same) {
             char sa[80], so[80];
             return tfm__err(ctx, TFM_ERR_SHAPE,
-                            "matmul: out %s should be a's leading dims of %s with N = %lld",
-                            tfm__shape_str(out, so, sizeof so), tfm__shape_str(a, sa, sizeof sa),
-                            (long long)n);
+                            "%s: out %s should be a's leading dims of %s with N = %lld", op,
+                            tfm__shape_str(out, so, sizeof so),
+                            tfm__shape_str(a, sa, sizeof sa), (long long)n);
         }
     }
-    if ((st = check_vec(ctx, bias, n, "matmul", "bias"))) return st;
+    if ((st = check_vec(ctx, bias, n, op, "bias"))) return st;
     m = a->ndim >= 2 ? a->shape[a->ndim - 2] : 1;
-    memset(&j, 0, sizeof j);
-    j.k = tfm__k();
-    j.batch = tfm__rows(a) / m;
-    j.m = m;
-    j.n = n;
-    j.kk = k;
-    j.a = a;
-    j.b = b;
-    j.bias = bias;
-    j.out = out;
-    j.trans_b = trans_b ? 1 : 0;
-    j.alpha = alpha;
-    j.beta = beta;
-    nt = tfm_ctx_n_threads(ctx);
-    // Split the longer output side; never the reduction over K.
-    j.split_n = m < 4 * nt;
-    {
-        int64_t side = j.split_n ? n : m, work = j.batch * m * n * k;
-        int tasks = work < 4 * TFM__PAR_MIN_ELEMS ? 1 : (int)(side < nt ? side : nt);
-        tfm__parallel(ctx, mm_task, &j, tasks);
+    batch = tfm__rows(a) / m;
+    kt = pb ? pb->k : tfm__k();
+    memset(&x, 0, sizeof x);
+    x.n = n;
+    x.k = k;
+    x.alpha = alpha;
+    x.beta = beta;
+    x.b = pb ? NULL : (const float *)b->data;
+    x.ldb = pb ? 0 : b->stride[0];
+    x.trans_b = pb ? 0 : (trans_b ? 1 : 0);
+    x.bp = pb ? pb->panels : NULL;
+    x.bias = bias ? (const float *)bias->data : NULL;
+    if (uniform_rows(a, &lda) && uniform_rows(out, &ldc)) {
+        batch = 1;
+        m = tfm__rows(a);
+    }
+    for (i = 0; i < batch; i++) {
+        // Row i*m of A and out: the first row of this batch's matrix.
+        x.m = m;
+        x.a = (const float *)tfm__row_ptr(a, i * m);
+        x.lda = a->ndim >= 2 ? a->stride[a->ndim - 2] : k;
+        x.c = (float *)tfm__row_ptr(out, i * m);
+        x.ldc = out->ndim >= 2 ? out->stride[out->ndim - 2] : n;
+        if (batch == 1) {
+            x.lda = lda;
+            x.ldc = ldc;
+        }
+        if ((st = tfm__gemm(ctx, kt, &x))) return st;
     }
     return TFM_OK;
+}
+
+tfm_status tfm_matmul(tfm_ctx *ctx, const tfm_tensor *a, const tfm_tensor *b,
+                      int trans_b, const tfm_tensor *bias, float alpha, float beta,
+                      tfm_tensor *out) {
+    return matmul_any(ctx, "matmul", a, b, trans_b, NULL, bias, alpha, beta, out);
+}
+
+tfm_status tfm_matmul_packed(tfm_ctx *ctx, const tfm_tensor *a, const tfm_packed_matrix *b,
+                             const tfm_tensor *bias, float alpha, float beta,
+                             tfm_tensor *out) {
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if (!b) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "matmul_packed: b is NULL");
+    return matmul_any(ctx, "matmul_packed", a, NULL, 0, b, bias, alpha, beta, out);
 }
 
 // ---- embedding gather ---------------------------------------------------------------

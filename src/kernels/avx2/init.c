@@ -1,0 +1,10 @@
+/*
+ * Registration of the avx2 kernels: the dispatch table starts as a copy of
+ * the reference table and each file of this folder overrides its slots.
+ */
+#include "../kernels.h"
+
+void tfm__kernels_init_avx2(tfm__kernels *k) {
+    tfm__avx2_init_gemm(k);
+    /* vector kernels (vec*.c): add tfm__avx2_init_vec(k); here */
+}

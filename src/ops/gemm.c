@@ -1,0 +1,267 @@
+/*
+ * GEMM driver: the BLIS loops in portable C around a kernel table's packing
+ * routines and MR x NR micro-kernel, the small-M (decode) path, and
+ * prepacked matrices.
+ *
+ * Letters: C[M, N] = alpha * A[M, K] op(B)[K, N] + beta * C (+ bias[N]).
+ * Loops, outermost first (BLIS names):
+ *   jc over N by NC   | pc over K by KC: pack op(B) kc x nc (skipped when
+ *   prepacked)        | ic over M by MC: pack A mc x kc
+ *   jr over nc by NR  | ir over mc by MR: micro-kernel on one C tile.
+ * The first K block applies the caller's beta, later ones accumulate (beta 1).
+ * Threads take rectangles of whole tiles; K is never split, so each element
+ * of C is computed by the same sequence of operations for any thread count.
+ */
+#include "gemm.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// Below this many multiply-adds a GEMM runs on the calling thread alone.
+#define GEMM_PAR_MIN_FMAS ((int64_t)1 << 17)
+// Small-M path: M up to this many rows, with prepacked or nn.Linear B.
+#define GEMM_SMALL_M 8
+// Small-M column granule for plain B (threads split N in these units).
+#define GEMV_GRANULE 16
+
+int tfm__gemm_small_m(int64_t m, int packed, int trans_b) {
+    return m <= GEMM_SMALL_M && (packed || trans_b);
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Workspace floats of one thread: a packed A block and, for plain B, a
+// packed B block (each rounded up to 64 bytes).
+static size_t ws_floats(const tfm__gemm_kernels *g, const tfm__gemm_args *x) {
+    size_t a = (size_t)g->mc * (size_t)g->kc, b = 0;
+    if (!x->bp) b = (size_t)g->kc * (size_t)(ceil_div(g->nc, g->nr) * g->nr);
+    return ((a + 15) & ~(size_t)15) + ((b + 15) & ~(size_t)15);
+}
+
+static void add_bias(const tfm__gemm_args *x, int64_t m0, int64_t m1, int64_t n0,
+                     int64_t n1) {
+    int64_t i, j;
+    if (!x->bias) return;
+    for (i = m0; i < m1; i++) {
+        float *ci = x->c + i * x->ldc;
+        for (j = n0; j < n1; j++) ci[j] += x->bias[j];
+    }
+}
+
+// The BLIS loops on C[m0:m1, n0:n1] (m0 a multiple of MR, n0 of NR).
+static void gemm_block(const tfm__gemm_kernels *g, const tfm__gemm_args *x, int64_t m0,
+                       int64_t m1, int64_t n0, int64_t n1, float *ws) {
+    const int64_t mr = g->mr, nr = g->nr, K = x->k;
+    const int64_t mc = g->mc, kc = g->kc, nc = ceil_div(g->nc, nr) * nr;
+    float *wa = ws, *wb = ws + (((size_t)mc * (size_t)kc + 15) & ~(size_t)15);
+    int64_t jc, pc, ic, jr, ir;
+    for (jc = n0; jc < n1; jc += nc) {
+        int64_t ncb = min64(nc, n1 - jc);
+        for (pc = 0; pc < K || pc == 0; pc += kc) {
+            int64_t kcb = min64(kc, K - pc);
+            float beta = pc == 0 ? x->beta : 1.0f;
+            const float *bpan; // panel of column jc, rows pc..
+            int64_t ps;        // panel stride
+            if (x->bp) {
+                ps = K * nr;
+                bpan = x->bp + (jc / nr) * ps + pc * nr;
+            } else {
+                ps = kcb * nr;
+                g->pack_b(kcb, ncb,
+                          x->trans_b ? x->b + jc * x->ldb + pc : x->b + pc * x->ldb + jc,
+                          x->ldb, x->trans_b, wb, ps);
+                bpan = wb;
+            }
+            for (ic = m0; ic < m1; ic += mc) {
+                int64_t mcb = min64(mc, m1 - ic);
+                g->pack_a(mcb, kcb, x->a + ic * x->lda + pc, x->lda, wa);
+                for (jr = 0; jr < ncb; jr += nr) {
+                    const float *bj = bpan + (jr / nr) * ps;
+                    int64_t nrb = min64(nr, ncb - jr);
+                    for (ir = 0; ir < mcb; ir += mr)
+                        g->ukr(kcb, wa + (ir / mr) * kcb * mr, bj, x->alpha, beta,
+                               x->c + (ic + ir) * x->ldc + jc + jr, x->ldc,
+                               min64(mr, mcb - ir), nrb);
+                }
+            }
+        }
+    }
+    add_bias(x, m0, m1, n0, n1);
+}
+
+// Small M on columns [n0, n1): one pass over the weights.
+static void gemv_block(const tfm__gemm_kernels *g, const tfm__gemm_args *x, int64_t n0,
+                       int64_t n1) {
+    if (n1 <= n0) return;
+    if (x->bp)
+        g->gemv_p(x->m, n1 - n0, x->k, x->alpha, x->a, x->lda,
+                  x->bp + (n0 / g->nr) * x->k * g->nr, x->beta, x->c + n0, x->ldc);
+    else
+        g->gemv_t(x->m, n1 - n0, x->k, x->alpha, x->a, x->lda, x->b + n0 * x->ldb,
+                  x->ldb, x->beta, x->c + n0, x->ldc);
+    add_bias(x, 0, x->m, n0, n1);
+}
+
+// ---- splitting over threads -----------------------------------------------------------
+
+typedef struct {
+    const tfm__gemm_kernels *g;
+    const tfm__gemm_args *x;
+    float *ws;          // nth workspaces
+    size_t ws_stride;   // floats per thread
+    int pm, pn;         // thread grid over M tiles x N tiles
+    int small;
+} gemm_job;
+
+static void gemm_task(void *arg, int ith, int nth) {
+    const gemm_job *j = (const gemm_job *)arg;
+    const tfm__gemm_kernels *g = j->g;
+    const tfm__gemm_args *x = j->x;
+    int64_t lo, hi;
+    (void)nth;
+    if (j->small) {
+        int64_t gran = x->bp ? g->nr : GEMV_GRANULE;
+        tfm__split_range(ceil_div(x->n, gran), ith, j->pn, &lo, &hi);
+        gemv_block(g, x, lo * gran, min64(hi * gran, x->n));
+    } else {
+        int64_t mlo, mhi;
+        tfm__split_range(ceil_div(x->m, g->mr), ith / j->pn, j->pm, &mlo, &mhi);
+        tfm__split_range(ceil_div(x->n, g->nr), ith % j->pn, j->pn, &lo, &hi);
+        mlo *= g->mr;
+        mhi = min64(mhi * g->mr, x->m);
+        lo *= g->nr;
+        hi = min64(hi * g->nr, x->n);
+        if (mlo < mhi && lo < hi)
+            gemm_block(g, x, mlo, mhi, lo, hi, j->ws + (size_t)ith * j->ws_stride);
+    }
+}
+
+static void plan(gemm_job *j, int nt) {
+    const tfm__gemm_args *x = j->x;
+    int64_t fmas = x->m * x->n * (x->k > 0 ? x->k : 1);
+    int64_t tn, tm;
+    if (fmas < GEMM_PAR_MIN_FMAS) nt = 1;
+    if (j->small) {
+        tn = ceil_div(x->n, x->bp ? j->g->nr : GEMV_GRANULE);
+        j->pm = 1;
+        j->pn = (int)min64(nt, tn);
+        return;
+    }
+    tm = ceil_div(x->m, j->g->mr);
+    tn = ceil_div(x->n, j->g->nr);
+    // Prefer splitting N: each thread then packs (or reads) only its own
+    // columns of B; A blocks are small and packed by each thread.
+    if (tn >= 2 * nt || tn >= tm) {
+        j->pn = (int)min64(nt, tn);
+        j->pm = 1;
+    } else {
+        j->pm = (int)min64(nt, tm);
+        j->pn = 1;
+    }
+    if (j->pm * j->pn < nt && j->pm == 1 && tm > 1) j->pm = (int)min64(nt / j->pn, tm);
+}
+
+tfm_status tfm__gemm(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *x) {
+    gemm_job j;
+    size_t total = 0, bytes = 0;
+    void *raw = NULL;
+    int tasks;
+    if (x->m <= 0 || x->n <= 0) return TFM_OK;
+    memset(&j, 0, sizeof j);
+    j.g = tfm__gemm_of(k);
+    j.x = x;
+    j.small = tfm__gemm_small_m(x->m, x->bp != NULL, x->trans_b);
+    plan(&j, tfm_ctx_n_threads(ctx));
+    tasks = j.pm * j.pn;
+    if (!j.small) {
+        j.ws_stride = ws_floats(j.g, x);
+        if (!tfm__mul_size(j.ws_stride, (size_t)tasks, &total) ||
+            !tfm__mul_size(total + 16, sizeof(float), &bytes))
+            return tfm__err(ctx, TFM_ERR_NOMEM, "matmul: workspace size overflows");
+        raw = tfm__alloc_nozero(ctx, bytes);
+        if (!raw)
+            return tfm__err(ctx, TFM_ERR_NOMEM, "matmul: out of memory for a %llu-byte "
+                            "packing workspace", (unsigned long long)bytes);
+        j.ws = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    }
+    tfm__parallel(ctx, gemm_task, &j, tasks);
+    tfm__free(ctx, raw, bytes);
+    return TFM_OK;
+}
+
+int tfm__gemm_serial(const tfm__gemm_kernels *g, const tfm__gemm_args *x) {
+    gemm_job j;
+    void *raw = NULL;
+    if (x->m <= 0 || x->n <= 0) return 1;
+    memset(&j, 0, sizeof j);
+    j.g = g;
+    j.x = x;
+    j.small = tfm__gemm_small_m(x->m, x->bp != NULL, x->trans_b);
+    j.pm = j.pn = 1;
+    if (!j.small) {
+        j.ws_stride = ws_floats(g, x);
+        raw = malloc((j.ws_stride + 16) * sizeof(float));
+        if (!raw) return 0;
+        j.ws = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    }
+    gemm_task(&j, 0, 1);
+    free(raw);
+    return 1;
+}
+
+// ---- prepacked matrices -----------------------------------------------------------------
+
+tfm_status tfm_matrix_pack(tfm_ctx *ctx, const tfm_tensor *b, int trans_b,
+                           tfm_packed_matrix **out) {
+    tfm_packed_matrix *p;
+    const tfm__kernels *k;
+    const tfm__gemm_kernels *g;
+    tfm_status st;
+    int64_t kdim, n, floats;
+    size_t bytes;
+    if (!out) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "matrix_pack: out is NULL");
+    *out = NULL;
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if ((st = tfm__check_tensor(ctx, b, TFM_F32, 2, 2, "matrix_pack: b"))) return st;
+    if (b->stride[1] != 1 && b->shape[1] != 1)
+        return tfm__err(ctx, TFM_ERR_SHAPE,
+                        "matrix_pack: b: the last dimension must be contiguous (stride 1, "
+                        "not %lld)", (long long)b->stride[1]);
+    kdim = trans_b ? b->shape[1] : b->shape[0];
+    n = trans_b ? b->shape[0] : b->shape[1];
+    k = tfm__k();
+    g = tfm__gemm_of(k);
+    if (!tfm__mul_i64(ceil_div(n, g->nr) * g->nr, kdim, &floats) ||
+        !tfm__mul_size((size_t)floats + 16, sizeof(float), &bytes))
+        return tfm__err(ctx, TFM_ERR_NOMEM, "matrix_pack: size of [%lld, %lld] overflows",
+                        (long long)kdim, (long long)n);
+    p = (tfm_packed_matrix *)tfm__alloc(ctx, sizeof *p);
+    if (!p) return tfm__err(ctx, TFM_ERR_NOMEM, "matrix_pack: out of memory");
+    p->raw = tfm__alloc_nozero(ctx, bytes);
+    if (!p->raw) {
+        tfm__free(ctx, p, sizeof *p);
+        return tfm__err(ctx, TFM_ERR_NOMEM, "matrix_pack: out of memory for %llu bytes",
+                        (unsigned long long)bytes);
+    }
+    p->raw_size = bytes;
+    p->ctx = ctx;
+    p->k = k;
+    p->kdim = kdim;
+    p->n = n;
+    p->panels = (float *)(((uintptr_t)p->raw + 63) & ~(uintptr_t)63);
+    if (floats > 0)
+        g->pack_b(kdim, n, (const float *)b->data, b->stride[0], trans_b ? 1 : 0, p->panels,
+                  kdim * g->nr);
+    *out = p;
+    return TFM_OK;
+}
+
+void tfm_packed_matrix_free(tfm_packed_matrix *p) {
+    if (!p) return;
+    tfm__free(p->ctx, p->raw, p->raw_size);
+    tfm__free(p->ctx, p, sizeof *p);
+}
+
+int64_t tfm_packed_matrix_rows(const tfm_packed_matrix *p) { return p ? p->kdim : 0; }
+int64_t tfm_packed_matrix_cols(const tfm_packed_matrix *p) { return p ? p->n : 0; }

@@ -1,0 +1,53 @@
+/*
+ * GEMM driver (internal): the portable BLIS loops around a kernel table's
+ * packing routines and MR x NR micro-kernel, the small-M path, and the
+ * prepacked matrix. See kernels.h ("GEMM") for the packed layouts.
+ *
+ * Letters: C[M, N] = alpha * A[M, K] op(B)[K, N] + beta * C (+ bias[N]).
+ */
+#ifndef TFM_GEMM_H
+#define TFM_GEMM_H
+
+#include "../core/internal.h"
+#include "../kernels/kernels.h"
+
+// A prepacked op(B)[K, N]: ceil(N / nr) whole-K micro-panels of K x nr.
+struct tfm_packed_matrix {
+    tfm_ctx *ctx;                // allocator of `raw`; must outlive this
+    const tfm__kernels *k;       // the table whose layout this is
+    int64_t kdim, n;             // K, N
+    float *panels;               // 64-byte aligned, inside raw
+    void *raw;
+    size_t raw_size;
+};
+
+// One GEMM. Exactly one of b (plain) and bp (prepacked panels, whole-K, the
+// panel holding column 0) is set. Rows of A and C are lda / ldc apart.
+typedef struct tfm__gemm_args {
+    int64_t m, n, k;
+    float alpha, beta;
+    const float *a;
+    int64_t lda;
+    const float *b;     // B[K, N] (ldb per k row) or, with trans_b, B[N, K]
+    int64_t ldb;
+    int trans_b;
+    const float *bp;    // or prepacked panels
+    const float *bias;  // [N] or NULL: added after the product
+    float *c;
+    int64_t ldc;
+} tfm__gemm_args;
+
+// Runs the GEMM over the ctx's pool: the work is split over output tiles
+// (MR x NR granules, or NR columns on the small-M path), never over K, so
+// every element gets the same arithmetic for any thread count. Allocates the
+// packing workspace from ctx (TFM_ERR_NOMEM).
+tfm_status tfm__gemm(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *x);
+
+// Serial GEMM with a given GEMM section and block sizes (tests, benchmarks),
+// workspace from the libc hooks. Returns 0 when out of memory.
+int tfm__gemm_serial(const tfm__gemm_kernels *g, const tfm__gemm_args *x);
+
+// Whether (m, packed or trans_b) takes the small-M (GEMV) path.
+int tfm__gemm_small_m(int64_t m, int packed, int trans_b);
+
+#endif /* TFM_GEMM_H */
