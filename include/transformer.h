@@ -413,6 +413,497 @@ TFM_API tfm_status tfm_embedding(tfm_ctx *ctx, const tfm_tensor *table,
                                  const tfm_tensor *ids, tfm_tensor *out);
 
 /* ==========================================================================
+ * Layers
+ *
+ * The building blocks of a transformer, for hosts that assemble their own
+ * network and for the library's models: embeddings and positional
+ * encodings, scaled dot-product attention, multi-head attention (MHA, GQA,
+ * MQA, cross-attention) with a KV cache, additive attention, feed-forward
+ * blocks, norms, encoder and decoder layers and stacks. Everything is f32.
+ *
+ * Modules (tfm_mha, tfm_ffn, tfm_encoder_layer, ...) are immutable after
+ * creation. They BORROW the weight tensors they are given (the host or a
+ * model loader owns them and keeps them alive until the module is freed),
+ * so any number of threads may run one module at once, each with its own
+ * ctx, workspace and KV cache. Weights use the nn.Linear layout [out, in]
+ * unless the weight struct says otherwise.
+ *
+ * Shapes: B batch, S (Sq) query positions, Sk key positions, D model width,
+ * H query heads, Hkv key/value heads, Dh head width, F feed-forward width.
+ * Activations are [B, S, D] row-major (last dim contiguous; other strides
+ * free). `out` may alias `x` where stated.
+ *
+ * Workspace: a forward pass needs scratch memory. Pass a tfm_workspace
+ * sized once with the module's *_workspace_size() for the largest call
+ * (max batch, max sequence) and the pass allocates nothing; pass NULL and
+ * the call allocates (and frees) what it needs itself. A workspace is used
+ * by one call at a time.
+ *
+ * Results do not depend on the number of threads (work is split over
+ * batch, heads and rows, never across a reduction).
+ * ========================================================================== */
+
+/* ---- workspace -----------------------------------------------------------*/
+
+typedef struct tfm_workspace tfm_workspace;
+
+/* Allocates a workspace of `bytes` bytes (aligned to the ctx's alignment).
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_NOMEM. *out is NULL on failure. */
+TFM_API tfm_status tfm_workspace_create(tfm_ctx *ctx, size_t bytes,
+                                        tfm_workspace **out);
+/* Frees it; NULL is a no-op. */
+TFM_API void tfm_workspace_free(tfm_workspace *ws);
+/* Its size in bytes (0 for NULL). */
+TFM_API size_t tfm_workspace_size(const tfm_workspace *ws);
+
+/* ---- embeddings and positional encodings ---------------------------------*/
+
+/* Layout of a fixed sinusoidal encoding of width D (even), position p:
+ *  INTERLEAVED  pe[2i] = sin(p w_i), pe[2i+1] = cos(p w_i), w_i =
+ *               10000^(-2i/D) (the formula of "Attention Is All You Need");
+ *  HALF         pe[i] = sin(p w_i), pe[D/2 + i] = cos(p w_i), same w_i
+ *               (Hugging Face Marian);
+ *  HALF_FAIRSEQ as HALF with w_i = 10000^(-i/(D/2 - 1)) (fairseq,
+ *               tensor2tensor; needs D >= 4). */
+typedef enum tfm_pos_layout {
+    TFM_POS_NONE = 0,
+    TFM_POS_INTERLEAVED = 1,
+    TFM_POS_HALF = 2,
+    TFM_POS_HALF_FAIRSEQ = 3
+} tfm_pos_layout;
+
+/* Writes the sinusoidal encoding of positions offset .. offset + S - 1 into
+ * out [S, D] (computed in double precision, rounded once).
+ * Errors: TFM_ERR_INVALID_ARG (unknown layout, odd D, offset < 0),
+ * TFM_ERR_DTYPE, TFM_ERR_SHAPE. */
+TFM_API tfm_status tfm_pos_sinusoidal(tfm_ctx *ctx, tfm_pos_layout layout,
+                                      int64_t offset, tfm_tensor *out);
+
+/* Token embedding with positions and token types (BERT, GPT-2, Marian):
+ *   out[b, s] = token_scale * tokens[ids[b, s]]
+ *             + positions[pos_offset + start + s]   (learned, if given)
+ *             + sinusoid(pos_offset + start + s)     (if sinusoidal != NONE)
+ *             + types[type_ids[b, s]]                (if given)           */
+typedef struct tfm_embed_weights {
+    size_t struct_size;          /* sizeof(tfm_embed_weights), set by _default */
+    const tfm_tensor *tokens;    /* [V, D] f32, f16 or bf16 (required)        */
+    const tfm_tensor *positions; /* [P, D] learned positions, or NULL        */
+    const tfm_tensor *types;     /* [T, D] token types, or NULL               */
+    float token_scale;           /* 1 (sqrt(D) for Marian and the original) */
+    int32_t sinusoidal;          /* tfm_pos_layout (default TFM_POS_NONE)    */
+    int64_t pos_offset;          /* first position id (default 0; fairseq and
+                                    RoBERTa start at padding_idx + 1)        */
+} tfm_embed_weights;
+TFM_API tfm_embed_weights tfm_embed_weights_default(void);
+
+/* ids: i32 [B, S]; type_ids: i32 [B, S] or NULL (type 0 when `types` is
+ * given); start: position of the first token (the KV cache length during
+ * incremental decoding); out: [B, S, D].
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_DTYPE, TFM_ERR_SHAPE, TFM_ERR_RANGE
+ * (an id or type id outside its table, a position past the table's P). */
+TFM_API tfm_status tfm_embed(tfm_ctx *ctx, const tfm_embed_weights *w,
+                             const tfm_tensor *ids, const tfm_tensor *type_ids,
+                             int64_t start, tfm_tensor *out);
+
+/* Rotary position embedding layouts: PAIRS rotates (x[2i], x[2i+1])
+ * (llama2.c, GPT-J, Meta's Llama); HALF rotates (x[i], x[i + r/2])
+ * ("rotate_half": GPT-NeoX, Hugging Face Llama). */
+typedef enum tfm_rope_layout {
+    TFM_ROPE_NONE = 0,
+    TFM_ROPE_PAIRS = 1,
+    TFM_ROPE_HALF = 2
+} tfm_rope_layout;
+
+/* Rotates x [B, S, H, Dh] (or [S, H, Dh]) in place: the first rot_dim
+ * (even, <= Dh; 0 means Dh) elements of each head vector at position p by
+ * the angles p * theta^(-2i/rot_dim). The position of x[b, s] is
+ * positions[b, s] (positions: i32 [B, S] or [S]) or, with positions NULL,
+ * offset + s. Any strides with the last dim contiguous, so a permuted
+ * [B, H, S, Dh] tensor is accepted as a view.
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_DTYPE, TFM_ERR_SHAPE. */
+TFM_API tfm_status tfm_rope(tfm_ctx *ctx, tfm_tensor *x, tfm_rope_layout layout,
+                            float theta, int64_t rot_dim, int64_t offset,
+                            const tfm_tensor *positions);
+
+/* ALiBi slopes for n_heads heads (Press et al.; the interpolation of the
+ * paper for a head count that is not a power of two) into out[n_heads].
+ * Attention with slopes adds slope[h] * (j - i) to the score of query
+ * position i and key position j. Thread-safe. */
+TFM_API void tfm_alibi_slopes(int64_t n_heads, float *out);
+
+/* ---- norms and pooling ---------------------------------------------------*/
+
+typedef enum tfm_norm_kind {
+    TFM_NORM_LAYER = 0, /* LayerNorm: (x - mean) / sqrt(var + eps) * g + b  */
+    TFM_NORM_RMS = 1    /* RMSNorm: x / sqrt(mean(x^2) + eps) * g           */
+} tfm_norm_kind;
+
+typedef struct tfm_norm_weights {
+    const tfm_tensor *gamma; /* [D] or NULL (ones)                          */
+    const tfm_tensor *beta;  /* [D] or NULL (zeros; LayerNorm only)         */
+} tfm_norm_weights;
+
+/* tfm_layernorm or tfm_rmsnorm by kind. out may alias x. */
+TFM_API tfm_status tfm_norm(tfm_ctx *ctx, tfm_norm_kind kind,
+                            const tfm_tensor *x, const tfm_norm_weights *w,
+                            float eps, tfm_tensor *out);
+
+/* Mean over the sequence: out[b] = mean of x[b, s] over the positions s
+ * that key_padding_mask (u8 or i32 [B, S], nonzero = padding; NULL: none)
+ * does not mark; all padding gives zeros. x: [B, S, D]; out: [B, D].
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_DTYPE, TFM_ERR_SHAPE. */
+TFM_API tfm_status tfm_mean_pool(tfm_ctx *ctx, const tfm_tensor *x,
+                                 const tfm_tensor *key_padding_mask,
+                                 tfm_tensor *out);
+
+/* ---- scaled dot-product attention ----------------------------------------*/
+
+/* Masks of one attention call; every field is optional (NULL / 0). Query i
+ * of Sq sits at position Sk - Sq + i among the keys (the queries are the
+ * last Sq positions: true for self-attention with or without a cache). */
+typedef struct tfm_attn_masks {
+    size_t struct_size;                 /* set by _default                  */
+    /* u8 or i32 [B, Sk]: nonzero marks a key as padding (ignored), as
+     * PyTorch's key_padding_mask. (Hugging Face's attention_mask is the
+     * opposite: 1 = keep.)                                                 */
+    const tfm_tensor *key_padding_mask;
+    /* f32 added to the scores, or u8 where nonzero masks a pair out;
+     * broadcast onto [B, H, Sq, Sk] from its trailing dims (each dim equal
+     * or 1): [Sq, Sk], [B, 1, Sq, Sk], [B, H, Sq, Sk], ...                 */
+    const tfm_tensor *attn_mask;
+    /* i32 [B, Sq] or [Sq]: positions of the queries for RoPE (left-padded
+     * batches); NULL: the KV cache length + s.                              */
+    const tfm_tensor *positions;
+} tfm_attn_masks;
+TFM_API tfm_attn_masks tfm_attn_masks_default(void);
+
+typedef struct tfm_attn_params {
+    size_t struct_size;   /* set by _default                                 */
+    float scale;          /* 0 (default): 1 / sqrt(Dh)                       */
+    int32_t causal;       /* 1: query i sees keys j <= Sk - Sq + i           */
+    const float *alibi_slopes; /* [H] or NULL: adds slope[h] * (j - pos_i)   */
+    tfm_attn_masks masks; /* key padding and additive masks (positions unused) */
+} tfm_attn_params;
+TFM_API tfm_attn_params tfm_attn_params_default(void);
+
+/* out = softmax(scale * q k^T + masks) v, per batch item and head.
+ * q [B, H, Sq, Dh], k [B, Hkv, Sk, Dh], v [B, Hkv, Sk, Dv], out
+ * [B, H, Sq, Dv]: any strides with the last dim contiguous (permuted views
+ * of [B, S, H, Dh] work). H must be a multiple of Hkv (grouped-query
+ * attention: query head h reads key/value head h / (H / Hkv)). probs: NULL
+ * or [B, H, Sq, Sk] to receive the attention probabilities. A query whose
+ * keys are all masked gives zeros (probabilities and output), never NaN.
+ * Allocates n_threads * 32 * Sk floats of scratch (use tfm_mha for an
+ * allocation-free pass). Errors: TFM_ERR_INVALID_ARG, TFM_ERR_DTYPE,
+ * TFM_ERR_SHAPE (naming the tensor), TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_attention(tfm_ctx *ctx, const tfm_tensor *q,
+                                 const tfm_tensor *k, const tfm_tensor *v,
+                                 const tfm_attn_params *params,
+                                 tfm_tensor *out, tfm_tensor *probs);
+
+/* ---- KV cache --------------------------------------------------------------*/
+
+/* Keys and values of n_layers attention layers for up to max_batch
+ * sequences of up to max_seq positions. Self-attention layers append the
+ * keys/values of each step; cross-attention layers fill their slot once per
+ * source (when its length is 0) and reuse it until tfm_kv_cache_reset. Each
+ * layer keeps its own length. One cache belongs to one decoding stream and
+ * is used by one thread at a time. */
+typedef struct tfm_kv_cache tfm_kv_cache;
+
+typedef struct tfm_kv_cache_params {
+    size_t struct_size;   /* set by _default                                 */
+    int64_t n_layers;     /* >= 1 (default 1)                                */
+    int64_t max_batch;    /* >= 1 (default 1)                                */
+    int64_t n_kv_heads;   /* Hkv (required)                                  */
+    int64_t head_dim;     /* Dh (required)                                   */
+    int64_t max_seq;      /* positions per sequence (required)               */
+} tfm_kv_cache_params;
+TFM_API tfm_kv_cache_params tfm_kv_cache_params_default(void);
+
+/* Errors: TFM_ERR_INVALID_ARG (a size < 1), TFM_ERR_RANGE (overflow),
+ * TFM_ERR_NOMEM. *out is NULL on failure. */
+TFM_API tfm_status tfm_kv_cache_create(tfm_ctx *ctx,
+                                       const tfm_kv_cache_params *params,
+                                       tfm_kv_cache **out);
+TFM_API void tfm_kv_cache_free(tfm_kv_cache *cache);
+/* Positions held by `layer` (0 for NULL or a layer out of range). */
+TFM_API int64_t tfm_kv_cache_len(const tfm_kv_cache *cache, int64_t layer);
+/* Empties every layer (a new sequence or a new source). */
+TFM_API void tfm_kv_cache_reset(tfm_kv_cache *cache);
+/* Shortens every layer to at most len positions (rewind). */
+TFM_API void tfm_kv_cache_truncate(tfm_kv_cache *cache, int64_t len);
+/* Beam search: batch item b takes the cache of item src[b] (b < n).
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_RANGE (a source index out of range),
+ * TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_kv_cache_reorder(tfm_ctx *ctx, tfm_kv_cache *cache,
+                                        const int32_t *src, int64_t n);
+
+/* ---- multi-head attention --------------------------------------------------*/
+
+typedef struct tfm_mha tfm_mha;
+
+typedef struct tfm_mha_params {
+    size_t struct_size;   /* set by _default                                 */
+    int64_t d_model;      /* D: width of the queries and of the output       */
+    int64_t n_heads;      /* H                                               */
+    int64_t n_kv_heads;   /* Hkv; 0 (default): H. H % Hkv == 0               */
+    int64_t head_dim;     /* Dh; 0 (default): D / H (H must divide D)        */
+    int64_t kdim, vdim;   /* widths of key / value inputs; 0: D             */
+    float scale;          /* 0 (default): 1 / sqrt(Dh)                       */
+    int32_t causal;       /* causal self-attention (default 0)               */
+    int32_t rope;         /* tfm_rope_layout applied to q and k (default NONE)*/
+    float rope_theta;     /* default 10000                                   */
+    int64_t rope_dim;     /* rotated dims per head; 0 (default): Dh          */
+    int32_t alibi;        /* 1: ALiBi biases (default 0)                     */
+    int32_t cross;        /* 1: cross-attention: keys and values come from
+                             the memory (or the filled cache). Self-attention
+                             features (causal, RoPE, ALiBi) apply only to
+                             self-attention. A forward call given a memory
+                             is cross-attention whatever this says.         */
+} tfm_mha_params;
+TFM_API tfm_mha_params tfm_mha_params_default(void);
+
+/* Projection weights, borrowed. Either separate wq [H*Dh, D], wk [Hkv*Dh,
+ * kdim], wv [Hkv*Dh, vdim] or, for self-attention, one fused wqkv
+ * [(H + 2 Hkv) * Dh, D] (rows: q, then k, then v: PyTorch's in_proj_weight)
+ * with bqkv. wo [D, H*Dh]. Biases [rows] or NULL. With in_out = 1 every
+ * matrix is stored transposed, [in, out] (GPT-2's Conv1D). */
+typedef struct tfm_mha_weights {
+    size_t struct_size;   /* set by _default                                 */
+    const tfm_tensor *wq, *bq, *wk, *bk, *wv, *bv;
+    const tfm_tensor *wqkv, *bqkv;
+    const tfm_tensor *wo, *bo;
+    int32_t in_out;
+} tfm_mha_weights;
+TFM_API tfm_mha_weights tfm_mha_weights_default(void);
+
+/* Checks the shapes and builds the module (which borrows the weights).
+ * Errors: TFM_ERR_INVALID_ARG (missing weight, bad param), TFM_ERR_SHAPE
+ * (a weight of the wrong shape, heads not dividing D, H % Hkv != 0),
+ * TFM_ERR_DTYPE, TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_mha_create(tfm_ctx *ctx, const tfm_mha_params *params,
+                                  const tfm_mha_weights *weights, tfm_mha **out);
+TFM_API void tfm_mha_free(tfm_mha *mha);
+
+/* Bytes of workspace tfm_mha_forward needs for B sequences of Sq queries
+ * and Sk keys (Sk: the keys seen including cached ones) with the threads of
+ * ctx. 0 on overflow. */
+TFM_API size_t tfm_mha_workspace_size(tfm_ctx *ctx, const tfm_mha *mha,
+                                      int64_t batch, int64_t seq_q,
+                                      int64_t seq_k);
+
+/* out [B, Sq, D] = attention of x [B, Sq, D] over `memory` [B, Sm, kdim]
+ * (cross-attention; `memory_v` [B, Sm, vdim] for values, NULL: memory) or
+ * over x itself (memory NULL). With a cache: self-attention appends this
+ * step's keys/values to `layer` of the cache and attends over all of them;
+ * cross-attention projects memory into the cache once (when the layer is
+ * empty; memory may then be NULL) and reuses it. masks: NULL or optional
+ * masks over all Sk keys. probs: NULL or [B, H, Sq, Sk]. out must not alias
+ * x or memory. Errors: TFM_ERR_INVALID_ARG, TFM_ERR_SHAPE (inputs, masks,
+ * cache geometry), TFM_ERR_RANGE (the cache is full, workspace too small),
+ * TFM_ERR_NOMEM (ws NULL and allocation failed). */
+TFM_API tfm_status tfm_mha_forward(tfm_ctx *ctx, const tfm_mha *mha,
+                                   const tfm_tensor *x,
+                                   const tfm_tensor *memory,
+                                   const tfm_tensor *memory_v,
+                                   const tfm_attn_masks *masks,
+                                   tfm_kv_cache *cache, int64_t layer,
+                                   tfm_workspace *ws, tfm_tensor *out,
+                                   tfm_tensor *probs);
+
+/* ---- additive (Bahdanau) attention -----------------------------------------*/
+
+/* score(q, k) = v . tanh(W_q q + W_k k + b); weights = softmax over keys;
+ * context = sum of weights * values. */
+typedef struct tfm_additive_weights {
+    size_t struct_size;   /* set by _default                                 */
+    const tfm_tensor *wq; /* [A, Dq]                                         */
+    const tfm_tensor *wk; /* [A, Dk]                                         */
+    const tfm_tensor *b;  /* [A] or NULL                                     */
+    const tfm_tensor *v;  /* [A]                                             */
+} tfm_additive_weights;
+TFM_API tfm_additive_weights tfm_additive_weights_default(void);
+
+/* q [B, Sq, Dq], keys [B, Sk, Dk], values [B, Sk, Dv] (NULL: keys),
+ * key_padding_mask u8/i32 [B, Sk] or NULL; context [B, Sq, Dv];
+ * weights NULL or [B, Sq, Sk]. Allocates its scratch.
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_DTYPE, TFM_ERR_SHAPE, TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_additive_attention(tfm_ctx *ctx,
+                                          const tfm_additive_weights *w,
+                                          const tfm_tensor *q,
+                                          const tfm_tensor *keys,
+                                          const tfm_tensor *values,
+                                          const tfm_tensor *key_padding_mask,
+                                          tfm_tensor *context,
+                                          tfm_tensor *weights);
+
+/* ---- feed-forward -----------------------------------------------------------*/
+
+typedef struct tfm_ffn tfm_ffn;
+
+/* Plain: out = w2 act(w1 x + b1) + b2.
+ * Gated (SwiGLU with SILU, GeGLU with GELU): out = w2 (act(w1 x + b1) *
+ * (w3 x + b3)) + b2; w1 is the gate projection, w3 the up projection. */
+typedef struct tfm_ffn_params {
+    size_t struct_size;   /* set by _default                                 */
+    int64_t d_model;      /* D                                               */
+    int64_t d_ff;         /* F                                               */
+    int32_t act;          /* tfm_act (default TFM_ACT_RELU)                  */
+    int32_t gated;        /* 1: gated (w3 required)                          */
+} tfm_ffn_params;
+TFM_API tfm_ffn_params tfm_ffn_params_default(void);
+
+typedef struct tfm_ffn_weights {
+    size_t struct_size;   /* set by _default                                 */
+    const tfm_tensor *w1, *b1; /* [F, D], [F]                                */
+    const tfm_tensor *w2, *b2; /* [D, F], [D]                                */
+    const tfm_tensor *w3, *b3; /* [F, D], [F] (gated only)                   */
+    int32_t in_out;       /* 1: matrices stored [in, out] (GPT-2's Conv1D)   */
+} tfm_ffn_weights;
+TFM_API tfm_ffn_weights tfm_ffn_weights_default(void);
+
+TFM_API tfm_status tfm_ffn_create(tfm_ctx *ctx, const tfm_ffn_params *params,
+                                  const tfm_ffn_weights *weights, tfm_ffn **out);
+TFM_API void tfm_ffn_free(tfm_ffn *ffn);
+/* Workspace for `rows` rows (B * S). 0 on overflow. */
+TFM_API size_t tfm_ffn_workspace_size(const tfm_ffn *ffn, int64_t rows);
+/* x [..., D] -> out [..., D]; out may alias x. */
+TFM_API tfm_status tfm_ffn_forward(tfm_ctx *ctx, const tfm_ffn *ffn,
+                                   const tfm_tensor *x, tfm_workspace *ws,
+                                   tfm_tensor *out);
+
+/* ---- encoder and decoder layers and stacks ---------------------------------*/
+
+/* One set of hyperparameters for encoder and decoder layers.
+ * Post-norm (norm_first 0; the original transformer, BERT, Marian):
+ *   x = norm(x + attn(x)); [x = norm(x + cross(x, memory));]
+ *   x = norm(x + ffn(x))
+ * Pre-norm (norm_first 1; GPT-2, Llama):
+ *   x = x + attn(norm(x)); [x = x + cross(norm(x), memory);]
+ *   x = x + ffn(norm(x))
+ * A decoder layer's self-attention is causal; without cross-attention
+ * weights it is a decoder-only block (GPT-2, Llama). */
+typedef struct tfm_layer_params {
+    size_t struct_size;   /* set by _default                                 */
+    int64_t d_model;      /* D                                               */
+    int64_t n_heads;      /* H                                               */
+    int64_t n_kv_heads;   /* 0 (default): H                                  */
+    int64_t head_dim;     /* 0 (default): D / H                              */
+    int64_t d_ff;         /* F                                               */
+    int32_t act;          /* tfm_act of the feed-forward (default RELU)      */
+    int32_t gated;        /* gated feed-forward (default 0)                  */
+    int32_t norm;         /* tfm_norm_kind (default LAYER)                   */
+    float norm_eps;       /* default 1e-5                                    */
+    int32_t norm_first;   /* 1: pre-norm (default 0: post-norm)              */
+    int32_t causal;       /* encoder layers: causal self-attention (def. 0)  */
+    int32_t rope;         /* tfm_rope_layout of self-attention (def. NONE)   */
+    float rope_theta;     /* default 10000                                   */
+    int64_t rope_dim;     /* 0: Dh                                           */
+    int32_t alibi;        /* ALiBi in self-attention (default 0)             */
+    int64_t memory_dim;   /* width of the encoder memory; 0: D              */
+} tfm_layer_params;
+TFM_API tfm_layer_params tfm_layer_params_default(void);
+
+/* Weights of one layer, borrowed. attn_norm goes with self-attention,
+ * cross_norm with cross-attention, ffn_norm with the feed-forward. */
+typedef struct tfm_layer_weights {
+    size_t struct_size;   /* set by _default                                 */
+    tfm_mha_weights self_attn;
+    tfm_mha_weights cross_attn; /* decoder; all NULL: no cross-attention     */
+    tfm_ffn_weights ffn;
+    tfm_norm_weights attn_norm, cross_norm, ffn_norm;
+} tfm_layer_weights;
+TFM_API tfm_layer_weights tfm_layer_weights_default(void);
+
+typedef struct tfm_encoder_layer tfm_encoder_layer;
+typedef struct tfm_decoder_layer tfm_decoder_layer;
+
+/* Errors: as tfm_mha_create and tfm_ffn_create. */
+TFM_API tfm_status tfm_encoder_layer_create(tfm_ctx *ctx,
+                                            const tfm_layer_params *params,
+                                            const tfm_layer_weights *weights,
+                                            tfm_encoder_layer **out);
+TFM_API void tfm_encoder_layer_free(tfm_encoder_layer *layer);
+TFM_API size_t tfm_encoder_layer_workspace_size(tfm_ctx *ctx,
+                                                const tfm_encoder_layer *layer,
+                                                int64_t batch, int64_t seq);
+/* x [B, S, D] -> out [B, S, D] (out may alias x). masks: NULL or masks
+ * over the S keys. probs: NULL or [B, H, S, S] (self-attention). */
+TFM_API tfm_status tfm_encoder_layer_forward(tfm_ctx *ctx,
+                                             const tfm_encoder_layer *layer,
+                                             const tfm_tensor *x,
+                                             const tfm_attn_masks *masks,
+                                             tfm_workspace *ws, tfm_tensor *out,
+                                             tfm_tensor *probs);
+
+TFM_API tfm_status tfm_decoder_layer_create(tfm_ctx *ctx,
+                                            const tfm_layer_params *params,
+                                            const tfm_layer_weights *weights,
+                                            tfm_decoder_layer **out);
+TFM_API void tfm_decoder_layer_free(tfm_decoder_layer *layer);
+/* seq_k: the self-attention keys (cache included); mem_seq: memory length. */
+TFM_API size_t tfm_decoder_layer_workspace_size(tfm_ctx *ctx,
+                                                const tfm_decoder_layer *layer,
+                                                int64_t batch, int64_t seq,
+                                                int64_t seq_k, int64_t mem_seq);
+/* x [B, S, D] -> out [B, S, D] (out may alias x). memory [B, Sm, memory_dim]
+ * (NULL for decoder-only layers, or when the cross cache is filled).
+ * self_masks: masks over the self-attention keys (cache included);
+ * memory_padding_mask: u8/i32 [B, Sm] or NULL. self_cache / cross_cache:
+ * NULL (no cache) or caches whose `layer` slot this layer uses.
+ * self_probs [B, H, S, Sk], cross_probs [B, H, S, Sm]: NULL or outputs. */
+TFM_API tfm_status tfm_decoder_layer_forward(
+    tfm_ctx *ctx, const tfm_decoder_layer *layer, const tfm_tensor *x,
+    const tfm_tensor *memory, const tfm_attn_masks *self_masks,
+    const tfm_tensor *memory_padding_mask, tfm_kv_cache *self_cache,
+    tfm_kv_cache *cross_cache, int64_t cache_layer, tfm_workspace *ws,
+    tfm_tensor *out, tfm_tensor *self_probs, tfm_tensor *cross_probs);
+
+/* Stacks of n_layers identical-shaped layers plus an optional final norm
+ * (final_norm NULL, or its gamma NULL: none). layers: an array of n_layers
+ * weight structs (borrowed like every weight). Layer i uses slot i of the
+ * caches. */
+typedef struct tfm_encoder tfm_encoder;
+typedef struct tfm_decoder tfm_decoder;
+
+TFM_API tfm_status tfm_encoder_create(tfm_ctx *ctx,
+                                      const tfm_layer_params *params,
+                                      int64_t n_layers,
+                                      const tfm_layer_weights *layers,
+                                      const tfm_norm_weights *final_norm,
+                                      tfm_encoder **out);
+TFM_API void tfm_encoder_free(tfm_encoder *enc);
+TFM_API size_t tfm_encoder_workspace_size(tfm_ctx *ctx, const tfm_encoder *enc,
+                                          int64_t batch, int64_t seq);
+/* x [B, S, D] -> out [B, S, D] (out may alias x). */
+TFM_API tfm_status tfm_encoder_forward(tfm_ctx *ctx, const tfm_encoder *enc,
+                                       const tfm_tensor *x,
+                                       const tfm_attn_masks *masks,
+                                       tfm_workspace *ws, tfm_tensor *out);
+
+TFM_API tfm_status tfm_decoder_create(tfm_ctx *ctx,
+                                      const tfm_layer_params *params,
+                                      int64_t n_layers,
+                                      const tfm_layer_weights *layers,
+                                      const tfm_norm_weights *final_norm,
+                                      tfm_decoder **out);
+TFM_API void tfm_decoder_free(tfm_decoder *dec);
+TFM_API size_t tfm_decoder_workspace_size(tfm_ctx *ctx, const tfm_decoder *dec,
+                                          int64_t batch, int64_t seq,
+                                          int64_t seq_k, int64_t mem_seq);
+/* As tfm_decoder_layer_forward through every layer (caches: slot i for
+ * layer i), then the final norm. */
+TFM_API tfm_status tfm_decoder_forward(tfm_ctx *ctx, const tfm_decoder *dec,
+                                       const tfm_tensor *x,
+                                       const tfm_tensor *memory,
+                                       const tfm_attn_masks *self_masks,
+                                       const tfm_tensor *memory_padding_mask,
+                                       tfm_kv_cache *self_cache,
+                                       tfm_kv_cache *cross_cache,
+                                       tfm_workspace *ws, tfm_tensor *out);
+
+/* ==========================================================================
  * Safetensors
  *
  * Reads weights in the safetensors format (an 8-byte little-endian header

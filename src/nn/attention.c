@@ -1,0 +1,264 @@
+/*
+ * Scaled dot-product attention (the core every attention module runs) and
+ * additive (Bahdanau) attention.
+ *
+ * Letters: B batch, H query heads, Hkv key/value heads, Sq queries, Sk keys,
+ * Dh query/key width, Dv value width. Query i sits at key position
+ * Sk - Sq + i (the queries are the last Sq positions).
+ *
+ * Work is split over output rows (b, h, i); each row is computed alone, with
+ * the same operations in the same order whatever the split, so results are
+ * bit-identical for any thread count.
+ */
+#include "nn.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ATTN_PAR_MIN 16384 // below this much work (multiply-adds) one task
+
+tfm_attn_masks tfm_attn_masks_default(void) {
+    tfm_attn_masks m;
+    memset(&m, 0, sizeof m);
+    m.struct_size = sizeof m;
+    return m;
+}
+
+tfm_attn_params tfm_attn_params_default(void) {
+    tfm_attn_params p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.masks = tfm_attn_masks_default();
+    return p;
+}
+
+// ---- checks ------------------------------------------------------------------------
+
+static tfm_status check4(tfm_ctx *ctx, const tfm_tensor *t, const char *op,
+                         const char *name) {
+    char what[96];
+    tfm_status st;
+    snprintf(what, sizeof what, "%s: %s", op, name);
+    if ((st = tfm__check_tensor(ctx, t, TFM_F32, 4, 4, what))) return st;
+    if (t->stride[3] != 1 && t->shape[3] != 1)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s: the last dimension must be contiguous",
+                        what);
+    return TFM_OK;
+}
+
+static tfm_status shape_err(tfm_ctx *ctx, const char *op, const char *name,
+                            const tfm_tensor *t, const char *want) {
+    char sh[80];
+    return tfm__err(ctx, TFM_ERR_SHAPE, "%s: %s is %s, expected %s", op, name,
+                    tfm__shape_str(t, sh, sizeof sh), want);
+}
+
+tfm_status tfm__attn_setup(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *k,
+                           const tfm_tensor *v, const tfm_attn_params *params,
+                           tfm_tensor *out, tfm_tensor *probs, const char *op,
+                           tfm__attn *a) {
+    tfm_status st;
+    char want[128];
+    int d;
+    memset(a, 0, sizeof *a);
+    if ((st = check4(ctx, q, op, "q"))) return st;
+    if ((st = check4(ctx, k, op, "k"))) return st;
+    if ((st = check4(ctx, v, op, "v"))) return st;
+    if ((st = check4(ctx, out, op, "out"))) return st;
+    if (params && params->struct_size < sizeof(size_t))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s: params.struct_size is not set", op);
+    a->B = q->shape[0];
+    a->H = q->shape[1];
+    a->Sq = q->shape[2];
+    a->Dh = q->shape[3];
+    a->Hkv = k->shape[1];
+    a->Sk = k->shape[2];
+    a->Dv = v->shape[3];
+    if (k->shape[0] != a->B || k->shape[3] != a->Dh) {
+        snprintf(want, sizeof want, "[%lld, Hkv, Sk, %lld] (q's batch and head width)",
+                 (long long)a->B, (long long)a->Dh);
+        return shape_err(ctx, op, "k", k, want);
+    }
+    if (a->H % a->Hkv != 0)
+        return tfm__err(ctx, TFM_ERR_SHAPE,
+                        "%s: %lld query heads are not a multiple of %lld key/value heads",
+                        op, (long long)a->H, (long long)a->Hkv);
+    if (v->shape[0] != a->B || v->shape[1] != a->Hkv || v->shape[2] != a->Sk) {
+        snprintf(want, sizeof want, "[%lld, %lld, %lld, Dv] (k's batch, heads, keys)",
+                 (long long)a->B, (long long)a->Hkv, (long long)a->Sk);
+        return shape_err(ctx, op, "v", v, want);
+    }
+    if (out->shape[0] != a->B || out->shape[1] != a->H || out->shape[2] != a->Sq ||
+        out->shape[3] != a->Dv) {
+        snprintf(want, sizeof want, "[%lld, %lld, %lld, %lld]", (long long)a->B,
+                 (long long)a->H, (long long)a->Sq, (long long)a->Dv);
+        return shape_err(ctx, op, "out", out, want);
+    }
+    if (probs) {
+        if ((st = check4(ctx, probs, op, "probs"))) return st;
+        if (probs->shape[0] != a->B || probs->shape[1] != a->H ||
+            probs->shape[2] != a->Sq || probs->shape[3] != a->Sk) {
+            snprintf(want, sizeof want, "[%lld, %lld, %lld, %lld]", (long long)a->B,
+                     (long long)a->H, (long long)a->Sq, (long long)a->Sk);
+            return shape_err(ctx, op, "probs", probs, want);
+        }
+        a->p = (float *)probs->data;
+        for (d = 0; d < 3; d++) a->ps[d] = probs->stride[d];
+    }
+    a->q = (const float *)q->data;
+    a->k = (const float *)k->data;
+    a->v = (const float *)v->data;
+    a->o = (float *)out->data;
+    for (d = 0; d < 3; d++) {
+        a->qs[d] = q->stride[d];
+        a->ks[d] = k->stride[d];
+        a->vs[d] = v->stride[d];
+        a->os[d] = out->stride[d];
+    }
+    a->scale = 1.0f / sqrtf((float)a->Dh);
+    if (params) {
+        const tfm_attn_masks *m = &params->masks;
+        if (params->scale != 0.0f) {
+            if (!isfinite(params->scale))
+                return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s: scale is not finite", op);
+            a->scale = params->scale;
+        }
+        a->causal = params->causal != 0;
+        a->alibi = params->alibi_slopes;
+        if (m->key_padding_mask) {
+            char what[96];
+            snprintf(what, sizeof what, "%s: key_padding_mask", op);
+            if ((st = tfm__check_pad_mask(ctx, m->key_padding_mask, a->B, a->Sk, what)))
+                return st;
+            a->kpm = m->key_padding_mask;
+        }
+        if (m->attn_mask) {
+            const tfm_tensor *am = m->attn_mask;
+            int64_t full[4];
+            int ok;
+            full[0] = a->B;
+            full[1] = a->H;
+            full[2] = a->Sq;
+            full[3] = a->Sk;
+            if (am->dtype != TFM_F32 && am->dtype != TFM_U8)
+                return tfm__err(ctx, TFM_ERR_DTYPE,
+                                "%s: attn_mask has dtype %s, expected f32 or u8", op,
+                                tfm_dtype_name((tfm_dtype)am->dtype));
+            ok = am->ndim >= 1 && am->ndim <= 4;
+            for (d = 0; ok && d < 4; d++) {
+                int j = d - (4 - am->ndim);
+                a->am_s[d] = 0;
+                if (j < 0) continue;
+                if (am->shape[j] == full[d]) a->am_s[d] = full[d] == 1 ? 0 : am->stride[j];
+                else if (am->shape[j] != 1) ok = 0;
+            }
+            if (!ok) {
+                snprintf(want, sizeof want,
+                         "a shape that broadcasts onto [%lld, %lld, %lld, %lld]",
+                         (long long)a->B, (long long)a->H, (long long)a->Sq,
+                         (long long)a->Sk);
+                return shape_err(ctx, op, "attn_mask", am, want);
+            }
+            a->am = am;
+        }
+    }
+    return TFM_OK;
+}
+
+// ---- the core -------------------------------------------------------------------------
+
+typedef struct {
+    const tfm__attn *a;
+    const tfm__kernels *k;
+    float *scratch;
+} attn_job;
+
+static int attn_tasks(tfm_ctx *ctx, const tfm__attn *a) {
+    int64_t rows = a->B * a->H * a->Sq;
+    int nt = tfm_ctx_n_threads(ctx);
+    double work = (double)rows * (double)a->Sk * (double)(a->Dh + a->Dv);
+    if (work < ATTN_PAR_MIN || rows < 2) return 1;
+    return rows < nt ? (int)rows : nt;
+}
+
+int64_t tfm__attn_scratch(tfm_ctx *ctx, int64_t sk) {
+    return (int64_t)tfm_ctx_n_threads(ctx) * (sk > 0 ? sk : 1);
+}
+
+static void attn_row(const tfm__attn *a, const tfm__kernels *kt, int64_t r, float *s) {
+    int64_t b = r / (a->H * a->Sq), h = (r / a->Sq) % a->H, i = r % a->Sq;
+    int64_t kh = h / (a->H / a->Hkv), pos = a->Sk - a->Sq + i, nk = a->Sk, j;
+    const float *qr = a->q + b * a->qs[0] + h * a->qs[1] + i * a->qs[2];
+    const float *kb = a->k + b * a->ks[0] + kh * a->ks[1];
+    const float *vb = a->v + b * a->vs[0] + kh * a->vs[1];
+    float *orow = a->o + b * a->os[0] + h * a->os[1] + i * a->os[2];
+    if (a->causal) nk = pos + 1 < a->Sk ? (pos + 1 > 0 ? pos + 1 : 0) : a->Sk;
+    // scores = scale * q . k_j, then the masks
+    for (j = 0; j < nk; j++) s[j] = a->scale * kt->dot(a->Dh, qr, kb + j * a->ks[2]);
+    if (a->alibi) {
+        float sl = a->alibi[h];
+        for (j = 0; j < nk; j++) s[j] += sl * (float)(j - pos);
+    }
+    if (a->kpm)
+        for (j = 0; j < nk; j++)
+            if (tfm__pad_at(a->kpm, b, j)) s[j] = -INFINITY;
+    if (a->am) {
+        int64_t off = b * a->am_s[0] + h * a->am_s[1] + i * a->am_s[2];
+        if (a->am->dtype == TFM_F32) {
+            const float *m = (const float *)a->am->data + off;
+            for (j = 0; j < nk; j++) s[j] += m[j * a->am_s[3]];
+        } else {
+            const uint8_t *m = (const uint8_t *)a->am->data + off;
+            for (j = 0; j < nk; j++)
+                if (m[j * a->am_s[3]]) s[j] = -INFINITY;
+        }
+    }
+    // softmax (a fully masked row gives zeros)
+    if (nk > 0) kt->softmax(nk, s, NULL, s);
+    if (a->p) {
+        float *pr = a->p + b * a->ps[0] + h * a->ps[1] + i * a->ps[2];
+        if (nk > 0) memcpy(pr, s, (size_t)nk * sizeof(float));
+        for (j = nk; j < a->Sk; j++) pr[j] = 0.0f;
+    }
+    // out = sum_j p_j v_j
+    memset(orow, 0, (size_t)a->Dv * sizeof(float));
+    for (j = 0; j < nk; j++)
+        if (s[j] != 0.0f) kt->axpy(a->Dv, s[j], vb + j * a->vs[2], orow);
+}
+
+static void attn_task(void *arg, int ith, int nth) {
+    const attn_job *j = (const attn_job *)arg;
+    int64_t lo, hi, r;
+    float *s = j->scratch + (int64_t)ith * (j->a->Sk > 0 ? j->a->Sk : 1);
+    tfm__split_range(j->a->B * j->a->H * j->a->Sq, ith, nth, &lo, &hi);
+    for (r = lo; r < hi; r++) attn_row(j->a, j->k, r, s);
+}
+
+void tfm__attn_run(tfm_ctx *ctx, const tfm__attn *a, float *scratch) {
+    attn_job j;
+    j.a = a;
+    j.k = tfm__k();
+    j.scratch = scratch;
+    tfm__parallel(ctx, attn_task, &j, attn_tasks(ctx, a));
+}
+
+tfm_status tfm_attention(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *k,
+                         const tfm_tensor *v, const tfm_attn_params *params,
+                         tfm_tensor *out, tfm_tensor *probs) {
+    tfm__attn a;
+    tfm_status st;
+    float *scratch;
+    size_t bytes;
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if ((st = tfm__attn_setup(ctx, q, k, v, params, out, probs, "attention", &a)))
+        return st;
+    if (!tfm__mul_size((size_t)tfm__attn_scratch(ctx, a.Sk), sizeof(float), &bytes))
+        return tfm__err(ctx, TFM_ERR_RANGE, "attention: scratch size overflows");
+    scratch = (float *)tfm__alloc_nozero(ctx, bytes);
+    if (!scratch)
+        return tfm__err(ctx, TFM_ERR_NOMEM, "attention: cannot allocate %zu bytes", bytes);
+    tfm__attn_run(ctx, &a, scratch);
+    tfm__free(ctx, scratch, bytes);
+    return TFM_OK;
+}

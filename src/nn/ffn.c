@@ -1,0 +1,207 @@
+/*
+ * Feed-forward blocks (plain and gated: SwiGLU, GeGLU), norms by kind, and
+ * mean pooling.
+ *
+ * Letters: R rows (B * S), D model width, F hidden width.
+ * Buffers of one forward: h [R, F] (and g [R, F] when gated).
+ */
+#include "nn.h"
+
+#include <stdio.h>
+#include <string.h>
+
+tfm_ffn_params tfm_ffn_params_default(void) {
+    tfm_ffn_params p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.act = TFM_ACT_RELU;
+    return p;
+}
+
+tfm_ffn_weights tfm_ffn_weights_default(void) {
+    tfm_ffn_weights w;
+    memset(&w, 0, sizeof w);
+    w.struct_size = sizeof w;
+    return w;
+}
+
+static tfm_status check_lin(tfm_ctx *ctx, const tfm_tensor *w, const tfm_tensor *b,
+                            int64_t rows, int64_t cols, int in_out, const char *name,
+                            const char *bname) {
+    char what[64], sh[80];
+    tfm_status st;
+    int64_t r0 = in_out ? cols : rows, r1 = in_out ? rows : cols;
+    snprintf(what, sizeof what, "ffn: %s", name);
+    if (!w) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s is missing", what);
+    if ((st = tfm__check_tensor(ctx, w, TFM_F32, 2, 2, what))) return st;
+    if (w->shape[0] != r0 || w->shape[1] != r1)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected [%lld, %lld]", what,
+                        tfm__shape_str(w, sh, sizeof sh), (long long)r0, (long long)r1);
+    if (b) {
+        snprintf(what, sizeof what, "ffn: %s", bname);
+        if ((st = tfm__check_tensor(ctx, b, TFM_F32, 1, 1, what))) return st;
+        if (b->shape[0] != rows)
+            return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected [%lld]", what,
+                            tfm__shape_str(b, sh, sizeof sh), (long long)rows);
+    }
+    return TFM_OK;
+}
+
+tfm_status tfm_ffn_create(tfm_ctx *ctx, const tfm_ffn_params *params,
+                          const tfm_ffn_weights *weights, tfm_ffn **out) {
+    tfm_ffn *f;
+    tfm_status st;
+    int64_t D, F;
+    int io;
+    if (out) *out = NULL;
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if (!params || !weights || !out)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "ffn: params, weights or out is NULL");
+    if (params->struct_size < sizeof(size_t) || weights->struct_size < sizeof(size_t))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                        "ffn: struct_size not set (use tfm_ffn_params_default and "
+                        "tfm_ffn_weights_default)");
+    D = params->d_model;
+    F = params->d_ff;
+    io = weights->in_out;
+    if (D < 1 || F < 1)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "ffn: d_model %lld and d_ff %lld must be >= 1",
+                        (long long)D, (long long)F);
+    if (params->act < TFM_ACT_NONE || params->act > TFM_ACT_SIGMOID)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "ffn: unknown activation %d", (int)params->act);
+    if ((st = check_lin(ctx, weights->w1, weights->b1, F, D, io, "w1", "b1"))) return st;
+    if ((st = check_lin(ctx, weights->w2, weights->b2, D, F, io, "w2", "b2"))) return st;
+    if (params->gated && (st = check_lin(ctx, weights->w3, weights->b3, F, D, io, "w3", "b3")))
+        return st;
+    f = (tfm_ffn *)tfm__alloc(ctx, sizeof *f);
+    if (!f) return tfm__err(ctx, TFM_ERR_NOMEM, "ffn: out of memory");
+    f->ctx = ctx;
+    f->p = *params;
+    f->p.struct_size = sizeof f->p;
+    f->w = *weights;
+    f->w.struct_size = sizeof f->w;
+    *out = f;
+    return TFM_OK;
+}
+
+void tfm_ffn_free(tfm_ffn *f) {
+    if (f) tfm__free(f->ctx, f, sizeof *f);
+}
+
+size_t tfm__ffn_ws(const tfm_ffn *f, int64_t rows) {
+    size_t t = 0;
+    int64_t n;
+    if (rows < 1 || !tfm__mul_i64(rows, f->p.d_ff, &n)) return SIZE_MAX;
+    tfm__ws_add(&t, n);
+    if (f->p.gated) tfm__ws_add(&t, n);
+    return t;
+}
+
+size_t tfm_ffn_workspace_size(const tfm_ffn *f, int64_t rows) {
+    size_t t;
+    if (!f) return 0;
+    t = tfm__ffn_ws(f, rows);
+    return t == SIZE_MAX ? 0 : t;
+}
+
+tfm_status tfm__ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
+                            tfm__arena *ar, tfm_tensor *out) {
+    tfm_status st;
+    tfm_tensor th, tg, x2, o2;
+    int64_t R, D = f->p.d_model, F = f->p.d_ff, sh[2], st2[2];
+    float *h, *g = NULL;
+    int tb = f->w.in_out ? 0 : 1;
+    char s1[80];
+    if ((st = tfm__check_tensor(ctx, x, TFM_F32, 1, TFM_MAX_DIMS, "ffn: x"))) return st;
+    if ((st = tfm__check_tensor(ctx, out, TFM_F32, 1, TFM_MAX_DIMS, "ffn: out"))) return st;
+    if (x->shape[x->ndim - 1] != D)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "ffn: x is %s, expected [..., %lld]",
+                        tfm__shape_str(x, s1, sizeof s1), (long long)D);
+    if ((st = tfm__check_same_shape(ctx, x, out, "ffn", "x", "out"))) return st;
+    if (!tfm_tensor_is_contiguous(x) || !tfm_tensor_is_contiguous(out))
+        return tfm__err(ctx, TFM_ERR_SHAPE, "ffn: x and out must be contiguous");
+    R = tfm__rows(x);
+    h = tfm__arena_f32(ar, R * F);
+    if (f->p.gated) g = tfm__arena_f32(ar, R * F);
+    if (!h || (f->p.gated && !g))
+        return tfm__err(ctx, TFM_ERR_RANGE, "ffn: workspace too small for %lld rows", (long long)R);
+    // Seen as 2-D [R, D] so any leading dims work.
+    sh[0] = R; sh[1] = D; st2[0] = D; st2[1] = 1;
+    tfm__view(&x2, (float *)x->data, 2, sh, st2);
+    tfm__view(&o2, (float *)out->data, 2, sh, st2);
+    sh[1] = F;
+    tfm__view_c(&th, h, 2, sh);
+    if ((st = tfm_matmul(ctx, &x2, f->w.w1, tb, f->w.b1, 1.0f, 0.0f, &th))) return st;
+    if ((st = tfm_activation(ctx, (tfm_act)f->p.act, &th, &th))) return st;
+    if (f->p.gated) {
+        tfm__view_c(&tg, g, 2, sh);
+        if ((st = tfm_matmul(ctx, &x2, f->w.w3, tb, f->w.b3, 1.0f, 0.0f, &tg))) return st;
+        if ((st = tfm_mul(ctx, &th, &tg, &th))) return st;
+    }
+    return tfm_matmul(ctx, &th, f->w.w2, tb, f->w.b2, 1.0f, 0.0f, &o2);
+}
+
+tfm_status tfm_ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
+                           tfm_workspace *ws, tfm_tensor *out) {
+    tfm__arena ar;
+    void *tmp;
+    size_t need;
+    tfm_status st;
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if (!f) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "ffn: module is NULL");
+    if ((st = tfm__check_tensor(ctx, x, TFM_F32, 1, TFM_MAX_DIMS, "ffn: x"))) return st;
+    need = tfm__ffn_ws(f, tfm__rows(x));
+    if ((st = tfm__arena_open(ctx, ws, need, "ffn", &ar, &tmp))) return st;
+    st = tfm__ffn_forward(ctx, f, x, &ar, out);
+    tfm__arena_close(ctx, tmp, need);
+    return st;
+}
+
+// ---- norms and pooling ---------------------------------------------------------------
+
+tfm_status tfm_norm(tfm_ctx *ctx, tfm_norm_kind kind, const tfm_tensor *x,
+                    const tfm_norm_weights *w, float eps, tfm_tensor *out) {
+    const tfm_tensor *g = w ? w->gamma : NULL, *b = w ? w->beta : NULL;
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if (kind == TFM_NORM_LAYER) return tfm_layernorm(ctx, x, g, b, eps, out);
+    if (kind == TFM_NORM_RMS) {
+        if (b) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "norm: RMSNorm takes no beta");
+        return tfm_rmsnorm(ctx, x, g, eps, out);
+    }
+    return tfm__err(ctx, TFM_ERR_INVALID_ARG, "norm: unknown kind %d", (int)kind);
+}
+
+tfm_status tfm_mean_pool(tfm_ctx *ctx, const tfm_tensor *x, const tfm_tensor *kpm,
+                         tfm_tensor *out) {
+    tfm_status st;
+    int64_t B, S, D, b, s, d;
+    char sh[80];
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if ((st = tfm__check_tensor(ctx, x, TFM_F32, 3, 3, "mean_pool: x"))) return st;
+    if ((st = tfm__check_tensor(ctx, out, TFM_F32, 2, 2, "mean_pool: out"))) return st;
+    B = x->shape[0];
+    S = x->shape[1];
+    D = x->shape[2];
+    if (out->shape[0] != B || out->shape[1] != D)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "mean_pool: out is %s, expected [%lld, %lld]",
+                        tfm__shape_str(out, sh, sizeof sh), (long long)B, (long long)D);
+    if ((st = tfm__check_pad_mask(ctx, kpm, B, S, "mean_pool: key_padding_mask"))) return st;
+    for (b = 0; b < B; b++) {
+        float *o = (float *)out->data + b * out->stride[0];
+        int64_t n = 0;
+        for (d = 0; d < D; d++) o[d * out->stride[1]] = 0.0f;
+        // Sum in double, per column, in position order (thread-independent).
+        for (d = 0; d < D; d++) {
+            double acc = 0.0;
+            n = 0;
+            for (s = 0; s < S; s++) {
+                if (kpm && tfm__pad_at(kpm, b, s)) continue;
+                acc += ((const float *)x->data)[b * x->stride[0] + s * x->stride[1] +
+                                                d * x->stride[2]];
+                n++;
+            }
+            o[d * out->stride[1]] = n ? (float)(acc / (double)n) : 0.0f;
+        }
+    }
+    return TFM_OK;
+}

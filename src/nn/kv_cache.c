@@ -1,0 +1,133 @@
+/*
+ * KV cache: keys and values of every attention layer of a decoding stream.
+ *
+ * Layout per tensor (K and V alike): [L, Bmax, max_seq, Hkv, Dh]. One
+ * position of one sequence is a row of Hkv*Dh floats, which is exactly a row
+ * of the K/V projection's output, so the projection writes new positions
+ * straight into the cache, and attention reads it through strided views.
+ */
+#include "nn.h"
+
+#include <string.h>
+
+tfm_kv_cache_params tfm_kv_cache_params_default(void) {
+    tfm_kv_cache_params p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.n_layers = 1;
+    p.max_batch = 1;
+    return p;
+}
+
+tfm_status tfm_kv_cache_create(tfm_ctx *ctx, const tfm_kv_cache_params *params,
+                               tfm_kv_cache **out) {
+    tfm_kv_cache *c;
+    int64_t n;
+    size_t bytes;
+    if (out) *out = NULL;
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if (!params || !out)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "kv_cache: params or out is NULL");
+    if (params->struct_size < sizeof(size_t))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                        "kv_cache: params.struct_size is not set (use tfm_kv_cache_params_default)");
+    if (params->n_layers < 1 || params->max_batch < 1 || params->n_kv_heads < 1 ||
+        params->head_dim < 1 || params->max_seq < 1)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                        "kv_cache: n_layers %lld, max_batch %lld, n_kv_heads %lld, head_dim "
+                        "%lld and max_seq %lld must all be >= 1",
+                        (long long)params->n_layers, (long long)params->max_batch,
+                        (long long)params->n_kv_heads, (long long)params->head_dim,
+                        (long long)params->max_seq);
+    if (!tfm__mul_i64(params->n_layers, params->max_batch, &n) ||
+        !tfm__mul_i64(n, params->max_seq, &n) || !tfm__mul_i64(n, params->n_kv_heads, &n) ||
+        !tfm__mul_i64(n, params->head_dim, &n) ||
+        !tfm__mul_size((size_t)n, sizeof(float), &bytes))
+        return tfm__err(ctx, TFM_ERR_RANGE, "kv_cache: size overflows");
+    c = (tfm_kv_cache *)tfm__alloc(ctx, sizeof *c);
+    if (!c) return tfm__err(ctx, TFM_ERR_NOMEM, "kv_cache: out of memory");
+    c->ctx = ctx;
+    c->p = *params;
+    c->p.struct_size = sizeof c->p;
+    c->bytes = bytes;
+    c->k = (float *)tfm__alloc_nozero(ctx, bytes);
+    c->v = c->k ? (float *)tfm__alloc_nozero(ctx, bytes) : NULL;
+    c->len = (int64_t *)tfm__alloc(ctx, (size_t)params->n_layers * sizeof(int64_t));
+    c->batch = (int64_t *)tfm__alloc(ctx, (size_t)params->n_layers * sizeof(int64_t));
+    if (!c->k || !c->v || !c->len || !c->batch) {
+        tfm_kv_cache_free(c);
+        return tfm__err(ctx, TFM_ERR_NOMEM, "kv_cache: cannot allocate 2 x %zu bytes", bytes);
+    }
+    *out = c;
+    return TFM_OK;
+}
+
+void tfm_kv_cache_free(tfm_kv_cache *c) {
+    tfm_ctx *ctx;
+    if (!c) return;
+    ctx = c->ctx;
+    if (c->k) tfm__free(ctx, c->k, c->bytes);
+    if (c->v) tfm__free(ctx, c->v, c->bytes);
+    if (c->len) tfm__free(ctx, c->len, (size_t)c->p.n_layers * sizeof(int64_t));
+    if (c->batch) tfm__free(ctx, c->batch, (size_t)c->p.n_layers * sizeof(int64_t));
+    tfm__free(ctx, c, sizeof *c);
+}
+
+int64_t tfm_kv_cache_len(const tfm_kv_cache *c, int64_t layer) {
+    if (!c || layer < 0 || layer >= c->p.n_layers) return 0;
+    return c->len[layer];
+}
+
+void tfm_kv_cache_reset(tfm_kv_cache *c) { tfm_kv_cache_truncate(c, 0); }
+
+void tfm_kv_cache_truncate(tfm_kv_cache *c, int64_t len) {
+    int64_t l;
+    if (!c) return;
+    if (len < 0) len = 0;
+    for (l = 0; l < c->p.n_layers; l++) {
+        if (c->len[l] > len) c->len[l] = len;
+        if (c->len[l] == 0) c->batch[l] = 0;
+    }
+}
+
+float *tfm__kv_ptr(const tfm_kv_cache *c, int which_v, int64_t layer, int64_t b) {
+    int64_t row = c->p.n_kv_heads * c->p.head_dim;
+    int64_t off = ((layer * c->p.max_batch + b) * c->p.max_seq) * row;
+    return (which_v ? c->v : c->k) + off;
+}
+
+tfm_status tfm_kv_cache_reorder(tfm_ctx *ctx, tfm_kv_cache *c, const int32_t *src,
+                                int64_t n) {
+    int64_t l, b, rowbytes, seqbytes;
+    float *tmp;
+    size_t tbytes;
+    int w;
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if (!c || !src) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "kv_cache_reorder: NULL argument");
+    if (n < 1 || n > c->p.max_batch)
+        return tfm__err(ctx, TFM_ERR_RANGE, "kv_cache_reorder: n %lld outside [1, %lld]",
+                        (long long)n, (long long)c->p.max_batch);
+    for (b = 0; b < n; b++)
+        if (src[b] < 0 || src[b] >= n)
+            return tfm__err(ctx, TFM_ERR_RANGE,
+                            "kv_cache_reorder: src[%lld] = %d is outside [0, %lld)",
+                            (long long)b, (int)src[b], (long long)n);
+    rowbytes = c->p.n_kv_heads * c->p.head_dim * (int64_t)sizeof(float);
+    seqbytes = rowbytes * c->p.max_seq;
+    // One copy of the n sequences of a layer at a time (only the used rows).
+    tbytes = (size_t)n * (size_t)seqbytes;
+    tmp = (float *)tfm__alloc_nozero(ctx, tbytes);
+    if (!tmp) return tfm__err(ctx, TFM_ERR_NOMEM, "kv_cache_reorder: out of memory");
+    for (l = 0; l < c->p.n_layers; l++) {
+        size_t used = (size_t)(c->len[l] * rowbytes);
+        if (!used) continue;
+        for (w = 0; w < 2; w++) {
+            for (b = 0; b < n; b++)
+                memcpy((char *)tmp + b * seqbytes, tfm__kv_ptr(c, w, l, b), used);
+            for (b = 0; b < n; b++)
+                memcpy(tfm__kv_ptr(c, w, l, b), (char *)tmp + src[b] * seqbytes, used);
+        }
+    }
+    tfm__free(ctx, tmp, tbytes);
+    return TFM_OK;
+}

@@ -1,0 +1,452 @@
+/*
+ * Multi-head attention: projections (tfm_matmul, nn.Linear layout), RoPE,
+ * the attention core and the output projection; grouped-query and
+ * multi-query attention, cross-attention and the KV cache.
+ *
+ * Letters: B batch, Sq queries, Sk keys, Sm memory positions, D model width,
+ * H query heads, Hkv key/value heads, Dh head width.
+ * Buffers of one forward (from the arena):
+ *   q   [B, Sq, H*Dh]     query projection (then RoPE)
+ *   k,v [B, Sk, Hkv*Dh]   key/value projections when there is no cache
+ *                         (with a cache they are written into it)
+ *   c   [B, Sq, H*Dh]     attention output, heads side by side
+ *   rope and attention scratch
+ */
+#include "nn.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+tfm_mha_params tfm_mha_params_default(void) {
+    tfm_mha_params p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    p.rope_theta = 10000.0f;
+    return p;
+}
+
+tfm_mha_weights tfm_mha_weights_default(void) {
+    tfm_mha_weights w;
+    memset(&w, 0, sizeof w);
+    w.struct_size = sizeof w;
+    return w;
+}
+
+// ---- create ------------------------------------------------------------------------
+
+// Checks a weight matrix of logical shape [rows, cols] (nn.Linear [out, in];
+// stored [in, out] when in_out) and its optional bias [rows].
+static tfm_status check_w(tfm_ctx *ctx, const tfm_tensor *w, const tfm_tensor *b,
+                          int64_t rows, int64_t cols, int in_out, const char *op,
+                          const char *name, const char *bname) {
+    char what[96], sh[80];
+    tfm_status st;
+    int64_t r0 = in_out ? cols : rows, r1 = in_out ? rows : cols;
+    snprintf(what, sizeof what, "%s: %s", op, name);
+    if (!w) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s is missing", what);
+    if ((st = tfm__check_tensor(ctx, w, TFM_F32, 2, 2, what))) return st;
+    if (w->shape[0] != r0 || w->shape[1] != r1)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected [%lld, %lld]%s", what,
+                        tfm__shape_str(w, sh, sizeof sh), (long long)r0, (long long)r1,
+                        in_out ? " ([in, out])" : "");
+    if (w->stride[1] != 1 && r1 > 1)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s rows must be contiguous", what);
+    if (b) {
+        snprintf(what, sizeof what, "%s: %s", op, bname);
+        if ((st = tfm__check_tensor(ctx, b, TFM_F32, 1, 1, what))) return st;
+        if (b->shape[0] != rows || (b->stride[0] != 1 && rows > 1))
+            return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected contiguous [%lld]", what,
+                            tfm__shape_str(b, sh, sizeof sh), (long long)rows);
+    }
+    return TFM_OK;
+}
+
+// Slot of the module that holds the views of a fused QKV matrix.
+typedef struct {
+    tfm_tensor w[3], b[3];
+} fused_views;
+
+struct mha_impl {
+    struct tfm_mha m;
+    fused_views f;
+};
+
+static void free_impl(struct mha_impl *im) {
+    tfm_ctx *ctx = im->m.ctx;
+    if (im->m.slopes) tfm__free(ctx, im->m.slopes, (size_t)im->m.H * sizeof(float));
+    tfm__free(ctx, im, sizeof *im);
+}
+
+tfm_status tfm_mha_create(tfm_ctx *ctx, const tfm_mha_params *params,
+                          const tfm_mha_weights *weights, tfm_mha **out) {
+    const char *op = "mha";
+    tfm_mha_params p;
+    tfm_mha_weights w;
+    struct mha_impl *im;
+    int64_t H, Hkv, Dh, D, kdim, vdim;
+    tfm_status st;
+    if (out) *out = NULL;
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if (!params || !weights || !out)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: params, weights or out is NULL");
+    if (params->struct_size < sizeof(size_t) || weights->struct_size < sizeof(size_t))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                        "mha: struct_size not set (use tfm_mha_params_default and "
+                        "tfm_mha_weights_default)");
+    p = *params;
+    w = *weights;
+    D = p.d_model;
+    H = p.n_heads;
+    if (D < 1 || H < 1)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: d_model %lld and n_heads %lld must be >= 1",
+                        (long long)D, (long long)H);
+    Hkv = p.n_kv_heads ? p.n_kv_heads : H;
+    if (Hkv < 1 || H % Hkv != 0)
+        return tfm__err(ctx, TFM_ERR_SHAPE,
+                        "mha: n_heads %lld is not a multiple of n_kv_heads %lld",
+                        (long long)H, (long long)Hkv);
+    if (p.head_dim) Dh = p.head_dim;
+    else if (D % H != 0)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "mha: n_heads %lld does not divide d_model %lld",
+                        (long long)H, (long long)D);
+    else Dh = D / H;
+    if (Dh < 1)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: head_dim %lld < 1", (long long)Dh);
+    kdim = p.kdim ? p.kdim : D;
+    vdim = p.vdim ? p.vdim : D;
+    if (kdim < 1 || vdim < 1)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: kdim/vdim must be >= 1");
+    if (p.rope != TFM_ROPE_NONE) {
+        int64_t r = p.rope_dim ? p.rope_dim : Dh;
+        if (p.rope != TFM_ROPE_PAIRS && p.rope != TFM_ROPE_HALF)
+            return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: unknown rope layout %d", (int)p.rope);
+        if (r < 2 || r > Dh || r % 2)
+            return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                            "mha: rope_dim %lld must be even and in [2, head_dim %lld]",
+                            (long long)r, (long long)Dh);
+        if (!(p.rope_theta > 0.0f))
+            return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: rope_theta %g must be > 0",
+                            p.rope_theta);
+        p.rope_dim = r;
+    }
+    if (p.scale != 0.0f && !isfinite(p.scale))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: scale is not finite");
+    im = (struct mha_impl *)tfm__alloc(ctx, sizeof *im);
+    if (!im) return tfm__err(ctx, TFM_ERR_NOMEM, "mha: out of memory");
+    im->m.ctx = ctx;
+    if (w.wqkv) {
+        // Fused: rows q | k | v of one [(H + 2 Hkv) Dh, D] matrix (or its
+        // transpose); split into three views.
+        int64_t rows = (H + 2 * Hkv) * Dh, off = 0;
+        int i;
+        if (kdim != D || vdim != D) {
+            free_impl(im);
+            return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                            "mha: a fused wqkv needs kdim == vdim == d_model");
+        }
+        if ((st = check_w(ctx, w.wqkv, w.bqkv, rows, D, w.in_out, op, "wqkv", "bqkv"))) {
+            free_impl(im);
+            return st;
+        }
+        for (i = 0; i < 3; i++) {
+            int64_t n = (i == 0 ? H : Hkv) * Dh, shape[2], stride[2];
+            if (w.in_out) {
+                shape[0] = D;
+                shape[1] = n;
+                stride[0] = w.wqkv->stride[0];
+                stride[1] = 1;
+                tfm__view(&im->f.w[i], (float *)w.wqkv->data + off, 2, shape, stride);
+            } else {
+                shape[0] = n;
+                shape[1] = D;
+                stride[0] = w.wqkv->stride[0];
+                stride[1] = 1;
+                tfm__view(&im->f.w[i], (float *)w.wqkv->data + off * w.wqkv->stride[0], 2,
+                          shape, stride);
+            }
+            if (w.bqkv) tfm__view_c(&im->f.b[i], (float *)w.bqkv->data + off, 1, &n);
+            off += n;
+        }
+        w.wq = &im->f.w[0];
+        w.wk = &im->f.w[1];
+        w.wv = &im->f.w[2];
+        w.bq = w.bqkv ? &im->f.b[0] : NULL;
+        w.bk = w.bqkv ? &im->f.b[1] : NULL;
+        w.bv = w.bqkv ? &im->f.b[2] : NULL;
+    } else if ((st = check_w(ctx, w.wq, w.bq, H * Dh, D, w.in_out, op, "wq", "bq")) ||
+               (st = check_w(ctx, w.wk, w.bk, Hkv * Dh, kdim, w.in_out, op, "wk", "bk")) ||
+               (st = check_w(ctx, w.wv, w.bv, Hkv * Dh, vdim, w.in_out, op, "wv", "bv"))) {
+        free_impl(im);
+        return st;
+    }
+    if ((st = check_w(ctx, w.wo, w.bo, D, H * Dh, w.in_out, op, "wo", "bo"))) {
+        free_impl(im);
+        return st;
+    }
+    if (p.alibi) {
+        im->m.slopes = (float *)tfm__alloc(ctx, (size_t)H * sizeof(float));
+        if (!im->m.slopes) {
+            free_impl(im);
+            return tfm__err(ctx, TFM_ERR_NOMEM, "mha: out of memory");
+        }
+        tfm_alibi_slopes(H, im->m.slopes);
+    }
+    p.struct_size = sizeof p;
+    im->m.p = p;
+    im->m.w = w;
+    im->m.H = H;
+    im->m.Hkv = Hkv;
+    im->m.Dh = Dh;
+    im->m.kdim = kdim;
+    im->m.vdim = vdim;
+    *out = &im->m;
+    return TFM_OK;
+}
+
+void tfm_mha_free(tfm_mha *m) {
+    if (m) free_impl((struct mha_impl *)(void *)m);
+}
+
+// ---- workspace -----------------------------------------------------------------------
+
+size_t tfm__mha_ws(tfm_ctx *ctx, const tfm_mha *m, int64_t b, int64_t sq, int64_t sk) {
+    size_t t = 0;
+    int64_t nq, nkv;
+    if (b < 1 || sq < 1 || sk < 1 || !tfm__mul_i64(b * sq, m->H * m->Dh, &nq) ||
+        !tfm__mul_i64(b * sk, m->Hkv * m->Dh, &nkv))
+        return SIZE_MAX;
+    tfm__ws_add(&t, nq);                                  // q
+    tfm__ws_add(&t, nkv);                                 // k
+    tfm__ws_add(&t, nkv);                                 // v
+    tfm__ws_add(&t, nq);                                  // c
+    tfm__ws_add(&t, tfm__rope_scratch(ctx, m->p.rope_dim)); // rope
+    tfm__ws_add(&t, tfm__attn_scratch(ctx, sk));          // scores
+    return t;
+}
+
+size_t tfm_mha_workspace_size(tfm_ctx *ctx, const tfm_mha *m, int64_t batch, int64_t seq_q,
+                              int64_t seq_k) {
+    size_t t;
+    if (!m) return 0;
+    t = tfm__mha_ws(ctx, m, batch, seq_q, seq_k);
+    return t == SIZE_MAX ? 0 : t;
+}
+
+// ---- forward -------------------------------------------------------------------------
+
+static tfm_status check_x(tfm_ctx *ctx, const tfm_tensor *x, int64_t b, int64_t d,
+                          const char *what) {
+    tfm_status st;
+    char sh[80];
+    if ((st = tfm__check_tensor(ctx, x, TFM_F32, 3, 3, what))) return st;
+    if ((b >= 0 && x->shape[0] != b) || x->shape[2] != d)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected [%s, S, %lld]", what,
+                        tfm__shape_str(x, sh, sizeof sh), b >= 0 ? "B" : "B", (long long)d);
+    if (x->stride[2] != 1 && d > 1)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s: the last dimension must be contiguous", what);
+    return TFM_OK;
+}
+
+static tfm_status check_cache(tfm_ctx *ctx, const tfm_mha *m, const tfm_kv_cache *c,
+                              int64_t layer, int64_t B) {
+    if (c->p.n_kv_heads != m->Hkv || c->p.head_dim != m->Dh)
+        return tfm__err(ctx, TFM_ERR_SHAPE,
+                        "mha: the kv cache holds %lld heads of %lld, the layer has %lld of %lld",
+                        (long long)c->p.n_kv_heads, (long long)c->p.head_dim,
+                        (long long)m->Hkv, (long long)m->Dh);
+    if (layer < 0 || layer >= c->p.n_layers)
+        return tfm__err(ctx, TFM_ERR_RANGE, "mha: cache layer %lld outside [0, %lld)",
+                        (long long)layer, (long long)c->p.n_layers);
+    if (B > c->p.max_batch)
+        return tfm__err(ctx, TFM_ERR_RANGE, "mha: batch %lld exceeds the kv cache's max_batch %lld",
+                        (long long)B, (long long)c->p.max_batch);
+    if (c->len[layer] > 0 && c->batch[layer] != B)
+        return tfm__err(ctx, TFM_ERR_SHAPE,
+                        "mha: batch %lld differs from the %lld sequences in the kv cache layer %lld",
+                        (long long)B, (long long)c->batch[layer], (long long)layer);
+    return TFM_OK;
+}
+
+// out [B, S, N] (strided batch) = x [B, S, in] . W^T + b
+static tfm_status proj(tfm_ctx *ctx, const tfm_tensor *x, const tfm_tensor *w,
+                       const tfm_tensor *b, int in_out, tfm_tensor *out) {
+    return tfm_matmul(ctx, x, w, in_out ? 0 : 1, b, 1.0f, 0.0f, out);
+}
+
+tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
+                            const tfm_tensor *mem, const tfm_tensor *mem_v,
+                            const tfm_attn_masks *masks, tfm_kv_cache *cache,
+                            int64_t layer, tfm__arena *ar, tfm_tensor *out,
+                            tfm_tensor *probs) {
+    const int64_t H = m->H, Hkv = m->Hkv, Dh = m->Dh, D = m->p.d_model;
+    const int io = m->w.in_out;
+    int cross = m->p.cross || mem != NULL;
+    int64_t B, Sq, Sk, past = 0, Snew, kvrow = Hkv * Dh, kvb;
+    float *qb, *kb, *vb, *cb, *rs, *as;
+    tfm_tensor tq, tk, tv, tc, tqv, tkv, tvv, tcv;
+    int64_t sh[4], st4[4];
+    tfm_attn_params ap;
+    tfm__attn at;
+    tfm_status st;
+    int fill = 0; // projections of keys/values to compute (new rows)
+
+    if ((st = check_x(ctx, x, -1, D, "mha: x"))) return st;
+    B = x->shape[0];
+    Sq = x->shape[1];
+    if ((st = check_x(ctx, out, B, D, "mha: out"))) return st;
+    if (out->shape[1] != Sq)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "mha: out has %lld positions, x has %lld",
+                        (long long)out->shape[1], (long long)Sq);
+    if (out->data == x->data || (mem && out->data == mem->data))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: out must not alias x or memory");
+    if (masks && masks->struct_size < sizeof(size_t))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                        "mha: masks.struct_size is not set (use tfm_attn_masks_default)");
+    if (cache && (st = check_cache(ctx, m, cache, layer, B))) return st;
+
+    if (cross) {
+        if (cache && cache->len[layer] > 0) {
+            Sk = cache->len[layer];
+        } else {
+            if (!mem)
+                return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                                "mha: cross-attention needs a memory (the cache is empty)");
+            if ((st = check_x(ctx, mem, B, m->kdim, "mha: memory"))) return st;
+            if (mem_v) {
+                if ((st = check_x(ctx, mem_v, B, m->vdim, "mha: memory_v"))) return st;
+                if (mem_v->shape[1] != mem->shape[1])
+                    return tfm__err(ctx, TFM_ERR_SHAPE,
+                                    "mha: memory_v has %lld positions, memory %lld",
+                                    (long long)mem_v->shape[1], (long long)mem->shape[1]);
+            } else if (m->vdim != m->kdim) {
+                return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                                "mha: vdim %lld differs from kdim %lld: memory_v is needed",
+                                (long long)m->vdim, (long long)m->kdim);
+            }
+            Sk = mem->shape[1];
+            fill = 1;
+            if (cache && Sk > cache->p.max_seq)
+                return tfm__err(ctx, TFM_ERR_RANGE,
+                                "mha: memory of %lld positions does not fit the kv cache (max_seq %lld)",
+                                (long long)Sk, (long long)cache->p.max_seq);
+        }
+        Snew = fill ? Sk : 0;
+    } else {
+        past = cache ? cache->len[layer] : 0;
+        Sk = past + Sq;
+        Snew = Sq;
+        fill = 1;
+        if (cache && Sk > cache->p.max_seq)
+            return tfm__err(ctx, TFM_ERR_RANGE,
+                            "mha: kv cache full: %lld cached + %lld new positions exceed max_seq %lld",
+                            (long long)past, (long long)Sq, (long long)cache->p.max_seq);
+    }
+    if (masks && !cross && m->p.rope &&
+        (st = tfm__check_positions(ctx, masks->positions, B, Sq, "mha: positions")))
+        return st;
+
+    ap = tfm_attn_params_default();
+    ap.scale = m->p.scale;
+    ap.causal = !cross && m->p.causal;
+    ap.alibi_slopes = cross ? NULL : m->slopes;
+    if (masks) {
+        ap.masks.key_padding_mask = masks->key_padding_mask;
+        ap.masks.attn_mask = masks->attn_mask;
+    }
+
+    // ---- buffers
+    qb = tfm__arena_f32(ar, B * Sq * H * Dh);
+    kb = tfm__arena_f32(ar, cache ? 1 : B * Sk * kvrow);
+    vb = tfm__arena_f32(ar, cache ? 1 : B * Sk * kvrow);
+    cb = tfm__arena_f32(ar, B * Sq * H * Dh);
+    rs = tfm__arena_f32(ar, tfm__rope_scratch(ctx, m->p.rope_dim));
+    as = tfm__arena_f32(ar, tfm__attn_scratch(ctx, Sk));
+    if (!qb || !kb || !vb || !cb || !rs || !as)
+        return tfm__err(ctx, TFM_ERR_RANGE, "mha: workspace too small for this call");
+    if (cache) {
+        kb = tfm__kv_ptr(cache, 0, layer, 0);
+        vb = tfm__kv_ptr(cache, 1, layer, 0);
+        kvb = cache->p.max_seq * kvrow;
+    } else {
+        kvb = Sk * kvrow;
+    }
+
+    // ---- attention views (checked before any work is done)
+    sh[0] = B; sh[1] = H; sh[2] = Sq; sh[3] = Dh;
+    st4[0] = Sq * H * Dh; st4[1] = Dh; st4[2] = H * Dh; st4[3] = 1;
+    tfm__view(&tqv, qb, 4, sh, st4);
+    tfm__view(&tcv, cb, 4, sh, st4);
+    sh[1] = Hkv; sh[2] = Sk;
+    st4[0] = kvb; st4[1] = Dh; st4[2] = kvrow;
+    tfm__view(&tkv, kb, 4, sh, st4);
+    tfm__view(&tvv, vb, 4, sh, st4);
+    if ((st = tfm__attn_setup(ctx, &tqv, &tkv, &tvv, &ap, &tcv, probs, "mha", &at))) return st;
+
+    // ---- projections
+    sh[0] = B; sh[1] = Sq; sh[2] = H * Dh;
+    tfm__view_c(&tq, qb, 3, sh);
+    if ((st = proj(ctx, x, m->w.wq, m->w.bq, io, &tq))) return st;
+    if (fill) {
+        const tfm_tensor *srck = cross ? mem : x, *srcv = cross ? (mem_v ? mem_v : mem) : x;
+        int64_t row0 = cross ? 0 : past;
+        sh[0] = B; sh[1] = Snew; sh[2] = kvrow;
+        st4[0] = kvb; st4[1] = kvrow; st4[2] = 1;
+        tfm__view(&tk, kb + row0 * kvrow, 3, sh, st4);
+        tfm__view(&tv, vb + row0 * kvrow, 3, sh, st4);
+        if ((st = proj(ctx, srck, m->w.wk, m->w.bk, io, &tk))) return st;
+        if ((st = proj(ctx, srcv, m->w.wv, m->w.bv, io, &tv))) return st;
+        if (!cross && m->p.rope) {
+            int64_t ks[3];
+            const tfm_tensor *pos = masks ? masks->positions : NULL;
+            ks[0] = kvb; ks[1] = kvrow; ks[2] = Dh;
+            tfm__rope_run(ctx, kb + row0 * kvrow, B, Snew, Hkv, ks, m->p.rope, m->p.rope_theta,
+                          m->p.rope_dim, past, pos, rs);
+        }
+    }
+    if (!cross && m->p.rope) {
+        int64_t qs[3];
+        qs[0] = Sq * H * Dh; qs[1] = H * Dh; qs[2] = Dh;
+        tfm__rope_run(ctx, qb, B, Sq, H, qs, m->p.rope, m->p.rope_theta, m->p.rope_dim, past,
+                      masks ? masks->positions : NULL, rs);
+    }
+    if (cache && fill) {
+        cache->len[layer] = cross ? Sk : past + Sq;
+        cache->batch[layer] = B;
+    }
+
+    // ---- attention and output projection
+    tfm__attn_run(ctx, &at, as);
+    sh[0] = B; sh[1] = Sq; sh[2] = H * Dh;
+    tfm__view_c(&tc, cb, 3, sh);
+    return proj(ctx, &tc, m->w.wo, m->w.bo, io, out);
+}
+
+tfm_status tfm_mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
+                           const tfm_tensor *memory, const tfm_tensor *memory_v,
+                           const tfm_attn_masks *masks, tfm_kv_cache *cache,
+                           int64_t layer, tfm_workspace *ws, tfm_tensor *out,
+                           tfm_tensor *probs) {
+    tfm__arena ar;
+    void *tmp;
+    size_t need;
+    int64_t B, Sq, Sk;
+    tfm_status st;
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if (!m) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: module is NULL");
+    if ((st = check_x(ctx, x, -1, m->p.d_model, "mha: x"))) return st;
+    B = x->shape[0];
+    Sq = x->shape[1];
+    if (m->p.cross || memory) {
+        Sk = cache && cache->len[layer >= 0 && layer < cache->p.n_layers ? layer : 0] > 0
+                 ? cache->len[layer >= 0 && layer < cache->p.n_layers ? layer : 0]
+                 : (memory && memory->ndim == 3 ? memory->shape[1] : 1);
+    } else {
+        Sk = Sq + (cache ? tfm_kv_cache_len(cache, layer) : 0);
+    }
+    need = tfm__mha_ws(ctx, m, B, Sq, Sk);
+    if ((st = tfm__arena_open(ctx, ws, need, "mha", &ar, &tmp))) return st;
+    st = tfm__mha_forward(ctx, m, x, memory, memory_v, masks, cache, layer, &ar, out, probs);
+    tfm__arena_close(ctx, tmp, need);
+    return st;
+}
