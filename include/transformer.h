@@ -1076,6 +1076,221 @@ TFM_API tfm_status tfm_matmul_packed(tfm_ctx *ctx, const tfm_tensor *a,
                                      const tfm_tensor *bias, float alpha,
                                      float beta, tfm_tensor *out);
 
+/* ==========================================================================
+ * Tokenizers
+ *
+ * A tfm_tokenizer turns text into token ids and back. It is loaded once and
+ * never changes afterwards: any number of threads may use one tokenizer at
+ * the same time, each passing its own tfm_ctx (errors and scratch memory
+ * go through the ctx of the call).
+ *
+ * Formats, found by tfm_tokenizer_load from a file or a folder:
+ *  - llama2.c `tokenizer.bin`: score-ordered BPE merges with byte fallback
+ *    (`<0xNN>` pieces), a dummy-prefix space, BOS (id 1) / EOS (id 2); the
+ *    encoding and decoding llama2.c's run.c does;
+ *  - WordPiece (`vocab.txt`, with `tokenizer_config.json` beside it when
+ *    present: do_lower_case, strip_accents, model_max_length): the
+ *    behaviour of Hugging Face's BertTokenizer;
+ *  - GPT-2 byte-level BPE (`vocab.json` + `merges.txt`): GPT-2's
+ *    pre-tokenization pattern, byte-to-unicode mapping, `<|endoftext|>`.
+ * A folder is searched in that order (tokenizer.bin, vocab.txt, vocab.json
+ * with merges.txt). A file is taken by its name: `*.txt` WordPiece,
+ * `*.json` byte-level BPE (merges.txt beside it), anything else llama2.c.
+ *
+ * Text is UTF-8 and must be valid (no overlong forms, no surrogates, nothing
+ * past U+10FFFF, no truncated sequence): anything else is TFM_ERR_FORMAT
+ * with the byte offset in the message. Text lengths are in bytes; pass
+ * TFM_STRLEN for a NUL-terminated string (text may contain NUL bytes when
+ * its length is given).
+ *
+ * Size protocol of the calls that fill caller buffers (encode, decode):
+ * the full size is always stored in *n_out; a call with a NULL buffer and a
+ * capacity of 0 only measures (TFM_OK); a buffer too small for the result
+ * is TFM_ERR_RANGE (its contents are then unspecified).
+ * ========================================================================== */
+
+typedef struct tfm_tokenizer tfm_tokenizer;
+
+/* Pass as a text length: the text is NUL-terminated. */
+#define TFM_STRLEN ((size_t)-1)
+
+typedef enum tfm_tokenizer_type {
+    TFM_TOKENIZER_AUTO = 0,      /* detect (tfm_tokenizer_params.type)       */
+    TFM_TOKENIZER_LLAMA2C = 1,   /* llama2.c tokenizer.bin                   */
+    TFM_TOKENIZER_WORDPIECE = 2, /* BERT vocab.txt                           */
+    TFM_TOKENIZER_BPE = 3        /* GPT-2 byte-level BPE                     */
+} tfm_tokenizer_type;
+
+/* Special tokens, for tfm_tokenizer_special_id. */
+typedef enum tfm_special_token {
+    TFM_TOKEN_BOS = 0,
+    TFM_TOKEN_EOS = 1,
+    TFM_TOKEN_UNK = 2,
+    TFM_TOKEN_PAD = 3,
+    TFM_TOKEN_CLS = 4,
+    TFM_TOKEN_SEP = 5,
+    TFM_TOKEN_MASK = 6
+} tfm_special_token;
+
+typedef struct tfm_tokenizer_params {
+    size_t struct_size;     /* sizeof(tfm_tokenizer_params), set by _default */
+    int32_t type;           /* tfm_tokenizer_type; AUTO (default) detects    */
+    int32_t lower_case;     /* WordPiece: -1 (default) do_lower_case from
+                               tokenizer_config.json (true when absent);
+                               0 keep case; 1 lower-case                    */
+    int32_t strip_accents;  /* WordPiece: -1 (default) strip_accents from the
+                               config, else as lower_case; 0 no; 1 yes      */
+} tfm_tokenizer_params;
+
+/* Defaults: detect the format, settings from tokenizer_config.json.
+ * Thread-safe. */
+TFM_API tfm_tokenizer_params tfm_tokenizer_params_default(void);
+
+/* Loads a tokenizer from `path` (a file or a folder, see above). `params`
+ * may be NULL for defaults. The tokenizer keeps ctx for its memory: free it
+ * with tfm_tokenizer_free before ctx. *out is NULL on failure.
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_IO (unreadable file), TFM_ERR_NOT_FOUND
+ * (a folder without tokenizer files), TFM_ERR_FORMAT (a malformed file: the
+ * message names the file and the record, line or field), TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_tokenizer_load(tfm_ctx *ctx, const char *path,
+                                      const tfm_tokenizer_params *params,
+                                      tfm_tokenizer **out);
+
+/* Frees a tokenizer. NULL is a no-op. */
+TFM_API void tfm_tokenizer_free(tfm_tokenizer *tok);
+
+/* The format (a tfm_tokenizer_type), the number of ids (0 for NULL), and the
+ * model_max_length of tokenizer_config.json (0 when unknown). Thread-safe. */
+TFM_API int tfm_tokenizer_type_of(const tfm_tokenizer *tok);
+TFM_API int32_t tfm_tokenizer_vocab_size(const tfm_tokenizer *tok);
+TFM_API int32_t tfm_tokenizer_max_length(const tfm_tokenizer *tok);
+
+/* The id of a special token, -1 when the vocabulary has none.
+ * llama2.c: bos 1, eos 2, unk 0. WordPiece: [CLS] [SEP] [UNK] [PAD] [MASK]
+ * (bos = cls, eos = sep). GPT-2: <|endoftext|> as bos, eos and unk.
+ * Thread-safe. */
+TFM_API int32_t tfm_tokenizer_special_id(const tfm_tokenizer *tok,
+                                         tfm_special_token which);
+
+/* The vocabulary string of `id` as the tokenizer file stores it (WordPiece
+ * "##ing"; GPT-2 in its byte-to-unicode form "Ġthe"; llama2.c " the",
+ * "<0x0A>"), NUL-terminated, owned by the tokenizer; NULL for an id out of
+ * range. *len (if not NULL) gets its length in bytes. Thread-safe. */
+TFM_API const char *tfm_tokenizer_id_to_token(const tfm_tokenizer *tok,
+                                              int32_t id, size_t *len);
+/* The id of the vocabulary string token[0, len) (TFM_STRLEN: NUL-terminated),
+ * -1 when absent. Thread-safe. */
+TFM_API int32_t tfm_tokenizer_token_to_id(const tfm_tokenizer *tok,
+                                          const char *token, size_t len);
+
+/* How to cut an encoding longer than tfm_encode_params.max_length. */
+typedef enum tfm_truncation {
+    TFM_TRUNCATE_NONE = 0,          /* too long is TFM_ERR_RANGE             */
+    TFM_TRUNCATE_LONGEST_FIRST = 1, /* drop from the end of the longer segment,
+                                       one token at a time (HF's default)    */
+    TFM_TRUNCATE_ONLY_FIRST = 2,
+    TFM_TRUNCATE_ONLY_SECOND = 3
+} tfm_truncation;
+
+typedef struct tfm_encode_params {
+    size_t struct_size;     /* sizeof(tfm_encode_params), set by _default    */
+    int32_t add_special;    /* 1 (default): the model's special tokens
+                               (llama2.c: BOS first; WordPiece: [CLS] A [SEP]
+                               and [CLS] A [SEP] B [SEP]; GPT-2: none)       */
+    int32_t max_length;     /* 0 (default): no limit; else the most ids of the
+                               whole encoding, special tokens included      */
+    int32_t truncation;     /* tfm_truncation when past max_length
+                               (default TFM_TRUNCATE_LONGEST_FIRST)         */
+    int32_t parse_special;  /* 1 (default): special-token strings in the text
+                               ("[MASK]", "<|endoftext|>") become their ids */
+} tfm_encode_params;
+
+/* Defaults: special tokens added, no limit, longest-first truncation,
+ * special strings recognized. Thread-safe. */
+TFM_API tfm_encode_params tfm_encode_params_default(void);
+
+/* Encodes `text` (and, when `pair` is not NULL, a second segment for
+ * sentence-pair models) into ids[0, *n_out). Optional outputs (NULL to skip):
+ * type_ids (0 for the first segment and its specials, 1 for the second),
+ * offsets (2 per id: the byte range [start, end) in the segment's own text
+ * that produced it; -1, -1 for special tokens and for byte-fallback pieces
+ * that split a character; a token may share a character with its
+ * neighbours). Every given buffer has room for `capacity` ids (offsets for
+ * 2 * capacity). `params` may be NULL for defaults.
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_FORMAT (invalid UTF-8; the message
+ * gives the byte offset and the segment), TFM_ERR_RANGE (longer than
+ * max_length with TFM_TRUNCATE_NONE, or a pair that cannot be cut down to
+ * it; or the buffers are too small, see the size protocol), TFM_ERR_NOMEM.
+ * Thread-safe for a shared tokenizer (each thread with its own ctx). */
+TFM_API tfm_status tfm_tokenizer_encode(tfm_ctx *ctx, const tfm_tokenizer *tok,
+                                        const char *text, size_t text_len,
+                                        const char *pair, size_t pair_len,
+                                        const tfm_encode_params *params,
+                                        int32_t *ids, int32_t *type_ids,
+                                        int32_t *offsets, size_t capacity,
+                                        size_t *n_out);
+
+/* Flags of tfm_tokenizer_decode. */
+#define TFM_DECODE_SKIP_SPECIAL (1u << 0) /* leave out special tokens        */
+#define TFM_DECODE_CLEANUP      (1u << 1) /* HF clean_up_tokenization_spaces:
+                                             " ." -> ".", " ," -> ",", " ' " ->
+                                             "'", " n't" -> "n't", ...      */
+
+/* Decodes ids[0, n) into text: buf gets *n_out bytes plus a NUL (so it needs
+ * *n_out + 1 bytes; the size protocol above applies). WordPiece joins tokens
+ * with spaces and glues "##" continuations; GPT-2 maps the byte-level
+ * strings back to bytes; llama2.c turns `<0xNN>` into the byte and drops
+ * the dummy-prefix space at the start and after BOS. The result is the
+ * bytes the tokens stand for: a byte-level cut may leave invalid UTF-8.
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_RANGE (an id outside the vocabulary,
+ * named with its position; a buffer too small), TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_tokenizer_decode(tfm_ctx *ctx, const tfm_tokenizer *tok,
+                                        const int32_t *ids, size_t n,
+                                        uint32_t flags, char *buf, size_t size,
+                                        size_t *n_out);
+
+/* Streaming: the bytes token `id` adds to a text whose previous token was
+ * `prev_id` (-1 at the start), as llama2.c's decode(prev, token): writes
+ * them to buf (NUL-terminated; the size protocol above applies). Special
+ * tokens give "" with TFM_DECODE_SKIP_SPECIAL in flags. Same errors as
+ * tfm_tokenizer_decode. */
+TFM_API tfm_status tfm_tokenizer_decode_next(tfm_ctx *ctx,
+                                             const tfm_tokenizer *tok,
+                                             int32_t prev_id, int32_t id,
+                                             uint32_t flags, char *buf,
+                                             size_t size, size_t *n_out);
+
+/* A batch of encodings padded to one length, row-major [n_seq, seq_len]. */
+typedef struct tfm_batch {
+    int32_t n_seq;           /* number of texts                             */
+    int32_t seq_len;         /* the longest encoding (or max_length when
+                                padding to it)                              */
+    int32_t *ids;            /* [n_seq * seq_len], padded with pad_id       */
+    int32_t *type_ids;       /* [n_seq * seq_len], 0 in the padding         */
+    int32_t *attention_mask; /* [n_seq * seq_len], 1 token, 0 padding       */
+    int32_t *lengths;        /* [n_seq] tokens before the padding           */
+    int32_t pad_id;          /* the pad token, else 0                       */
+    tfm_ctx *ctx;            /* owner's context                             */
+} tfm_batch;
+
+/* Encodes n texts (pairs[i] the second segment of text i when pairs is not
+ * NULL; a NULL pairs[i] means none) and pads them on the right to the
+ * longest, or to params->max_length when pad_to_max is 1. lens/pair_lens
+ * give byte lengths (NULL: all NUL-terminated). *out is NULL on failure;
+ * free it with tfm_batch_free. Errors: those of tfm_tokenizer_encode, the
+ * message naming the text's index. */
+TFM_API tfm_status tfm_tokenizer_encode_batch(tfm_ctx *ctx,
+                                              const tfm_tokenizer *tok,
+                                              const char *const *texts,
+                                              const size_t *lens,
+                                              const char *const *pairs,
+                                              const size_t *pair_lens,
+                                              int32_t n,
+                                              const tfm_encode_params *params,
+                                              int pad_to_max, tfm_batch **out);
+/* Frees a batch. NULL is a no-op. */
+TFM_API void tfm_batch_free(tfm_batch *batch);
+
 #ifdef __cplusplus
 }
 #endif
