@@ -1077,6 +1077,223 @@ TFM_API tfm_status tfm_matmul_packed(tfm_ctx *ctx, const tfm_tensor *a,
                                      float beta, tfm_tensor *out);
 
 /* ==========================================================================
+ * Models
+ *
+ * A tfm_model is a whole network loaded once from a file or folder:
+ *  - a llama2.c checkpoint (".bin": the legacy version-0 layout or the
+ *    versioned version-1 fp32 layout), memory-mapped: the weights are read
+ *    in place, never copied;
+ *  - a Hugging Face folder with config.json and model.safetensors (or
+ *    sharded model-0000N-of-0000M.safetensors with its index), for the
+ *    architectures named in config.json's "model_type" ("llama", "gpt2").
+ * A model is immutable after loading: any number of sessions on any
+ * threads may share it. Its tokenizer, when one was found (a tokenizer.bin
+ * beside a llama2.c checkpoint, the tokenizer files of an HF folder, or the
+ * file named in tfm_model_params.tokenizer_path), comes with it.
+ *
+ * A tfm_session runs a model: it owns the KV cache and the workspace,
+ * sized once when it is created from its limits, so a forward pass
+ * allocates nothing. One thread uses a session at a time; it computes with
+ * the threads of the ctx it was created with and reports errors there.
+ * ========================================================================== */
+
+typedef struct tfm_model tfm_model;
+typedef struct tfm_session tfm_session;
+struct tfm_tokenizer; /* see the Tokenizers section */
+
+typedef struct tfm_model_params {
+    size_t struct_size;          /* sizeof(tfm_model_params), set by _default */
+    const char *tokenizer_path;  /* NULL: look beside the model (llama2.c:
+                                    tokenizer.bin in the same folder; HF: the
+                                    folder's tokenizer files)               */
+    int32_t no_tokenizer;        /* 1: load no tokenizer at all (default 0) */
+    int32_t use_mmap;            /* 1 (default): map weights where the format
+                                    allows; 0: read them into memory          */
+} tfm_model_params;
+
+/* Defaults: tokenizer found beside the model, mmap on. Thread-safe. */
+TFM_API tfm_model_params tfm_model_params_default(void);
+
+/* Loads the model at `path` (a llama2.c .bin file or an HF folder); params
+ * may be NULL. The model keeps ctx's allocator (the ctx must outlive it)
+ * but may afterwards be used with any ctx. *out is NULL on failure.
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_IO (cannot open/map/read),
+ * TFM_ERR_FORMAT (truncated file, header and size disagree, config and
+ * weights disagree; the message names the file, tensor or field),
+ * TFM_ERR_NOT_FOUND (a required tensor, field or file is absent),
+ * TFM_ERR_UNSUPPORTED (an architecture or dtype not handled),
+ * TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_model_load(tfm_ctx *ctx, const char *path,
+                                  const tfm_model_params *params,
+                                  tfm_model **out);
+/* Frees the model (and unmaps its weights). All its sessions must be freed
+ * first. NULL is a no-op. */
+TFM_API void tfm_model_free(tfm_model *model);
+
+/* Queries; thread-safe. For NULL: NULL / 0 / -1. */
+/* Architecture name: "llama" or "gpt2". */
+TFM_API const char *tfm_model_arch(const tfm_model *model);
+TFM_API int32_t tfm_model_vocab_size(const tfm_model *model);
+/* Longest sequence (positions) the model supports. */
+TFM_API int32_t tfm_model_max_context(const tfm_model *model);
+/* Width of the hidden state and number of layers. */
+TFM_API int32_t tfm_model_dim(const tfm_model *model);
+TFM_API int32_t tfm_model_n_layers(const tfm_model *model);
+/* Token ids the model starts and ends text with (-1 when it has none).
+ * llama2.c checkpoints: BOS 1, EOS 2. */
+TFM_API int32_t tfm_model_bos(const tfm_model *model);
+TFM_API int32_t tfm_model_eos(const tfm_model *model);
+/* Bytes of weights a forward pass reads per token (for bandwidth floors). */
+TFM_API uint64_t tfm_model_weight_bytes(const tfm_model *model);
+/* The model's tokenizer, or NULL when none was loaded. Owned by the model. */
+TFM_API const struct tfm_tokenizer *tfm_model_tokenizer(const tfm_model *model);
+
+/* What a session does when a token would go past its context. */
+#define TFM_CONTEXT_ERROR 0 /* the call fails with TFM_ERR_RANGE            */
+#define TFM_CONTEXT_SLIDE 1 /* generation: keep the last half of the tokens
+                               and recompute the cache from them            */
+
+/* Abort callback: returns non-zero to stop; checked between layers. */
+typedef int (*tfm_abort_fn)(void *ud);
+
+typedef struct tfm_session_params {
+    size_t struct_size;       /* sizeof(tfm_session_params)                  */
+    int32_t max_context;      /* positions in the KV cache; 0: the model's   */
+    int32_t max_batch;        /* tokens per forward call (workspace rows);
+                                 0: max_context, at most 512                */
+    int32_t context_policy;   /* TFM_CONTEXT_ERROR (default) or _SLIDE       */
+    tfm_abort_fn abort;       /* NULL: never abort                           */
+    void *abort_ud;
+} tfm_session_params;
+
+/* Defaults: the model's context, batches as long as the context, errors at
+ * the end of the context, no abort callback. Thread-safe. */
+TFM_API tfm_session_params tfm_session_params_default(void);
+
+/* Creates a session on `model`, computing with ctx's threads and reporting
+ * errors in ctx (both must outlive the session; use ctx from one thread at
+ * a time). params may be NULL. *out is NULL on failure.
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_RANGE (max_context past the
+ * model's), TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *model,
+                                      const tfm_session_params *params,
+                                      tfm_session **out);
+/* NULL is a no-op. */
+TFM_API void tfm_session_free(tfm_session *session);
+
+/* Runs `n` tokens at positions pos .. pos+n-1 (pos = tokens already in the
+ * cache) as one batch, appends them to the KV cache and keeps the logits of
+ * the last one (tfm_session_logits). `logits_all`, when not NULL, receives
+ * the logits of every token, [n, vocab]. n may exceed max_batch (the tokens
+ * then go in several batches).
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_RANGE (an id outside the vocabulary,
+ * or pos + n past max_context: "context of 512 tokens full"), TFM_ABORTED.
+ * On an error the cache is left as it was before the call. */
+TFM_API tfm_status tfm_session_prefill(tfm_session *session,
+                                       const int32_t *tokens, int32_t n,
+                                       float *logits_all);
+/* One decoding step: tfm_session_prefill of one token. `logits` may be NULL
+ * or receive [vocab] floats. */
+TFM_API tfm_status tfm_session_step(tfm_session *session, int32_t token,
+                                    float *logits);
+/* The logits of the last token run ([vocab] floats, owned by the session,
+ * valid until the next call on it), or NULL before the first one. */
+TFM_API const float *tfm_session_logits(const tfm_session *session);
+/* Tokens in the cache (the next position). */
+TFM_API int32_t tfm_session_pos(const tfm_session *session);
+/* Positions the session's cache holds. */
+TFM_API int32_t tfm_session_max_context(const tfm_session *session);
+/* Empties the KV cache (next position 0); keeps the memory. */
+TFM_API void tfm_session_reset(tfm_session *session);
+/* The ctx the session computes with and reports errors in. */
+TFM_API tfm_ctx *tfm_session_ctx(const tfm_session *session);
+/* The model of the session. */
+TFM_API const tfm_model *tfm_session_model(const tfm_session *session);
+
+/* ==========================================================================
+ * Generation
+ *
+ * Samples tokens one at a time from a session: greedy (temperature 0) or
+ * seeded random sampling with temperature, top-k and top-p (nucleus)
+ * filtering and a repetition penalty. Sampling uses its own small random
+ * generator seeded from `seed`: the same seed, model and parameters give
+ * the same tokens on any machine and thread count.
+ * ========================================================================== */
+
+/* Streaming callback, called once per generated token with its id and its
+ * text (piece: the decoded bytes, not NUL-terminated, `len` bytes; NULL and
+ * 0 when the model has no tokenizer). Return non-zero to stop. */
+typedef int (*tfm_token_fn)(void *ud, int32_t token, const char *piece,
+                            size_t len);
+
+typedef struct tfm_gen_params {
+    size_t struct_size;          /* sizeof(tfm_gen_params)                    */
+    int32_t max_new_tokens;      /* tokens to generate at most (default 256);
+                                    0: no limit but max_total_tokens          */
+    int32_t max_total_tokens;    /* stop when prompt + generated reach this
+                                    many positions (0: no such limit). The
+                                    "steps" of llama2.c's run.               */
+    float temperature;           /* 0: greedy (default 1)                     */
+    int32_t top_k;               /* keep the k most likely; 0: all            */
+    float top_p;                 /* keep the smallest set with this mass; 1: all
+                                    (default 1)                               */
+    float repetition_penalty;    /* > 1 discourages tokens already seen (the
+                                    CTRL rule: logit / p if > 0 else * p);
+                                    1: off (default)                          */
+    uint64_t seed;               /* sampling seed (default 42)                */
+    int32_t stop_token;          /* -2 (default): the model's end token(s)
+                                    (llama2.c: BOS, as its run does; HF: EOS);
+                                    -1: never stop on a token; else that id  */
+    int32_t add_bos;             /* -1 (default): as the model does (llama:
+                                    yes, gpt2: no); 0 no; 1 yes              */
+    tfm_token_fn on_token;       /* streaming; NULL for none                  */
+    void *on_token_ud;
+} tfm_gen_params;
+
+/* Defaults as documented above. Thread-safe. */
+TFM_API tfm_gen_params tfm_gen_params_default(void);
+
+/* Result counts of a generation; any pointer argument may be NULL. */
+typedef struct tfm_gen_stats {
+    int32_t n_prompt;       /* prompt tokens (with BOS)                       */
+    int32_t n_generated;    /* tokens sampled                                 */
+    double prompt_seconds;  /* time spent on the prompt batch                  */
+    double gen_seconds;     /* time spent generating                          */
+} tfm_gen_stats;
+
+/* Resets the session, encodes `prompt` with the model's tokenizer (a NULL
+ * or empty prompt starts from BOS alone), runs it as one batch, then
+ * samples until a stop token, a limit or the callback says stop. The
+ * generated ids go to `out_tokens` (up to `out_cap`, may be NULL) and their
+ * count to *n_out. With the stop token, nothing is emitted for it.
+ * Errors: TFM_ERR_INVALID_ARG (bad params, no tokenizer for a text prompt),
+ * TFM_ERR_RANGE (the prompt does not fit the context; the context fills
+ * under TFM_CONTEXT_ERROR: generation stops there with TFM_ERR_RANGE after
+ * the callback saw every token made), TFM_ERR_FORMAT (prompt not UTF-8),
+ * TFM_ABORTED. */
+TFM_API tfm_status tfm_generate(tfm_session *session, const char *prompt,
+                                const tfm_gen_params *params,
+                                int32_t *out_tokens, int32_t out_cap,
+                                int32_t *n_out, tfm_gen_stats *stats);
+/* The same from prompt token ids (used as given: no BOS is added). */
+TFM_API tfm_status tfm_generate_tokens(tfm_session *session,
+                                       const int32_t *prompt, int32_t n_prompt,
+                                       const tfm_gen_params *params,
+                                       int32_t *out_tokens, int32_t out_cap,
+                                       int32_t *n_out, tfm_gen_stats *stats);
+
+/* Picks the next token from `logits` [n] (modified in place: penalty,
+ * temperature, filtering) under params, with the generator state *rng
+ * (seed it with any value; advanced on each random draw). `recent` [n_recent]
+ * are the ids the repetition penalty applies to. `scratch` must hold 8*n
+ * bytes, 4-byte aligned (only read when top-k or top-p filter). Returns the
+ * id, or -1 for bad arguments. Thread-safe (touches only its arguments). */
+TFM_API int32_t tfm_sample(float *logits, int32_t n,
+                           const tfm_gen_params *params, uint64_t *rng,
+                           const int32_t *recent, int32_t n_recent,
+                           void *scratch);
+
+/* ==========================================================================
  * Tokenizers
  *
  * A tfm_tokenizer turns text into token ids and back. It is loaded once and

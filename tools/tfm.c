@@ -13,6 +13,7 @@
 
 static const tfm_cmd g_cmds[] = {
     {"info", cmd_info, "version, CPU features, kernel set and threads"},
+    {"generate", cmd_generate, "generate text with a decoder model (llama2.c .bin or HF folder)"},
 };
 #define N_CMDS (sizeof g_cmds / sizeof g_cmds[0])
 

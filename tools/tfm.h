@@ -20,6 +20,7 @@ typedef struct tfm_cmd {
 } tfm_cmd;
 
 int cmd_info(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
 
 /* Prints "tfm: <msg>" to stderr and returns TFM_EXIT_USAGE. */
 int tool_usage_error(const char *fmt, ...)

@@ -1,0 +1,206 @@
+/*
+ * The decoder-only transformer forward pass shared by the Llama family
+ * (RMSNorm, rotary positions, grouped-query attention, SwiGLU) and GPT-2
+ * (LayerNorm, learned positions, GELU-tanh MLP, biases), with the KV cache.
+ *
+ * One call runs a batch of B tokens at positions p0 .. p0+B-1: every linear
+ * map is one matrix product over the batch (the prompt goes through as one
+ * batch; a decoding step is the B = 1 case, which the GEMM sends down its
+ * GEMV path). Attention of token i looks at cache positions 0 .. p0+i.
+ *
+ * NOTE for a later merge: the attention below (scores, causal softmax,
+ * weighted sum over the cache) and the cache layout [L, T, KV] live here
+ * until the layers API (src/nn) offers a cached causal attention with
+ * grouped-query heads; then this file should call it.
+ */
+#include "model.h"
+#include "../kernels/kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+// ---- helpers over tensors ---------------------------------------------------------------
+
+static void wrap2(tfm_tensor *t, int64_t rows, int64_t cols, const float *p) {
+    int64_t shape[2];
+    shape[0] = rows;
+    shape[1] = cols;
+    tfm_tensor_wrap(t, TFM_F32, 2, shape, (void *)p);
+}
+
+static void wrap1(tfm_tensor *t, int64_t n, const float *p) {
+    tfm_tensor_wrap(t, TFM_F32, 1, &n, (void *)p);
+}
+
+// y[B, n_out] = x[B, n_in] W (+ b)
+static tfm_status linear(tfm_ctx *ctx, const tfm__linear *l, int64_t rows, const float *x,
+                         float *y) {
+    tfm_tensor tx, tw, tb, ty;
+    wrap2(&tx, rows, l->n_in, x);
+    wrap2(&ty, rows, l->n_out, y);
+    if (l->wt) wrap2(&tw, l->n_out, l->n_in, l->w);
+    else wrap2(&tw, l->n_in, l->n_out, l->w);
+    tw.stride[0] = l->ld;
+    if (l->b) wrap1(&tb, l->n_out, l->b);
+    return tfm_matmul(ctx, &tx, &tw, l->wt, l->b ? &tb : NULL, 1.0f, 0.0f, &ty);
+}
+
+static tfm_status norm(tfm_ctx *ctx, const tfm__dec_config *c, int64_t rows, const float *x,
+                       const float *g, const float *b, float *y) {
+    tfm_tensor tx, ty, tg, tb;
+    wrap2(&tx, rows, c->dim, x);
+    wrap2(&ty, rows, c->dim, y);
+    wrap1(&tg, c->dim, g);
+    if (c->rms) return tfm_rmsnorm(ctx, &tx, &tg, c->norm_eps, &ty);
+    if (b) wrap1(&tb, c->dim, b);
+    return tfm_layernorm(ctx, &tx, &tg, b ? &tb : NULL, c->norm_eps, &ty);
+}
+
+// ---- rotary tables ------------------------------------------------------------------------
+
+void tfm__rope_tables(const tfm__dec_config *c, int32_t T, float *cos_t, float *sin_t) {
+    int32_t pos, i, half = c->head_dim / 2;
+    for (pos = 0; pos < T; pos++) {
+        for (i = 0; i < half; i++) {
+            float *co = cos_t + (size_t)pos * half + i, *si = sin_t + (size_t)pos * half + i;
+            if (c->rope_f32) {
+                // As llama2.c computes it, in float.
+                float freq = 1.0f / powf((float)c->rope_theta,
+                                         (float)(2 * i) / (float)c->head_dim);
+                float val = (float)pos * freq;
+                *co = cosf(val);
+                *si = sinf(val);
+            } else {
+                double inv = 1.0 / pow(c->rope_theta, (double)(2 * i) / (double)c->head_dim);
+                double val = (double)pos * inv;
+                *co = (float)cos(val);
+                *si = (float)sin(val);
+            }
+        }
+    }
+}
+
+// ---- attention over the cache ----------------------------------------------------------------
+
+typedef struct {
+    const tfm_session *s;
+    const float *kc, *vc; // this layer's cache [T, KV]
+    int32_t n, p0;
+} att_job;
+
+// Task ith of nth: a share of the (token, head) pairs. Each pair is computed
+// whole by one task, so the result does not depend on the thread count.
+static void att_task(void *arg, int ith, int nth) {
+    const att_job *j = (const att_job *)arg;
+    const tfm_session *s = j->s;
+    const tfm__dec_config *c = &s->m->cfg;
+    const tfm__kernels *k = tfm__k();
+    int64_t lo, hi, r, E = c->head_dim, D = c->dim;
+    int64_t KV = (int64_t)c->n_kv_heads * E, rep = c->n_heads / c->n_kv_heads;
+    float *sc = s->scores + (size_t)ith * s->max_ctx;
+    float inv = 1.0f / sqrtf((float)E);
+    tfm__split_range((int64_t)j->n * c->n_heads, ith, nth, &lo, &hi);
+    for (r = lo; r < hi; r++) {
+        int64_t i = r / c->n_heads, h = r % c->n_heads, g = h / rep, t;
+        int64_t len = j->p0 + i + 1; // causal: positions 0 .. p0+i
+        const float *q = s->q + i * D + h * E;
+        float *o = s->att + i * D + h * E;
+        for (t = 0; t < len; t++) sc[t] = k->dot(E, q, j->kc + t * KV + g * E) * inv;
+        k->softmax(len, sc, NULL, sc);
+        memset(o, 0, (size_t)E * sizeof(float));
+        for (t = 0; t < len; t++) k->axpy(E, sc[t], j->vc + t * KV + g * E, o);
+    }
+}
+
+// ---- the forward pass -----------------------------------------------------------------------
+
+#define TRY(x) do { if ((st = (x)) != TFM_OK) return st; } while (0)
+
+tfm_status tfm__decoder_forward(tfm_session *s, const int32_t *tokens, int32_t n,
+                                float *logits_all) {
+    const tfm_model *m = s->m;
+    const tfm__dec_config *c = &m->cfg;
+    const tfm__kernels *k = tfm__k();
+    tfm_ctx *ctx = s->ctx;
+    tfm_status st;
+    int64_t D = c->dim, F = c->hidden, E = c->head_dim, half = E / 2;
+    int64_t KV = (int64_t)c->n_kv_heads * E, T = s->max_ctx;
+    int32_t p0 = s->pos, i, l;
+    tfm_tensor ta, tb;
+
+    // Token (and learned position) embeddings: x[B, D].
+    for (i = 0; i < n; i++) {
+        memcpy(s->x + (size_t)i * D, m->tok_emb + (size_t)tokens[i] * D,
+               (size_t)D * sizeof(float));
+        if (m->pos_emb)
+            k->add(D, s->x + (size_t)i * D, m->pos_emb + (size_t)(p0 + i) * D,
+                   s->x + (size_t)i * D);
+    }
+
+    for (l = 0; l < c->n_layers; l++) {
+        const tfm__dec_layer *y = &m->layers[l];
+        float *kc = s->kcache + (size_t)l * T * KV, *vc = s->vcache + (size_t)l * T * KV;
+        att_job aj;
+        int nt;
+        if (s->p.abort && s->p.abort(s->p.abort_ud))
+            return tfm__err(ctx, TFM_ABORTED, "session: aborted by the host at layer %d", l);
+
+        // ---- attention block: x += Wo · attn(norm1(x)) ----
+        TRY(norm(ctx, c, n, s->x, y->norm1_g, y->norm1_b, s->xb));
+        TRY(linear(ctx, &y->q, n, s->xb, s->q));
+        // k and v of the new tokens go straight into the cache rows p0.. .
+        TRY(linear(ctx, &y->k, n, s->xb, kc + (size_t)p0 * KV));
+        TRY(linear(ctx, &y->v, n, s->xb, vc + (size_t)p0 * KV));
+        if (c->rope) {
+            for (i = 0; i < n; i++) {
+                const float *co = s->rope_cos + (size_t)(p0 + i) * half;
+                const float *si = s->rope_sin + (size_t)(p0 + i) * half;
+                int32_t h;
+                for (h = 0; h < c->n_heads; h++)
+                    k->rope(E, s->q + (size_t)i * D + h * E, co, si, c->rope_neox);
+                for (h = 0; h < c->n_kv_heads; h++)
+                    k->rope(E, kc + (size_t)(p0 + i) * KV + h * E, co, si, c->rope_neox);
+            }
+        }
+        aj.s = s;
+        aj.kc = kc;
+        aj.vc = vc;
+        aj.n = n;
+        aj.p0 = p0;
+        nt = (int64_t)n * c->n_heads * (p0 + n) * E < 32768 ? 1 : s->n_tasks;
+        tfm__parallel(ctx, att_task, &aj, nt);
+        TRY(linear(ctx, &y->o, n, s->att, s->xb));
+        wrap2(&ta, n, D, s->x);
+        wrap2(&tb, n, D, s->xb);
+        TRY(tfm_add(ctx, &ta, &tb, &ta));
+
+        // ---- feed-forward block: x += down(act(...)) ----
+        TRY(norm(ctx, c, n, s->x, y->norm2_g, y->norm2_b, s->xb));
+        TRY(linear(ctx, &y->up, n, s->xb, s->h1));
+        wrap2(&ta, n, F, s->h1);
+        if (c->gated) {
+            TRY(linear(ctx, &y->gate, n, s->xb, s->h2));
+            wrap2(&tb, n, F, s->h2);
+            TRY(tfm_activation(ctx, (tfm_act)c->act, &tb, &tb));
+            TRY(tfm_mul(ctx, &ta, &tb, &ta));
+        } else {
+            TRY(tfm_activation(ctx, (tfm_act)c->act, &ta, &ta));
+        }
+        TRY(linear(ctx, &y->down, n, s->h1, s->xb));
+        wrap2(&ta, n, D, s->x);
+        wrap2(&tb, n, D, s->xb);
+        TRY(tfm_add(ctx, &ta, &tb, &ta));
+    }
+
+    // ---- final norm and classifier ----
+    if (logits_all) {
+        TRY(norm(ctx, c, n, s->x, m->norm_g, m->norm_b, s->xb));
+        TRY(linear(ctx, &m->lm_head, n, s->xb, logits_all));
+        memcpy(s->logits, logits_all + (size_t)(n - 1) * c->vocab,
+               (size_t)c->vocab * sizeof(float));
+    } else {
+        TRY(norm(ctx, c, 1, s->x + (size_t)(n - 1) * D, m->norm_g, m->norm_b, s->xb));
+        TRY(linear(ctx, &m->lm_head, 1, s->xb, s->logits));
+    }
+    return TFM_OK;
+}
