@@ -113,6 +113,11 @@ extern const tfm__kernels tfm__kernels_ref;
 void tfm__kernels_init_avx2(tfm__kernels *k);
 void tfm__kernels_init_avx512(tfm__kernels *k);
 void tfm__kernels_init_neon(tfm__kernels *k);
+// Vector kernels of each ISA (its vec.c), registered by its init.c.
+void tfm__avx2_init_vec(tfm__kernels *k);
+void tfm__avx512_init_vec(tfm__kernels *k);
+void tfm__neon_init_vec(tfm__kernels *k);
+
 // GEMM: the scalar twin (ref/gemm.c), each ISA's registration (its gemm.c),
 // and the GEMM section a table runs (its own, or ref's when left empty).
 extern const tfm__gemm_kernels tfm__gemm_ref;

@@ -6,5 +6,5 @@
 
 void tfm__kernels_init_avx2(tfm__kernels *k) {
     tfm__avx2_init_gemm(k);
-    /* vector kernels (vec*.c): add tfm__avx2_init_vec(k); here */
+    tfm__avx2_init_vec(k);
 }

@@ -6,5 +6,5 @@
 
 void tfm__kernels_init_avx512(tfm__kernels *k) {
     tfm__avx512_init_gemm(k);
-    /* vector kernels (vec*.c): add tfm__avx512_init_vec(k); here */
+    tfm__avx512_init_vec(k);
 }

@@ -6,5 +6,5 @@
 
 void tfm__kernels_init_neon(tfm__kernels *k) {
     tfm__neon_init_gemm(k);
-    /* vector kernels (vec*.c): add tfm__neon_init_vec(k); here */
+    tfm__neon_init_vec(k);
 }
