@@ -213,7 +213,7 @@ tfm_status tfm__llama2c_load(tfm_ctx *ctx, const char *path, int use_mmap,
     // Floats, computed in 64 bits (each factor < 2^24, at most 3 factors ->
     // could reach 2^72: check with the overflow helpers).
     {
-        int64_t t, total = 0;
+        int64_t t = 0, total = 0;
         int64_t parts[6];
         int i, ok = 1;
         per_layer = 0;
