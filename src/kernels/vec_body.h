@@ -9,7 +9,7 @@
  *                                  first n < VW lanes; other lanes = fill
  *   V_SET1(x) V_ADD V_SUB V_MUL V_DIV
  *   V_FMA(a, b, c)   a*b + c       V_FNMA(a, b, c)  c - a*b  (fused)
- *   V_MAX_PROP(c, x) V_MIN_PROP(c, x)  max/min that return x when x is NaN
+ *   V_MIN_PROP(c, x)               min that returns x when x is NaN
  *   V_MAX_IGN(x, acc)              max that returns acc when x is NaN
  *   V_ABS(x) V_SIGNBITS(x) V_OR(a, b)  |x|, x & sign bit, bitwise or
  *   V_LT_SEL(a, b, x, y)           lanewise a < b ? x : y
@@ -73,10 +73,13 @@
 
 static inline vf v_exp(vf x) {
     // Clamp (NaN passes), split x = n ln2 + r, 2^n applied in two steps so
-    // that subnormal results and overflow to inf come out right.
-    vf n, r, r2, p;
+    // that subnormal results and overflow to inf come out right. Lanes below
+    // -104 (masked softmax positions are -inf) give 0 by a select, computed
+    // on a harmless 0: an underflowing multiply would take a slow microcode
+    // assist on x86.
+    vf n, r, r2, p, lo = V_SET1(-104.0f), zero = V_SET1(0.0f), x0 = x;
     x = V_MIN_PROP(V_SET1(88.8f), x);
-    x = V_MAX_PROP(V_SET1(-104.0f), x);
+    x = V_LT_SEL(x, lo, zero, x);
     n = V_ROUND(V_MUL(x, V_SET1(1.44269504089f)));
     r = V_FNMA(n, V_SET1(0.693145751953125f), x);  // ln2 high part (exact n*hi)
     r = V_FNMA(n, V_SET1(1.428606765330187e-06f), r); // ln2 low part
@@ -86,7 +89,7 @@ static inline vf v_exp(vf x) {
     p = V_FMA(p, r, V_SET1(TFM__EXP_C1));
     p = V_FMA(p, r, V_SET1(TFM__EXP_C0));
     p = V_ADD(V_FMA(p, r2, r), V_SET1(1.0f));
-    return V_POW2MUL(p, n);
+    return V_LT_SEL(x0, lo, zero, V_POW2MUL(p, n));
 }
 
 static inline vf v_sigmoid(vf x) {

@@ -59,7 +59,6 @@ static inline __m256 pow2mul(__m256 p, __m256 n) {
 #define V_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define V_FNMA(a, b, c) _mm256_fnmadd_ps(a, b, c)
 // vmaxps/vminps return the second operand when either is NaN.
-#define V_MAX_PROP(c, x) _mm256_max_ps(c, x)
 #define V_MIN_PROP(c, x) _mm256_min_ps(c, x)
 #define V_MAX_IGN(x, acc) _mm256_max_ps(x, acc)
 #define V_ABS(x) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x)

@@ -28,7 +28,6 @@ typedef __m512 vf;
 #define V_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define V_FNMA(a, b, c) _mm512_fnmadd_ps(a, b, c)
 // vmaxps/vminps return the second operand when either is NaN.
-#define V_MAX_PROP(c, x) _mm512_max_ps(c, x)
 #define V_MIN_PROP(c, x) _mm512_min_ps(c, x)
 #define V_MAX_IGN(x, acc) _mm512_max_ps(x, acc)
 #define V_ABS(x) _mm512_abs_ps(x)

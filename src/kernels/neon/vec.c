@@ -54,7 +54,6 @@ static inline float32x4_t orf(float32x4_t a, float32x4_t b) {
 #define V_FMA(a, b, c) vfmaq_f32(c, a, b)
 #define V_FNMA(a, b, c) vfmsq_f32(c, a, b)
 // fmax/fmin propagate NaN; fmaxnm returns the number when one side is NaN.
-#define V_MAX_PROP(c, x) vmaxq_f32(c, x)
 #define V_MIN_PROP(c, x) vminq_f32(c, x)
 #define V_MAX_IGN(x, acc) vmaxnmq_f32(x, acc)
 #define V_ABS(x) vabsq_f32(x)
