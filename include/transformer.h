@@ -1508,6 +1508,165 @@ TFM_API tfm_status tfm_tokenizer_encode_batch(tfm_ctx *ctx,
 /* Frees a batch. NULL is a no-op. */
 TFM_API void tfm_batch_free(tfm_batch *batch);
 
+/* ==========================================================================
+ * Encoder tasks
+ *
+ * BERT-family encoders (model_type "bert" or "distilbert" in config.json:
+ * BertModel, BertForMaskedLM, BertForPreTraining,
+ * BertForSequenceClassification, DistilBertModel, DistilBertForMaskedLM,
+ * DistilBertForSequenceClassification) load with tfm_model_load from their
+ * Hugging Face folder and run through the calls below, which compute what
+ * the `transformers` pipelines do: fill-mask, sentence embeddings and text
+ * classification. tfm_model_arch gives "bert" or "distilbert".
+ *
+ * Each call takes a batch of texts of different lengths, tokenizes them with
+ * the model's tokenizer (vocab.txt), pads them into one batch with an
+ * attention mask and runs them together. A text longer than the model's
+ * position table (max_position_embeddings, special tokens included) is
+ * TFM_ERR_RANGE unless tfm_task_params.truncate asks for it to be cut.
+ * The model is only read: any number of threads may run these calls on one
+ * model at once, each with its own ctx. Scratch memory comes from the ctx's
+ * allocator for the duration of the call. Results are owned by the caller
+ * and freed with their *_free function (NULL is a no-op).
+ * ========================================================================== */
+
+/* Heads a model has (bits of tfm_model_heads). */
+#define TFM_HEAD_POOLER     (1u << 0) /* BERT pooler: tanh(W h[CLS] + b)    */
+#define TFM_HEAD_MLM        (1u << 1) /* masked-LM head (fill-mask)         */
+#define TFM_HEAD_CLASSIFIER (1u << 2) /* sequence classification           */
+
+/* Bits TFM_HEAD_* of the heads loaded with an encoder model; 0 for NULL or
+ * a model that is not an encoder. Thread-safe. */
+TFM_API uint32_t tfm_model_heads(const tfm_model *model);
+/* Number of classifier labels (0 without a classifier) and the name of
+ * label i (config.json's id2label, "LABEL_i" where absent; NULL outside
+ * the range). Thread-safe. */
+TFM_API int32_t tfm_model_n_labels(const tfm_model *model);
+TFM_API const char *tfm_model_label(const tfm_model *model, int32_t i);
+
+/* Outputs of tfm_model_encode; each pointer NULL to skip it. */
+typedef struct tfm_encode_outputs {
+    size_t struct_size;  /* sizeof(tfm_encode_outputs), set by _default      */
+    float *hidden;       /* [B, S, D] last hidden state (padding rows too)   */
+    float *pooled;       /* [B, D] pooler output (needs TFM_HEAD_POOLER)     */
+    float *mlm_logits;   /* [B, S, V] masked-LM logits (TFM_HEAD_MLM)        */
+    float *class_logits; /* [B, C] classifier logits (TFM_HEAD_CLASSIFIER)   */
+} tfm_encode_outputs;
+/* All outputs NULL. Thread-safe. */
+TFM_API tfm_encode_outputs tfm_encode_outputs_default(void);
+
+/* Runs an encoder on a padded batch of token ids: ids, type_ids (NULL: all
+ * 0; ignored by DistilBERT) and attention_mask (1 token, 0 padding; NULL:
+ * all 1) are [batch, seq_len] row-major, as Hugging Face's input_ids,
+ * token_type_ids and attention_mask. Writes the outputs asked for.
+ * Errors: TFM_ERR_INVALID_ARG (NULLs, sizes < 1, not an encoder model),
+ * TFM_ERR_RANGE (seq_len past max_position_embeddings, an id or type id
+ * outside its table, naming its position), TFM_ERR_UNSUPPORTED (an output
+ * whose head the model lacks), TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_model_encode(tfm_ctx *ctx, const tfm_model *model,
+                                    const int32_t *ids, const int32_t *type_ids,
+                                    const int32_t *attention_mask,
+                                    int32_t batch, int32_t seq_len,
+                                    const tfm_encode_outputs *outputs);
+
+/* Sentence embedding pooling. */
+typedef enum tfm_pooling {
+    TFM_POOLING_MEAN = 0, /* mean of the hidden states over the attention
+                             mask (sentence-transformers' mean pooling)     */
+    TFM_POOLING_CLS = 1,  /* the hidden state of the first token ([CLS])    */
+    TFM_POOLING_NONE = 2  /* every hidden state, [n, seq_len, D]            */
+} tfm_pooling;
+
+typedef struct tfm_task_params {
+    size_t struct_size;   /* sizeof(tfm_task_params), set by _default        */
+    int32_t truncate;     /* 1: cut texts past max_length (pairs: longest
+                             first); 0 (default): TFM_ERR_RANGE             */
+    int32_t max_length;   /* tokens per text, specials included; 0 (default):
+                             the model's max_position_embeddings            */
+    int32_t top_k;        /* fill-mask: predictions per mask (default 5)     */
+    int32_t pooling;      /* embeddings: tfm_pooling (default MEAN)          */
+    int32_t normalize;    /* embeddings: 1: L2-normalize each vector (for
+                             cosine similarity; with NONE each position)    */
+} tfm_task_params;
+/* Defaults as documented above. Thread-safe. */
+TFM_API tfm_task_params tfm_task_params_default(void);
+
+/* One fill-mask prediction. */
+typedef struct tfm_prediction {
+    int32_t id;           /* token id                                       */
+    float score;          /* softmax probability over the vocabulary        */
+    const char *token;    /* vocabulary string ("paris", "##ing"), owned by
+                             the model's tokenizer                          */
+} tfm_prediction;
+
+typedef struct tfm_fill_mask_result {
+    int32_t n_texts;      /* texts given                                    */
+    int32_t n_masks;      /* [MASK] tokens in all the texts                 */
+    int32_t top_k;        /* predictions per mask (<= the vocabulary)       */
+    int32_t *text;        /* [n_masks] the text of each mask (in order)     */
+    int32_t *position;    /* [n_masks] its token position (with [CLS])      */
+    tfm_prediction *pred; /* [n_masks * top_k]: mask m's k-th best at
+                             pred[m * top_k + k], best first                */
+    tfm_ctx *ctx;         /* owner's context                                */
+} tfm_fill_mask_result;
+
+/* Predicts the token of every [MASK] in each of the n texts (the masked-LM
+ * head; softmax over the vocabulary, top_k best, ties by lower id).
+ * params may be NULL. *out is NULL on failure.
+ * Errors: TFM_ERR_INVALID_ARG (NULLs, n < 1, a text without [MASK], naming
+ * it), TFM_ERR_UNSUPPORTED (no masked-LM head or no tokenizer), those of
+ * tokenization (TFM_ERR_FORMAT for invalid UTF-8, TFM_ERR_RANGE for a text
+ * too long) and TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_fill_mask(tfm_ctx *ctx, const tfm_model *model,
+                                 const char *const *texts, int32_t n,
+                                 const tfm_task_params *params,
+                                 tfm_fill_mask_result **out);
+TFM_API void tfm_fill_mask_result_free(tfm_fill_mask_result *result);
+
+typedef struct tfm_embeddings {
+    int32_t n;            /* texts                                          */
+    int32_t dim;          /* D                                              */
+    int32_t seq_len;      /* tokens of the padded batch                     */
+    int32_t pooling;      /* tfm_pooling used                               */
+    float *data;          /* MEAN, CLS: [n, dim]; NONE: [n, seq_len, dim]
+                             (rows past lengths[i] are padding)             */
+    int32_t *lengths;     /* [n] tokens of each text, specials included     */
+    tfm_ctx *ctx;         /* owner's context                                */
+} tfm_embeddings;
+
+/* Embeds n texts with the pooling of params (NULL: mean, not normalized).
+ * Any encoder model works (no head is needed). *out is NULL on failure.
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_UNSUPPORTED (no tokenizer), those of
+ * tokenization, TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_embed_texts(tfm_ctx *ctx, const tfm_model *model,
+                                   const char *const *texts, int32_t n,
+                                   const tfm_task_params *params,
+                                   tfm_embeddings **out);
+TFM_API void tfm_embeddings_free(tfm_embeddings *emb);
+
+typedef struct tfm_classification {
+    int32_t n;            /* texts                                          */
+    int32_t n_labels;     /* C                                              */
+    float *logits;        /* [n, C]                                         */
+    float *probs;         /* [n, C]: softmax, or sigmoid for a
+                             multi_label_classification problem_type or a
+                             single label (as the pipeline does)            */
+    int32_t *best;        /* [n] index of the highest probability           */
+    const char *const *labels; /* [C] names (id2label), owned by the model  */
+    tfm_ctx *ctx;         /* owner's context                                */
+} tfm_classification;
+
+/* Classifies n texts (pairs: NULL, or a second segment per text, NULL
+ * entries for none, for sentence-pair models). params may be NULL.
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_UNSUPPORTED (no classifier or no
+ * tokenizer), those of tokenization, TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_classify(tfm_ctx *ctx, const tfm_model *model,
+                                const char *const *texts,
+                                const char *const *pairs, int32_t n,
+                                const tfm_task_params *params,
+                                tfm_classification **out);
+TFM_API void tfm_classification_free(tfm_classification *result);
+
 #ifdef __cplusplus
 }
 #endif

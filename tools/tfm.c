@@ -14,6 +14,9 @@
 static const tfm_cmd g_cmds[] = {
     {"info", cmd_info, "version, CPU features, kernel set and threads"},
     {"generate", cmd_generate, "generate text with a decoder model (llama2.c .bin or HF folder)"},
+    {"fill-mask", cmd_fill_mask, "predict [MASK] tokens with a BERT-family model"},
+    {"embed", cmd_embed, "sentence embeddings with a BERT-family model"},
+    {"classify", cmd_classify, "classify text with a BERT-family classifier"},
 };
 #define N_CMDS (sizeof g_cmds / sizeof g_cmds[0])
 
