@@ -99,6 +99,9 @@ TEST(vec_add_mul_scale_exact) {
                 ref->mul(n, a, b, r);
                 k->mul(n, a, b, o);
                 CHECK(memcmp(o, r, (size_t)n * 4) == 0);
+                memcpy(B->c + off, b, (size_t)n * 4);
+                k->mul(n, a, B->c + off, B->c + off);
+                CHECK(memcmp(B->c + off, r, (size_t)n * 4) == 0);
                 ref->scale(n, -1.75f, a, r);
                 k->scale(n, -1.75f, a, o);
                 CHECK(memcmp(o, r, (size_t)n * 4) == 0);
@@ -284,6 +287,12 @@ TEST(vec_transcendental_accuracy) {
                     if (fn_within(f, xs, os, sz[si], &worst, &at))
                         tfmt_fail(__FILE__, __LINE__, "%s %s n=%lld off=%d", k->name, f->name,
                                   (long long)sz[si], off);
+                    // in place gives the same bits
+                    memcpy(o + NS / 2 + off, xs, (size_t)sz[si] * 4);
+                    run_fn(k, f, sz[si], o + NS / 2 + off, o + NS / 2 + off);
+                    if (memcmp(o + NS / 2 + off, os, (size_t)sz[si] * 4) != 0)
+                        tfmt_fail(__FILE__, __LINE__, "%s %s in place n=%lld off=%d", k->name,
+                                  f->name, (long long)sz[si], off);
                 }
             }
             if (tfmt_failed()) { free(x); free(o); return; }
