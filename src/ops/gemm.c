@@ -23,6 +23,8 @@
 #define GEMM_SMALL_M 8
 // Small-M column granule for plain B (threads split N in these units).
 #define GEMV_GRANULE 16
+// Small-M path: about this many bytes of weights per task.
+#define GEMV_TASK_BYTES ((int64_t)256 << 10)
 
 int tfm__gemm_small_m(int64_t m, int packed, int trans_b) {
     return m <= GEMM_SMALL_M && (packed || trans_b);
@@ -143,9 +145,13 @@ static void plan(gemm_job *j, int nt) {
     int64_t tn, tm;
     if (fmas < GEMM_PAR_MIN_FMAS) nt = 1;
     if (j->small) {
+        // Memory-bound: more tasks than threads, taken by whichever thread
+        // is free, so a worker that wakes late does not leave the caller
+        // alone with half of the weights.
+        int64_t chunks = x->n * x->k * (int64_t)sizeof(float) / GEMV_TASK_BYTES;
         tn = ceil_div(x->n, x->bp ? j->g->nr : GEMV_GRANULE);
         j->pm = 1;
-        j->pn = (int)min64(nt, tn);
+        j->pn = nt == 1 ? 1 : (int)min64(tn, min64(8 * (int64_t)nt, chunks > 1 ? chunks : 1));
         return;
     }
     tm = ceil_div(x->m, j->g->mr);

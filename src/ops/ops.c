@@ -263,18 +263,21 @@ tfm_status tfm_silu(tfm_ctx *ctx, const tfm_tensor *x, tfm_tensor *out) {
 // ---- matmul ---------------------------------------------------------------------------
 
 // Whether rows 0..rows-1 of t (a row = the last dimension) sit a constant
-// stride apart; gives that stride.
+// stride apart, so all leading dims can be seen as one M; gives that stride.
 static int uniform_rows(const tfm_tensor *t, int64_t *ld) {
-    int i;
-    int64_t s = t->ndim >= 2 ? t->stride[t->ndim - 2] : t->shape[t->ndim - 1];
-    *ld = s;
-    for (i = t->ndim - 3; i >= 0; i--) {
+    int64_t step = 0, rows = 1;
+    int i, have = 0;
+    for (i = t->ndim - 2; i >= 0; i--) {
         if (t->shape[i] == 1) continue;
-        if (t->stride[i] != t->stride[i + 1] * t->shape[i + 1] &&
-            !(t->shape[i + 1] == 1 && t->stride[i] == s))
+        if (!have) {
+            step = t->stride[i];
+            have = 1;
+        } else if (t->stride[i] != step * rows) {
             return 0;
-        s = t->stride[i];
+        }
+        rows *= t->shape[i];
     }
+    *ld = have ? step : t->shape[t->ndim - 1];
     return 1;
 }
 
@@ -288,7 +291,8 @@ static tfm_status matmul_any(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
     tfm__gemm_args x;
     tfm_status st;
     char what[64];
-    int64_t k, n, m, i, bk, batch, lda, ldc;
+    int64_t k, n, m, i, bk, batch, lda = 0, ldc = 0;
+    int flat;
     const tfm__kernels *kt;
     if (!ctx) return TFM_ERR_INVALID_ARG;
     snprintf(what, sizeof what, "%s: a", op);
@@ -344,7 +348,8 @@ static tfm_status matmul_any(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
     x.trans_b = pb ? 0 : (trans_b ? 1 : 0);
     x.bp = pb ? pb->panels : NULL;
     x.bias = bias ? (const float *)bias->data : NULL;
-    if (uniform_rows(a, &lda) && uniform_rows(out, &ldc)) {
+    flat = uniform_rows(a, &lda) && uniform_rows(out, &ldc);
+    if (flat) {
         batch = 1;
         m = tfm__rows(a);
     }
@@ -352,13 +357,9 @@ static tfm_status matmul_any(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
         // Row i*m of A and out: the first row of this batch's matrix.
         x.m = m;
         x.a = (const float *)tfm__row_ptr(a, i * m);
-        x.lda = a->ndim >= 2 ? a->stride[a->ndim - 2] : k;
+        x.lda = flat ? lda : a->stride[a->ndim - 2];
         x.c = (float *)tfm__row_ptr(out, i * m);
-        x.ldc = out->ndim >= 2 ? out->stride[out->ndim - 2] : n;
-        if (batch == 1) {
-            x.lda = lda;
-            x.ldc = ldc;
-        }
+        x.ldc = flat ? ldc : out->stride[out->ndim - 2];
         if ((st = tfm__gemm(ctx, kt, &x))) return st;
     }
     return TFM_OK;

@@ -273,7 +273,8 @@ static tfm_status api_mm(tfm_ctx *ctx, int64_t m, int64_t n, int64_t k, const fl
 
 TEST(gemm_matmul_threads_bit_identical) {
     static const int64_t shapes[][3] = {{1, 200, 64}, {5, 131, 70}, {8, 96, 33},
-                                        {67, 150, 90}, {130, 61, 300}, {9, 1000, 20}};
+                                        {67, 150, 90}, {130, 61, 300}, {9, 1000, 20},
+                                        {2, 1100, 300}, {8, 700, 200}};
     size_t si;
     tfmt_seed(14);
     for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
@@ -310,7 +311,8 @@ TEST(gemm_matmul_batched_and_strided) {
     // A [2, 3, K] viewed out of a wider buffer (rows strided), out [2, 3, N].
     tfm_ctx *ctx = tfmt_ctx(2);
     int64_t k = 19, n = 23, lda = 24, i, b0;
-    float *abuf = randbuf(2 * 3 * lda), *w = randbuf(n * k);
+    int64_t bstride = 3 * lda + 7; // a gap between the matrices: not one flat M
+    float *abuf = randbuf(2 * bstride), *w = randbuf(n * k);
     float out[2 * 3 * 23], got[3 * 23];
     double want[3 * 23];
     tfm_tensor ta, tw, to;
@@ -318,15 +320,23 @@ TEST(gemm_matmul_batched_and_strided) {
     tfmt_seed(15);
     tfm_tensor_wrap(&ta, TFM_F32, 3, so, abuf);
     ta.shape[2] = k;
-    ta.stride[2] = 1; ta.stride[1] = lda; ta.stride[0] = 3 * lda;
+    ta.stride[2] = 1; ta.stride[1] = lda; ta.stride[0] = bstride;
     tfm_tensor_wrap(&tw, TFM_F32, 2, sw, w);
     tfm_tensor_wrap(&to, TFM_F32, 3, so, out);
     REQUIRE_OK(ctx, tfm_matmul(ctx, &ta, &tw, 1, NULL, 1.0f, 0.0f, &to));
     for (b0 = 0; b0 < 2; b0++) {
-        naive(3, n, k, 1.0, abuf + b0 * 3 * lda, lda, w, k, 1, 0.0, NULL, n, NULL, want);
+        naive(3, n, k, 1.0, abuf + b0 * bstride, lda, w, k, 1, 0.0, NULL, n, NULL, want);
         for (i = 0; i < 3 * n; i++) got[i] = out[b0 * 3 * n + i];
         CHECK_RELERR(got, want, 3 * n, 1e-5);
     }
+    // A [3, 1, K] (one row per matrix, rows K + 2 apart): seen as M = 3.
+    ta.shape[0] = 3; ta.shape[1] = 1;
+    ta.stride[1] = 12345; ta.stride[0] = k + 2;
+    to.shape[0] = 3; to.shape[1] = 1;
+    to.stride[1] = 777; to.stride[0] = n;
+    REQUIRE_OK(ctx, tfm_matmul(ctx, &ta, &tw, 1, NULL, 1.0f, 0.0f, &to));
+    naive(3, n, k, 1.0, abuf, k + 2, w, k, 1, 0.0, NULL, n, NULL, want);
+    CHECK_RELERR(out, want, 3 * n, 1e-5);
     free(abuf); free(w);
     tfm_ctx_free(ctx);
 }

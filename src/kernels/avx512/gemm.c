@@ -41,6 +41,33 @@ static void pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *ap)
     }
 }
 
+// In-place transpose of a 16 x 16 block held as 16 rows: r[i][j] -> r[j][i].
+static void transpose16(__m512 *r) {
+    __m512 t[16], u[16];
+    int i, c;
+    for (i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    // u[4b + c], 128-bit lane L: rows 4b..4b+3 of column 4L + c.
+    for (i = 0; i < 16; i += 4) {
+        u[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+        u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+        u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+    }
+    for (c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88),
+               w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88),
+               v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD),
+               w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+        r[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(v0, w0, 0xDD);
+        r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xDD);
+    }
+}
+
 static void pack_b(int64_t k, int64_t n, const float *b, int64_t ldb, int trans_b,
                    float *bp, int64_t ps) {
     int64_t j0, j, p;
@@ -69,22 +96,25 @@ static void pack_b(int64_t k, int64_t n, const float *b, int64_t ldb, int trans_
                 }
             }
         } else {
-            // B[n, k]: 16 k-values of each of the nr rows, transposed through
-            // a small buffer.
+            // B[n, k]: 16 x 16 blocks (16 rows of B by 16 values of k)
+            // transposed in registers, 16 k-rows of the panel at a time.
             const float *bj = b + j0 * ldb;
-            for (p = 0; p + 16 <= k; p += 16) {
-                float t[GEMM_NR][16];
-                int64_t q;
-                for (j = 0; j < GEMM_NR; j++) {
-                    if (j < nj) _mm512_storeu_ps(t[j], _mm512_loadu_ps(bj + j * ldb + p));
-                    else _mm512_storeu_ps(t[j], _mm512_setzero_ps());
+            for (p = 0; p < k; p += 16) {
+                int64_t kq = k - p < 16 ? k - p : 16, q;
+                __mmask16 mk = kq == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << kq) - 1);
+                int blk;
+                for (blk = 0; blk < GEMM_NV; blk++) {
+                    __m512 r[16];
+                    for (j = 0; j < 16; j++) {
+                        int64_t row = 16 * blk + j;
+                        r[j] = row < nj ? _mm512_maskz_loadu_ps(mk, bj + row * ldb + p)
+                                        : _mm512_setzero_ps();
+                    }
+                    transpose16(r);
+                    for (q = 0; q < kq; q++)
+                        _mm512_storeu_ps(bp + (p + q) * GEMM_NR + 16 * blk, r[q]);
                 }
-                for (q = 0; q < 16; q++)
-                    for (j = 0; j < GEMM_NR; j++) bp[(p + q) * GEMM_NR + j] = t[j][q];
             }
-            for (; p < k; p++)
-                for (j = 0; j < GEMM_NR; j++)
-                    bp[p * GEMM_NR + j] = j < nj ? bj[j * ldb + p] : 0.0f;
         }
     }
 }
