@@ -262,3 +262,146 @@ tfm_status tfm_attention(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *k,
     tfm__free(ctx, scratch, bytes);
     return TFM_OK;
 }
+
+// ---- additive (Bahdanau) attention ---------------------------------------------------------
+//
+// Buffers: qp [B, Sq, A] = q W_q^T + b, kp [B, Sk, A] = keys W_k^T, and per
+// task A + Sk floats (the tanh vector and the scores).
+
+tfm_additive_weights tfm_additive_weights_default(void) {
+    tfm_additive_weights w;
+    memset(&w, 0, sizeof w);
+    w.struct_size = sizeof w;
+    return w;
+}
+
+typedef struct {
+    const float *qp, *kp, *v, *vals;
+    int64_t B, Sq, Sk, A, Dv, vs[2];
+    const tfm_tensor *kpm, *ctxo, *wo;
+    float *scratch;
+    const tfm__kernels *k;
+} add_job;
+
+static void add_task(void *arg, int ith, int nth) {
+    const add_job *j = (const add_job *)arg;
+    int64_t lo, hi, r, c;
+    float *t = j->scratch + (int64_t)ith * (j->A + j->Sk), *s = t + j->A;
+    tfm__split_range(j->B * j->Sq, ith, nth, &lo, &hi);
+    for (r = lo; r < hi; r++) {
+        int64_t b = r / j->Sq, i = r % j->Sq;
+        const float *q = j->qp + r * j->A;
+        float *o = (float *)j->ctxo->data + b * j->ctxo->stride[0] + i * j->ctxo->stride[1];
+        for (c = 0; c < j->Sk; c++) {
+            if (j->kpm && tfm__pad_at(j->kpm, b, c)) {
+                s[c] = -INFINITY;
+                continue;
+            }
+            j->k->add(j->A, q, j->kp + (b * j->Sk + c) * j->A, t);
+            j->k->act[TFM_ACT_TANH](j->A, t, t);
+            s[c] = j->k->dot(j->A, j->v, t);
+        }
+        j->k->softmax(j->Sk, s, NULL, s);
+        if (j->wo)
+            memcpy((float *)j->wo->data + b * j->wo->stride[0] + i * j->wo->stride[1], s,
+                   (size_t)j->Sk * sizeof(float));
+        memset(o, 0, (size_t)j->Dv * sizeof(float));
+        for (c = 0; c < j->Sk; c++)
+            if (s[c] != 0.0f)
+                j->k->axpy(j->Dv, s[c], j->vals + b * j->vs[0] + c * j->vs[1], o);
+    }
+}
+
+static tfm_status check3(tfm_ctx *ctx, const tfm_tensor *t, int64_t b, int64_t s, int64_t d,
+                         const char *what) {
+    tfm_status st;
+    char sh[80];
+    if ((st = tfm__check_tensor(ctx, t, TFM_F32, 3, 3, what))) return st;
+    if ((b >= 0 && t->shape[0] != b) || (s >= 0 && t->shape[1] != s) ||
+        (d >= 0 && t->shape[2] != d))
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected [%lld, %lld, %lld] (-1: any)",
+                        what, tfm__shape_str(t, sh, sizeof sh), (long long)b, (long long)s,
+                        (long long)d);
+    if (t->stride[2] != 1 && t->shape[2] > 1)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s: the last dimension must be contiguous", what);
+    return TFM_OK;
+}
+
+tfm_status tfm_additive_attention(tfm_ctx *ctx, const tfm_additive_weights *w,
+                                  const tfm_tensor *q, const tfm_tensor *keys,
+                                  const tfm_tensor *values, const tfm_tensor *kpm,
+                                  tfm_tensor *context, tfm_tensor *weights) {
+    const char *op = "additive_attention";
+    tfm_status st;
+    int64_t B, Sq, Sk, A, Dv, sh[3];
+    size_t nq, nk, ns, bytes;
+    float *buf;
+    tfm_tensor tqp, tkp;
+    add_job j;
+    char s1[80];
+    int tasks, nt;
+    if (!ctx) return TFM_ERR_INVALID_ARG;
+    if (!w || w->struct_size < sizeof(size_t) || !w->wq || !w->wk || !w->v)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                        "%s: weights wq, wk and v are required (tfm_additive_weights_default)",
+                        op);
+    if ((st = tfm__check_tensor(ctx, w->wq, TFM_F32, 2, 2, "additive_attention: wq")) ||
+        (st = tfm__check_tensor(ctx, w->wk, TFM_F32, 2, 2, "additive_attention: wk")) ||
+        (st = tfm__check_tensor(ctx, w->v, TFM_F32, 1, 1, "additive_attention: v")))
+        return st;
+    A = w->wq->shape[0];
+    if (w->wk->shape[0] != A || w->v->shape[0] != A || (w->b && (w->b->dtype != TFM_F32 ||
+                                                              w->b->ndim != 1 ||
+                                                              w->b->shape[0] != A)))
+        return tfm__err(ctx, TFM_ERR_SHAPE,
+                        "%s: wk %s, v and b must have wq's %lld attention units", op,
+                        tfm__shape_str(w->wk, s1, sizeof s1), (long long)A);
+    if ((st = check3(ctx, q, -1, -1, w->wq->shape[1], "additive_attention: q"))) return st;
+    B = q->shape[0];
+    Sq = q->shape[1];
+    if ((st = check3(ctx, keys, B, -1, w->wk->shape[1], "additive_attention: keys"))) return st;
+    Sk = keys->shape[1];
+    if (!values) values = keys;
+    if ((st = check3(ctx, values, B, Sk, -1, "additive_attention: values"))) return st;
+    Dv = values->shape[2];
+    if ((st = check3(ctx, context, B, Sq, Dv, "additive_attention: context"))) return st;
+    if (weights && (st = check3(ctx, weights, B, Sq, Sk, "additive_attention: weights")))
+        return st;
+    if ((st = tfm__check_pad_mask(ctx, kpm, B, Sk, "additive_attention: key_padding_mask")))
+        return st;
+    nt = tfm_ctx_n_threads(ctx);
+    nq = (size_t)(B * Sq * A);
+    nk = (size_t)(B * Sk * A);
+    ns = (size_t)nt * (size_t)(A + Sk);
+    if (!tfm__mul_size(nq + nk + ns, sizeof(float), &bytes))
+        return tfm__err(ctx, TFM_ERR_RANGE, "%s: scratch size overflows", op);
+    buf = (float *)tfm__alloc_nozero(ctx, bytes);
+    if (!buf) return tfm__err(ctx, TFM_ERR_NOMEM, "%s: cannot allocate %zu bytes", op, bytes);
+    sh[0] = B; sh[1] = Sq; sh[2] = A;
+    tfm__view_c(&tqp, buf, 3, sh);
+    sh[1] = Sk;
+    tfm__view_c(&tkp, buf + nq, 3, sh);
+    if ((st = tfm_matmul(ctx, q, w->wq, 1, w->b, 1.0f, 0.0f, &tqp)) ||
+        (st = tfm_matmul(ctx, keys, w->wk, 1, NULL, 1.0f, 0.0f, &tkp))) {
+        tfm__free(ctx, buf, bytes);
+        return st;
+    }
+    memset(&j, 0, sizeof j);
+    j.qp = buf;
+    j.kp = buf + nq;
+    j.v = (const float *)w->v->data;
+    j.vals = (const float *)values->data;
+    j.vs[0] = values->stride[0];
+    j.vs[1] = values->stride[1];
+    j.B = B; j.Sq = Sq; j.Sk = Sk; j.A = A; j.Dv = Dv;
+    j.kpm = kpm;
+    j.ctxo = context;
+    j.wo = weights;
+    j.scratch = buf + nq + nk;
+    j.k = tfm__k();
+    tasks = (double)B * Sq * Sk * A < ATTN_PAR_MIN || B * Sq < 2 ? 1
+            : (B * Sq < nt ? (int)(B * Sq) : nt);
+    tfm__parallel(ctx, add_task, &j, tasks);
+    tfm__free(ctx, buf, bytes);
+    return TFM_OK;
+}
