@@ -466,6 +466,36 @@ tfm_status tfm__bert_load_model(tfm_ctx *ctx, const char *dir, const tfm__json *
     m->cfg.norm_eps = b->eps;
     m->cfg.act = b->act;
     m->cfg.bos = m->cfg.eos = m->cfg.stop = -1;
+    // The per-layer views the model's byte count (tfm_model_weight_bytes)
+    // reads; the encoder itself runs from b.
+    m->layers = (tfm__dec_layer *)tfm__model_alloc(m, (size_t)b->L * sizeof *m->layers);
+    if (!m->layers) return tfm__err(ctx, TFM_ERR_NOMEM, "bert: out of memory");
+    {
+        int32_t l;
+        for (l = 0; l < b->L; l++) {
+            const tfm__bert_layer *y = &b->layers[l];
+            tfm__dec_layer *d = &m->layers[l];
+            const tfm__bert_lin *src[6];
+            tfm__linear *dst[6];
+            int i;
+            src[0] = &y->q, src[1] = &y->k, src[2] = &y->v, src[3] = &y->o;
+            src[4] = &y->ff1, src[5] = &y->ff2;
+            dst[0] = &d->q, dst[1] = &d->k, dst[2] = &d->v, dst[3] = &d->o;
+            dst[4] = &d->up, dst[5] = &d->down;
+            for (i = 0; i < 6; i++) {
+                dst[i]->w = (const float *)src[i]->w.data;
+                dst[i]->b = (const float *)src[i]->b.data;
+                dst[i]->n_out = src[i]->w.shape[0];
+                dst[i]->n_in = src[i]->w.shape[1];
+                dst[i]->ld = dst[i]->n_in;
+                dst[i]->wt = 1;
+            }
+            d->norm1_g = (const float *)y->ln1.g.data;
+            d->norm1_b = (const float *)y->ln1.b.data;
+            d->norm2_g = (const float *)y->ln2.g.data;
+            d->norm2_b = (const float *)y->ln2.b.data;
+        }
+    }
     return TFM_OK;
 }
 
