@@ -549,6 +549,29 @@ static int hexval(char c) {
     return -1;
 }
 
+/* HF clean_up_tokenization: sequential replacements over b->p[from, n). */
+static void cleanup(sbuf *b, size_t from) {
+    static const char *const pat[] = {" .", " ?", " !", " ,", " ' ", " n't",
+                                       " 'm", " 's", " 've", " 're"};
+    static const char *const to[] = {".", "?", "!", ",", "'", "n't", "'m", "'s", "'ve", "'re"};
+    size_t r;
+    for (r = 0; r < sizeof pat / sizeof pat[0]; r++) {
+        size_t fl = strlen(pat[r]), tl = strlen(to[r]), i = from, o = from;
+        if (b->n - from < fl) continue;
+        while (i < b->n) {
+            if (i + fl <= b->n && memcmp(b->p + i, pat[r], fl) == 0) {
+                memmove(b->p + o, to[r], tl);
+                o += tl;
+                i += fl;
+            } else {
+                b->p[o++] = b->p[i++];
+            }
+        }
+        b->n = o;
+        b->p[o] = 0;
+    }
+}
+
 /* The bytes one token adds after prev (-1 at the start), without flags. */
 static tfm_status piece(tfm_ctx *ctx, const tfm_tokenizer *t, int32_t prev, int32_t id,
                         int first, sbuf *out) {
@@ -558,8 +581,12 @@ static tfm_status piece(tfm_ctx *ctx, const tfm_tokenizer *t, int32_t prev, int3
     case TFM_TOKENIZER_WORDPIECE:
         if (!first && l >= 2 && s[0] == '#' && s[1] == '#') return sb_put(ctx, out, s + 2, l - 2);
         if (!first) {
+            /* the WordPiece decoder's own clean-up, token by token */
+            size_t at = out->n;
             tfm_status st = sb_put(ctx, out, " ", 1);
-            if (st != TFM_OK) return st;
+            if (st == TFM_OK) st = sb_put(ctx, out, s, l);
+            if (st == TFM_OK) cleanup(out, at);
+            return st;
         }
         return sb_put(ctx, out, s, l);
     case TFM_TOKENIZER_BPE:
@@ -576,29 +603,6 @@ static tfm_status piece(tfm_ctx *ctx, const tfm_tokenizer *t, int32_t prev, int3
             return sb_put(ctx, out, &c, 1);
         }
         return sb_put(ctx, out, s, l);
-    }
-}
-
-/* HF clean_up_tokenization: sequential replacements over the whole text. */
-static void cleanup(sbuf *b) {
-    static const char *const from[] = {" .", " ?", " !", " ,", " ' ", " n't",
-                                       " 'm", " 's", " 've", " 're"};
-    static const char *const to[] = {".", "?", "!", ",", "'", "n't", "'m", "'s", "'ve", "'re"};
-    size_t r;
-    for (r = 0; r < sizeof from / sizeof from[0]; r++) {
-        size_t fl = strlen(from[r]), tl = strlen(to[r]), i = 0, o = 0;
-        if (b->n < fl) continue;
-        while (i < b->n) {
-            if (i + fl <= b->n && memcmp(b->p + i, from[r], fl) == 0) {
-                memmove(b->p + o, to[r], tl);
-                o += tl;
-                i += fl;
-            } else {
-                b->p[o++] = b->p[i++];
-            }
-        }
-        b->n = o;
-        b->p[o] = 0;
     }
 }
 
@@ -637,7 +641,7 @@ tfm_status tfm_tokenizer_decode(tfm_ctx *ctx, const tfm_tokenizer *t, const int3
         first = 0;
     }
     if (st == TFM_OK) {
-        if (flags & TFM_DECODE_CLEANUP) cleanup(&b);
+        if (flags & TFM_DECODE_CLEANUP) cleanup(&b, 0);
         st = deliver(ctx, &b, buf, size, n_out, "decode");
     }
     if (b.p) tfm__free(ctx, b.p, b.cap);
