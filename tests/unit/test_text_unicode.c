@@ -47,7 +47,7 @@ TEST(text_utf8_strict) {
     uint32_t cp;
     char buf[4];
     CHECK_EQ_INT(tfm__utf8_validate((const char *)ok, sizeof ok - 1), sizeof ok - 1);
-    CHECK_EQ_INT(tfm__utf8_decode(ok, sizeof ok - 1, 7, &cp), 4);
+    CHECK_EQ_INT(tfm__utf8_decode(ok, sizeof ok - 1, 6, &cp), 4);
     CHECK_EQ_INT(cp, 0x1F600);
     CHECK_EQ_INT(tfm__utf8_validate("ab\xC0\x80", 4), 2);      /* overlong NUL */
     CHECK_EQ_INT(tfm__utf8_validate("\xE0\x80\xAF", 3), 0);    /* overlong 3-byte */
