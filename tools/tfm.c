@@ -17,6 +17,7 @@ static const tfm_cmd g_cmds[] = {
     {"fill-mask", cmd_fill_mask, "predict [MASK] tokens with a BERT-family model"},
     {"embed", cmd_embed, "sentence embeddings with a BERT-family model"},
     {"classify", cmd_classify, "classify text with a BERT-family classifier"},
+    {"tokenize", cmd_tokenize, "token ids, type ids and tokens of a text (tokenizer file or folder)"},
 };
 #define N_CMDS (sizeof g_cmds / sizeof g_cmds[0])
 
