@@ -1430,9 +1430,10 @@ TFM_API tfm_encode_params tfm_encode_params_default(void);
  * sentence-pair models) into ids[0, *n_out). Optional outputs (NULL to skip):
  * type_ids (0 for the first segment and its specials, 1 for the second),
  * offsets (2 per id: the byte range [start, end) in the segment's own text
- * that produced it; -1, -1 for special tokens and for byte-fallback pieces
- * that split a character; a token may share a character with its
- * neighbours). Every given buffer has room for `capacity` ids (offsets for
+ * that produced it; -1, -1 for added special tokens; pieces of one
+ * character, byte fallbacks or a character that normalization expanded,
+ * each get that character's whole range). Every given buffer has room for
+ * `capacity` ids (offsets for
  * 2 * capacity). `params` may be NULL for defaults.
  * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_FORMAT (invalid UTF-8; the message
  * gives the byte offset and the segment), TFM_ERR_RANGE (longer than
@@ -1455,7 +1456,9 @@ TFM_API tfm_status tfm_tokenizer_encode(tfm_ctx *ctx, const tfm_tokenizer *tok,
 
 /* Decodes ids[0, n) into text: buf gets *n_out bytes plus a NUL (so it needs
  * *n_out + 1 bytes; the size protocol above applies). WordPiece joins tokens
- * with spaces and glues "##" continuations; GPT-2 maps the byte-level
+ * with spaces, glues "##" continuations and, as the Hugging Face WordPiece
+ * decoder, drops the space before a "." "," "?" or "!" token (without
+ * TFM_DECODE_CLEANUP, the whole-text rules stay off); GPT-2 maps the byte-level
  * strings back to bytes; llama2.c turns `<0xNN>` into the byte and drops
  * the dummy-prefix space at the start and after BOS. The result is the
  * bytes the tokens stand for: a byte-level cut may leave invalid UTF-8.
