@@ -141,7 +141,9 @@ static tfm_status lin(loader *ld, const char *name, int head, int64_t n_out,
     if (found) *found = fw;
     if (!fw) return TFM_OK;
     snprintf(buf, sizeof buf, "%s.bias", name);
-    return weight(ld, buf, head, n_out, f_out, 0, NULL, 1, &l->b, NULL);
+    if ((st = weight(ld, buf, head, n_out, f_out, 0, NULL, 1, &l->b, NULL))) return st;
+    // Weights never change: pack them once for the GEMM micro-kernels.
+    return tfm_matrix_pack(ld->ctx, &l->w, 1, &l->pw);
 }
 
 static tfm_status lnorm(loader *ld, const char *name, int head, int64_t d, const char *f,
@@ -368,6 +370,7 @@ static tfm_status load_weights(tfm_ctx *ctx, const tfm__json *cfg, tfm__bert *b)
                 return st;
         }
         if (!found) b->mlm_dec = b->wte; // tied to the word embeddings
+        if ((st = tfm_matrix_pack(ctx, &b->mlm_dec, 1, &b->mlm_dec_pw))) return st;
         b->has_mlm = 1;
     }
     if (want_cls) {
@@ -416,6 +419,23 @@ void tfm__bert_free(tfm__bert *b) {
             if (b->labels[c]) tfm__free(ctx, b->labels[c], strlen(b->labels[c]) + 1);
         tfm__free(ctx, b->labels, (size_t)b->C * sizeof(char *));
     }
+    if (b->layers) {
+        int32_t l;
+        for (l = 0; l < b->L; l++) {
+            tfm__bert_layer *y = &b->layers[l];
+            tfm_packed_matrix_free(y->q.pw);
+            tfm_packed_matrix_free(y->k.pw);
+            tfm_packed_matrix_free(y->v.pw);
+            tfm_packed_matrix_free(y->o.pw);
+            tfm_packed_matrix_free(y->ff1.pw);
+            tfm_packed_matrix_free(y->ff2.pw);
+        }
+    }
+    tfm_packed_matrix_free(b->pooler.pw);
+    tfm_packed_matrix_free(b->mlm_dense.pw);
+    tfm_packed_matrix_free(b->mlm_dec_pw);
+    tfm_packed_matrix_free(b->pre_cls.pw);
+    tfm_packed_matrix_free(b->cls.pw);
     tfm__free(ctx, b->layers, (size_t)b->L * sizeof *b->layers);
     tfm_safetensors_close(b->st);
     tfm__free(ctx, b, sizeof *b);
@@ -542,6 +562,7 @@ static tfm_status linear(tfm_ctx *ctx, const tfm__bert_lin *l, float *x, int64_t
     tfm_tensor a, o;
     view2(&a, x, rows, l->w.shape[1], ldx);
     view2(&o, y, rows, l->w.shape[0], l->w.shape[0]);
+    if (l->pw) return tfm_matmul_packed(ctx, &a, l->pw, &l->b, 1.0f, 0.0f, &o);
     return tfm_matmul(ctx, &a, &l->w, 1, &l->b, 1.0f, 0.0f, &o);
 }
 
@@ -691,6 +712,7 @@ tfm_status tfm__bert_forward(tfm_ctx *ctx, const tfm__bert *b, const int32_t *id
             goto done;
         dec.w = b->mlm_dec;
         dec.b = b->mlm_bias;
+        dec.pw = b->mlm_dec_pw;
         if ((st = linear(ctx, &dec, t, N, D, mlm))) goto done;
     }
 done:

@@ -14,8 +14,9 @@
 #include "../io/json.h"
 
 typedef struct tfm__bert_lin {
-    tfm_tensor w; // [out, in] f32 (nn.Linear)
-    tfm_tensor b; // [out] f32
+    tfm_tensor w;            // [out, in] f32 (nn.Linear)
+    tfm_tensor b;            // [out] f32
+    tfm_packed_matrix *pw;   // w packed for the GEMM at load time (owned)
 } tfm__bert_lin;
 
 typedef struct tfm__bert_ln {
@@ -49,6 +50,7 @@ typedef struct tfm__bert {
     tfm__bert_ln mlm_ln;
     tfm_tensor mlm_dec;           // [V, D] (tied to wte unless stored)
     tfm_tensor mlm_bias;          // [V]
+    tfm_packed_matrix *mlm_dec_pw; // mlm_dec packed (owned)
     tfm__bert_lin pre_cls;        // D->D, ReLU (DistilBERT)
     tfm__bert_lin cls;            // D->C
     char **labels;                // [C] id2label
