@@ -3,7 +3,7 @@
  * rmsnorm, gelu, gelu_tanh, silu and exp on rows of 768 and 4096 floats, for
  * the scalar reference and each SIMD set this CPU runs, one thread.
  *
- *   build/bench/vec [--reps N] [--ms T]
+ *   build/bench/vec [--reps N] [--ms T] [kernel-name ...]
  *
  * Each figure is the median of N runs (default 7); a run calls the kernel on
  * 8 rows in turn (hot in L1/L2) for about T ms (default 20). Printed:
@@ -78,13 +78,15 @@ static double time_kernel(const tfm__kernels *k, kind w, int64_t n, float *x, fl
 int main(int argc, char **argv) {
     static const char *const isas[] = {"ref", "avx2", "avx512", "neon"};
     static const int64_t sizes[] = {768, 4096};
-    int reps = 7, a, si, w, ii;
+    int reps = 7, a, si, w, ii, n_names = 0;
+    const char *names[16];
     double ms = 20.0;
     for (a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--reps") == 0 && a + 1 < argc) reps = atoi(argv[++a]);
         else if (strcmp(argv[a], "--ms") == 0 && a + 1 < argc) ms = atof(argv[++a]);
+        else if (argv[a][0] != '-' && n_names < 16) names[n_names++] = argv[a];
         else {
-            fprintf(stderr, "usage: %s [--reps N] [--ms T]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--reps N] [--ms T] [kernel-name ...]\n", argv[0]);
             return 1;
         }
     }
@@ -106,6 +108,9 @@ int main(int argc, char **argv) {
         }
         for (w = 0; w < K_COUNT; w++) {
             double tref = 0.0;
+            int j, want = n_names == 0;
+            for (j = 0; j < n_names; j++) want |= strcmp(names[j], k_names[w]) == 0;
+            if (!want) continue;
             for (ii = 0; ii < 4; ii++) {
                 const tfm__kernels *k = tfm__kernels_get(isas[ii]);
                 double t;
