@@ -143,6 +143,7 @@ static void plan(gemm_job *j, int nt) {
     const tfm__gemm_args *x = j->x;
     int64_t fmas = x->m * x->n * (x->k > 0 ? x->k : 1);
     int64_t tn, tm;
+    int split_m;
     if (fmas < GEMM_PAR_MIN_FMAS) nt = 1;
     if (j->small) {
         // Memory-bound: more tasks than threads, taken by whichever thread
@@ -156,16 +157,19 @@ static void plan(gemm_job *j, int nt) {
     }
     tm = ceil_div(x->m, j->g->mr);
     tn = ceil_div(x->n, j->g->nr);
-    // Prefer splitting N: each thread then packs (or reads) only its own
-    // columns of B; A blocks are small and packed by each thread.
-    if (tn >= 2 * nt || tn >= tm) {
-        j->pn = (int)min64(nt, tn);
-        j->pm = 1;
-    } else {
+    // Each thread packs the A rows and B columns its rectangle needs. With
+    // prepacked B, splitting M duplicates nothing (B is only read, shared);
+    // with plain B, split the side whose duplicated packing is smaller:
+    // splitting N packs A again per thread, splitting M packs B again.
+    if (x->bp) split_m = tm >= nt || tm > tn;
+    else split_m = x->m > x->n ? tm >= nt || tm > tn : tn < nt && tm > tn;
+    if (split_m) {
         j->pm = (int)min64(nt, tm);
         j->pn = 1;
+    } else {
+        j->pn = (int)min64(nt, tn);
+        j->pm = 1;
     }
-    if (j->pm * j->pn < nt && j->pm == 1 && tm > 1) j->pm = (int)min64(nt / j->pn, tm);
 }
 
 tfm_status tfm__gemm(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *x) {

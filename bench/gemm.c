@@ -1,0 +1,336 @@
+/*
+ * GEMM benchmark: GFLOP/s of libtransformer's GEMM (prepacked weights, and
+ * plain nn.Linear weights packed per call) and of OpenBLAS sgemm, loaded at
+ * run time with dlopen, in the same process, at 1 and 2 threads, plus the
+ * machine's limits: the FMA peak (a register-only FMA loop) and the read
+ * bandwidth (a streaming read over ~1 GB). Each figure is the median of
+ * REPS runs. M=1 shapes rotate over enough weight copies to exceed the L3
+ * ("cold": weights come from memory) and report GB/s of weights read.
+ *
+ *   bench/gemm [--reps N] [--quick]      (bench/run.sh sets up OpenBLAS)
+ *
+ * Operation: C[M, N] = A[M, K] W[N, K]^T (the nn.Linear layout, trans_b = 1).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "transformer.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#  include <immintrin.h>
+#  define HAVE_X86 1
+#endif
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int g_reps = 7;
+static double g_min_time = 0.15; // seconds per run
+
+// ---- machine limits -----------------------------------------------------------------------
+
+typedef struct {
+    long iters;
+    double flops, bytes;
+    const float *buf;
+    size_t n;
+    float sink;
+} peak_arg;
+
+#ifdef HAVE_X86
+__attribute__((target("avx512f,fma"))) static void *fma_loop(void *p) {
+    peak_arg *a = (peak_arg *)p;
+    // Twelve independent chains with distinct start values (so no two can be
+    // merged): enough to cover two FMA pipes of 4-cycle latency.
+    __m512 c0 = _mm512_set1_ps(0.f), c1 = _mm512_set1_ps(.1f), c2 = _mm512_set1_ps(.2f),
+           c3 = _mm512_set1_ps(.3f), c4 = _mm512_set1_ps(.4f), c5 = _mm512_set1_ps(.5f),
+           c6 = _mm512_set1_ps(.6f), c7 = _mm512_set1_ps(.7f), c8 = _mm512_set1_ps(.8f),
+           c9 = _mm512_set1_ps(.9f), c10 = _mm512_set1_ps(1.1f), c11 = _mm512_set1_ps(1.2f);
+    __m512 x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
+    long i;
+    for (i = 0; i < a->iters; i++) {
+        c0 = _mm512_fmadd_ps(c0, x, y); c1 = _mm512_fmadd_ps(c1, x, y);
+        c2 = _mm512_fmadd_ps(c2, x, y); c3 = _mm512_fmadd_ps(c3, x, y);
+        c4 = _mm512_fmadd_ps(c4, x, y); c5 = _mm512_fmadd_ps(c5, x, y);
+        c6 = _mm512_fmadd_ps(c6, x, y); c7 = _mm512_fmadd_ps(c7, x, y);
+        c8 = _mm512_fmadd_ps(c8, x, y); c9 = _mm512_fmadd_ps(c9, x, y);
+        c10 = _mm512_fmadd_ps(c10, x, y); c11 = _mm512_fmadd_ps(c11, x, y);
+    }
+    c0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(c0, c1), _mm512_add_ps(c2, c3)),
+                       _mm512_add_ps(_mm512_add_ps(c4, c5), _mm512_add_ps(c6, c7)));
+    c0 = _mm512_add_ps(c0, _mm512_add_ps(_mm512_add_ps(c8, c9), _mm512_add_ps(c10, c11)));
+    a->sink = _mm512_reduce_add_ps(c0);
+    a->flops = (double)a->iters * 12 * 16 * 2;
+    return NULL;
+}
+
+__attribute__((target("avx512f"))) static void *read_loop(void *p) {
+    peak_arg *a = (peak_arg *)p;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i;
+    for (i = 0; i + 64 <= a->n; i += 64) {
+        s0 = _mm512_add_ps(s0, _mm512_load_ps(a->buf + i));
+        s1 = _mm512_add_ps(s1, _mm512_load_ps(a->buf + i + 16));
+        s2 = _mm512_add_ps(s2, _mm512_load_ps(a->buf + i + 32));
+        s3 = _mm512_add_ps(s3, _mm512_load_ps(a->buf + i + 48));
+    }
+    a->sink = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    a->bytes = (double)i * sizeof(float);
+    return NULL;
+}
+#endif
+
+// Runs fn on nt threads at once; returns the sum of flops (or bytes) / time.
+static double run_threads(void *(*fn)(void *), peak_arg *args, int nt, int bytes) {
+    pthread_t th[8];
+    double t0, t1, total = 0;
+    int i;
+    t0 = now();
+    for (i = 1; i < nt; i++) pthread_create(&th[i], NULL, fn, &args[i]);
+    fn(&args[0]);
+    for (i = 1; i < nt; i++) pthread_join(th[i], NULL);
+    t1 = now();
+    for (i = 0; i < nt; i++) total += bytes ? args[i].bytes : args[i].flops;
+    return total / (t1 - t0);
+}
+
+static double fma_peak(int nt) {
+#ifdef HAVE_X86
+    peak_arg a[8];
+    double v[32];
+    int r, i;
+    for (r = 0; r < g_reps; r++) {
+        memset(a, 0, sizeof a);
+        for (i = 0; i < nt; i++) a[i].iters = 5000000;
+        v[r] = run_threads(fma_loop, a, nt, 0) * 1e-9;
+    }
+    return median(v, g_reps);
+#else
+    (void)nt;
+    return 0;
+#endif
+}
+
+// Read bandwidth over a buffer of `bytes`, split among nt threads (GB/s).
+static double read_bw(int nt, size_t bytes) {
+#ifdef HAVE_X86
+    peak_arg a[8];
+    double v[32];
+    size_t n = bytes / sizeof(float), per = n / (size_t)nt / 64 * 64, i;
+    void *raw = NULL;
+    float *buf;
+    int r, t;
+    if (posix_memalign(&raw, 64, n * sizeof(float))) return 0;
+    buf = (float *)raw;
+    for (i = 0; i < n; i++) buf[i] = (float)(i & 7);
+    for (r = 0; r < g_reps; r++) {
+        memset(a, 0, sizeof a);
+        for (t = 0; t < nt; t++) {
+            a[t].buf = buf + (size_t)t * per;
+            a[t].n = per;
+        }
+        v[r] = run_threads(read_loop, a, nt, 1) * 1e-9;
+    }
+    free(buf);
+    return median(v, g_reps);
+#else
+    (void)nt;
+    (void)bytes;
+    return 0;
+#endif
+}
+
+// ---- OpenBLAS through dlopen -----------------------------------------------------------------
+
+typedef void (*sgemm_fn)(int order, int ta, int tb, int m, int n, int k, float alpha,
+                         const float *a, int lda, const float *b, int ldb, float beta,
+                         float *c, int ldc);
+static sgemm_fn g_sgemm;
+static void (*g_blas_threads)(int);
+
+static void load_openblas(void) {
+    void *h = dlopen("libopenblas.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        fprintf(stderr, "OpenBLAS not loaded: %s\n", dlerror());
+        return;
+    }
+    *(void **)&g_sgemm = dlsym(h, "cblas_sgemm");
+    *(void **)&g_blas_threads = dlsym(h, "openblas_set_num_threads");
+}
+
+// ---- one shape --------------------------------------------------------------------------------
+
+enum { IMPL_PACKED, IMPL_PLAIN, IMPL_BLAS };
+
+typedef struct {
+    int64_t m, k, n;
+    int copies;        // weight copies rotated through (cold weights)
+    float *a, *c;
+    float **w;         // [copies] of W[N, K]
+    tfm_packed_matrix **pw;
+} shape;
+
+static int call(int impl, tfm_ctx *ctx, shape *s, int i) {
+    int64_t sa[2], sw[2], so[2];
+    tfm_tensor ta, tw, to;
+    sa[0] = s->m; sa[1] = s->k;
+    sw[0] = s->n; sw[1] = s->k;
+    so[0] = s->m; so[1] = s->n;
+    if (impl == IMPL_BLAS) {
+        g_sgemm(101 /* row major */, 111 /* no trans */, 112 /* trans */, (int)s->m,
+                (int)s->n, (int)s->k, 1.0f, s->a, (int)s->k, s->w[i], (int)s->k, 0.0f,
+                s->c, (int)s->n);
+        return 0;
+    }
+    tfm_tensor_wrap(&ta, TFM_F32, 2, sa, s->a);
+    tfm_tensor_wrap(&to, TFM_F32, 2, so, s->c);
+    if (impl == IMPL_PACKED) return tfm_matmul_packed(ctx, &ta, s->pw[i], NULL, 1, 0, &to);
+    tfm_tensor_wrap(&tw, TFM_F32, 2, sw, s->w[i]);
+    return tfm_matmul(ctx, &ta, &tw, 1, NULL, 1, 0, &to);
+}
+
+// Median GFLOP/s (and GB/s of weights through *gbs) of impl at nt threads.
+static double measure(int impl, shape *s, int nt, double *gbs) {
+    tfm_ctx_params p = tfm_ctx_params_default();
+    tfm_ctx *ctx = NULL;
+    double v[32], g[32], flops = 2.0 * (double)s->m * (double)s->n * (double)s->k;
+    int r, next = 0;
+    if (impl == IMPL_BLAS) {
+        if (!g_sgemm) return 0;
+        if (g_blas_threads) g_blas_threads(nt);
+    } else {
+        p.n_threads = nt;
+        if (tfm_ctx_create(&p, &ctx)) return 0;
+    }
+    call(impl, ctx, s, next); // warm-up
+    for (r = 0; r < g_reps; r++) {
+        long calls = 0;
+        double t0 = now(), t;
+        do {
+            next = (next + 1) % s->copies;
+            if (call(impl, ctx, s, next)) {
+                fprintf(stderr, "matmul failed: %s\n", tfm_ctx_last_error(ctx));
+                exit(1);
+            }
+            calls++;
+            t = now() - t0;
+        } while (t < g_min_time);
+        v[r] = flops * (double)calls / t * 1e-9;
+        g[r] = (double)s->n * (double)s->k * 4.0 * (double)calls / t * 1e-9;
+    }
+    tfm_ctx_free(ctx);
+    if (gbs) *gbs = median(g, g_reps);
+    return median(v, g_reps);
+}
+
+static void fill(float *x, size_t n, unsigned seed) {
+    size_t i;
+    for (i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = (float)((int)(seed >> 9) - (1 << 22)) / (float)(1 << 22);
+    }
+}
+
+int main(int argc, char **argv) {
+    static const int64_t shapes[][3] = {{128, 768, 768}, {128, 768, 3072}, {128, 3072, 768},
+                                        {1, 768, 768},   {1, 768, 3072},   {2048, 2048, 2048}};
+    double peak[3], bw[3];
+    int quick = 0, i, nt;
+    size_t si;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) g_reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--quick") == 0) quick = 1;
+    }
+    if (g_reps < 1) g_reps = 1;
+    if (g_reps > 31) g_reps = 31;
+    if (quick) g_min_time = 0.05;
+    load_openblas();
+    printf("libtransformer %s, kernels: %s; OpenBLAS: %s; median of %d runs\n",
+           tfm_version_string(), tfm_kernels_name(), g_sgemm ? "loaded" : "absent", g_reps);
+    for (nt = 1; nt <= 2; nt++) {
+        peak[nt] = fma_peak(nt);
+        bw[nt] = read_bw(nt, quick ? ((size_t)256 << 20) : ((size_t)1 << 30));
+        printf("threads %d: FMA peak %.1f GFLOP/s, read bandwidth %.1f GB/s\n", nt, peak[nt],
+               bw[nt]);
+    }
+    printf("\n%-16s %3s %12s %8s %12s %12s %9s %9s\n", "M x K x N", "thr", "packed GF/s",
+           "%peak", "plain GF/s", "OpenBLAS", "packed/OB", "M=1 %bw");
+    for (si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        shape s;
+        size_t wn;
+        int c;
+        memset(&s, 0, sizeof s);
+        s.m = shapes[si][0];
+        s.k = shapes[si][1];
+        s.n = shapes[si][2];
+        wn = (size_t)s.n * (size_t)s.k;
+        // M = 1: rotate over > 64 MiB of weights (the L3 is 32 MiB), cold.
+        s.copies = s.m == 1 ? (int)((((size_t)96 << 20) / (wn * 4)) + 1) : 1;
+        s.a = (float *)malloc((size_t)(s.m * s.k) * sizeof(float));
+        s.c = (float *)malloc((size_t)(s.m * s.n) * sizeof(float));
+        s.w = (float **)calloc((size_t)s.copies, sizeof(float *));
+        s.pw = (tfm_packed_matrix **)calloc((size_t)s.copies, sizeof(void *));
+        fill(s.a, (size_t)(s.m * s.k), 1);
+        {
+            tfm_ctx *pc;
+            tfm_ctx_params p = tfm_ctx_params_default();
+            if (tfm_ctx_create(&p, &pc)) return 1;
+            for (c = 0; c < s.copies; c++) {
+                int64_t sw[2];
+                tfm_tensor tw;
+                sw[0] = s.n;
+                sw[1] = s.k;
+                s.w[c] = (float *)malloc(wn * sizeof(float));
+                fill(s.w[c], wn, (unsigned)(c + 2));
+                tfm_tensor_wrap(&tw, TFM_F32, 2, sw, s.w[c]);
+                if (tfm_matrix_pack(pc, &tw, 1, &s.pw[c])) return 1;
+            }
+            for (nt = 1; nt <= 2; nt++) {
+                double gb = 0, gbb = 0;
+                double fp = measure(IMPL_PACKED, &s, nt, &gb);
+                double fu = measure(IMPL_PLAIN, &s, nt, NULL);
+                double fb = measure(IMPL_BLAS, &s, nt, &gbb);
+                char shp[40], bwcol[40];
+                snprintf(shp, sizeof shp, "%lldx%lldx%lld", (long long)s.m, (long long)s.k,
+                         (long long)s.n);
+                if (s.m == 1)
+                    snprintf(bwcol, sizeof bwcol, "%.0f%% (%.1f GB/s; OB %.0f%%)",
+                             100 * gb / bw[nt], gb, 100 * gbb / bw[nt]);
+                else
+                    snprintf(bwcol, sizeof bwcol, "-");
+                printf("%-16s %3d %12.1f %7.1f%% %12.1f %12.1f %8.2fx %s\n", shp, nt, fp,
+                       peak[nt] > 0 ? 100 * fp / peak[nt] : 0, fu, fb, fb > 0 ? fp / fb : 0,
+                       bwcol);
+                fflush(stdout);
+            }
+            for (c = 0; c < s.copies; c++) {
+                tfm_packed_matrix_free(s.pw[c]);
+                free(s.w[c]);
+            }
+            tfm_ctx_free(pc);
+        }
+        free(s.w);
+        free(s.pw);
+        free(s.a);
+        free(s.c);
+    }
+    return 0;
+}
