@@ -539,6 +539,47 @@ static uint32_t rnd32(void) {
     return (uint32_t)(g_rs >> 16);
 }
 
+// Every size and offset of a conversion against ref, with a guard past n.
+static void conv_sizes(const tfm__kernels *k, int w, const float *src, const uint16_t *hsrc) {
+    int64_t sz[8];
+    int si, ns = sizes_for(w, sz), off;
+    static uint16_t ho[MAXN + 8], hr[MAXN + 8];
+    static float fo[MAXN + 8], fr[MAXN + 8];
+    for (si = 0; si < ns; si++)
+        for (off = 0; off <= 1; off++) {
+            int64_t n = sz[si];
+            int c;
+            for (c = 0; c < 4; c++) {
+                int ok;
+                ho[off + n] = 0xabcd;
+                fo[off + n] = 42.0f;
+                switch (c) {
+                case 0:
+                    k->f32_to_f16(n, src + off, ho + off);
+                    tfm__kernels_ref.f32_to_f16(n, src + off, hr + off);
+                    break;
+                case 1:
+                    k->f32_to_bf16(n, src + off, ho + off);
+                    tfm__kernels_ref.f32_to_bf16(n, src + off, hr + off);
+                    break;
+                case 2:
+                    k->f16_to_f32(n, hsrc + off, fo + off);
+                    tfm__kernels_ref.f16_to_f32(n, hsrc + off, fr + off);
+                    break;
+                default:
+                    k->bf16_to_f32(n, hsrc + off, fo + off);
+                    tfm__kernels_ref.bf16_to_f32(n, hsrc + off, fr + off);
+                    break;
+                }
+                ok = c < 2 ? memcmp(ho + off, hr + off, (size_t)n * 2) == 0 && ho[off + n] == 0xabcd
+                           : memcmp(fo + off, fr + off, (size_t)n * 4) == 0 && fo[off + n] == 42.0f;
+                if (!ok)
+                    tfmt_fail(__FILE__, __LINE__, "%s conversion %d n=%lld off=%d", k->name, c,
+                              (long long)n, off);
+            }
+        }
+}
+
 TEST(vec_f16_conversions_exhaustive) {
     enum { NF = 65536 * 3 + (1 << 20) };
     uint16_t *h = (uint16_t *)malloc(65536 * 2 + 8), *ho = (uint16_t *)malloc(NF * 2 + 8),
@@ -579,6 +620,7 @@ TEST(vec_f16_conversions_exhaustive) {
         if (bad >= 0)
             tfmt_fail(__FILE__, __LINE__, "%s f16 0x%04x -> 0x%08x, ref 0x%08x", k->name,
                       (unsigned)bad, (unsigned)fbits(f[bad]), (unsigned)fbits(fr[bad]));
+        conv_sizes(k, g_isas[ii].w, src + 3 * 65536, h + 1000);
         k->f32_to_f16(n - 1, src + 1, ho + 1);
         k->f32_to_f16(1, src, ho);
         for (i = 0, bad = -1; i < n && bad < 0; i++)
