@@ -1109,6 +1109,14 @@ typedef struct tfm_model_params {
     int32_t no_tokenizer;        /* 1: load no tokenizer at all (default 0) */
     int32_t use_mmap;            /* 1 (default): map weights where the format
                                     allows; 0: read them into memory          */
+    int32_t prepack;             /* decoder models: 1 (default): copy the
+                                    weights of every linear map once, at load,
+                                    into the GEMM's packed layout (see
+                                    tfm_matrix_pack): faster prompts and
+                                    decoding steps at memory bandwidth, for a
+                                    second copy of those weights in memory;
+                                    0: compute from the weights where they
+                                    lie (mapped), no copy                     */
 } tfm_model_params;
 
 /* Defaults: tokenizer found beside the model, mmap on. Thread-safe. */

@@ -6,12 +6,14 @@
  * One call runs a batch of B tokens at positions p0 .. p0+B-1: every linear
  * map is one matrix product over the batch (the prompt goes through as one
  * batch; a decoding step is the B = 1 case, which the GEMM sends down its
- * GEMV path). Attention of token i looks at cache positions 0 .. p0+i.
+ * small-M path). With the weights prepacked at load (the default) the
+ * products run on the packed GEMM: BLIS micro-kernels for a prompt, one
+ * streaming pass over the weights for a decoding step.
  *
- * NOTE for a later merge: the attention below (scores, causal softmax,
- * weighted sum over the cache) and the cache layout [L, T, KV] live here
- * until the layers API (src/nn) offers a cached causal attention with
- * grouped-query heads; then this file should call it.
+ * Keys and values live in the layers' KV cache (src/nn, [L, 1, T, G, E]);
+ * the projections write the new positions straight into it, and the layers'
+ * attention core runs causal grouped-query attention of the B queries over
+ * the p0 + B cached keys (query i sees keys 0 .. p0 + i).
  */
 #include "model.h"
 #include "../kernels/kernels.h"
@@ -32,16 +34,17 @@ static void wrap1(tfm_tensor *t, int64_t n, const float *p) {
     tfm_tensor_wrap(t, TFM_F32, 1, &n, (void *)p);
 }
 
-// y[B, n_out] = x[B, n_in] W (+ b)
+// y[B, n_out] = x[B, n_in] W (+ b), from the packed W when there is one.
 static tfm_status linear(tfm_ctx *ctx, const tfm__linear *l, int64_t rows, const float *x,
                          float *y) {
     tfm_tensor tx, tw, tb, ty;
     wrap2(&tx, rows, l->n_in, x);
     wrap2(&ty, rows, l->n_out, y);
+    if (l->b) wrap1(&tb, l->n_out, l->b);
+    if (l->pk) return tfm_matmul_packed(ctx, &tx, l->pk, l->b ? &tb : NULL, 1.0f, 0.0f, &ty);
     if (l->wt) wrap2(&tw, l->n_out, l->n_in, l->w);
     else wrap2(&tw, l->n_in, l->n_out, l->w);
     tw.stride[0] = l->ld;
-    if (l->b) wrap1(&tb, l->n_out, l->b);
     return tfm_matmul(ctx, &tx, &tw, l->wt, l->b ? &tb : NULL, 1.0f, 0.0f, &ty);
 }
 
@@ -82,34 +85,33 @@ void tfm__rope_tables(const tfm__dec_config *c, int32_t T, float *cos_t, float *
 
 // ---- attention over the cache ----------------------------------------------------------------
 
-typedef struct {
-    const tfm_session *s;
-    const float *kc, *vc; // this layer's cache [T, KV]
-    int32_t n, p0;
-} att_job;
-
-// Task ith of nth: a share of the (token, head) pairs. Each pair is computed
-// whole by one task, so the result does not depend on the thread count.
-static void att_task(void *arg, int ith, int nth) {
-    const att_job *j = (const att_job *)arg;
-    const tfm_session *s = j->s;
+// Causal attention of the n new queries q [n, H, E] (rows D apart) over the
+// p0 + n keys and values of cache layer l, into att [n, H, E], through the
+// layers' attention core (grouped-query heads; work split over (head,
+// query) rows, so the result does not depend on the thread count).
+static tfm_status attend(tfm_session *s, int32_t l, int32_t n, int32_t p0) {
     const tfm__dec_config *c = &s->m->cfg;
-    const tfm__kernels *k = tfm__k();
-    int64_t lo, hi, r, E = c->head_dim, D = c->dim;
-    int64_t KV = (int64_t)c->n_kv_heads * E, rep = c->n_heads / c->n_kv_heads;
-    float *sc = s->scores + (size_t)ith * s->max_ctx;
-    float inv = 1.0f / sqrtf((float)E);
-    tfm__split_range((int64_t)j->n * c->n_heads, ith, nth, &lo, &hi);
-    for (r = lo; r < hi; r++) {
-        int64_t i = r / c->n_heads, h = r % c->n_heads, g = h / rep, t;
-        int64_t len = j->p0 + i + 1; // causal: positions 0 .. p0+i
-        const float *q = s->q + i * D + h * E;
-        float *o = s->att + i * D + h * E;
-        for (t = 0; t < len; t++) sc[t] = k->dot(E, q, j->kc + t * KV + g * E) * inv;
-        k->softmax(len, sc, NULL, sc);
-        memset(o, 0, (size_t)E * sizeof(float));
-        for (t = 0; t < len; t++) k->axpy(E, sc[t], j->vc + t * KV + g * E, o);
-    }
+    int64_t E = c->head_dim, D = c->dim, KV = (int64_t)c->n_kv_heads * E, T = s->max_ctx;
+    int64_t sh[4], st[4];
+    tfm_tensor tq, tk, tv, to;
+    tfm_attn_params ap = tfm_attn_params_default();
+    tfm__attn at;
+    tfm_status rc;
+    sh[0] = 1; sh[1] = c->n_heads; sh[2] = n; sh[3] = E;
+    st[0] = (int64_t)n * D; st[1] = E; st[2] = D; st[3] = 1;
+    tfm__view(&tq, s->q, 4, sh, st);
+    tfm__view(&to, s->att, 4, sh, st);
+    sh[1] = c->n_kv_heads; sh[2] = (int64_t)p0 + n;
+    st[0] = T * KV; st[1] = E; st[2] = KV;
+    tfm__view(&tk, tfm__kv_ptr(s->kv, 0, l, 0), 4, sh, st);
+    tfm__view(&tv, tfm__kv_ptr(s->kv, 1, l, 0), 4, sh, st);
+    ap.causal = 1;
+    if ((rc = tfm__attn_setup(s->ctx, &tq, &tk, &tv, &ap, &to, NULL, "decoder", &at)))
+        return rc;
+    tfm__attn_run(s->ctx, &at, s->scores);
+    s->kv->len[l] = (int64_t)p0 + n;
+    s->kv->batch[l] = 1;
+    return TFM_OK;
 }
 
 // ---- the forward pass -----------------------------------------------------------------------
@@ -124,7 +126,7 @@ tfm_status tfm__decoder_forward(tfm_session *s, const int32_t *tokens, int32_t n
     tfm_ctx *ctx = s->ctx;
     tfm_status st;
     int64_t D = c->dim, F = c->hidden, E = c->head_dim, half = E / 2;
-    int64_t KV = (int64_t)c->n_kv_heads * E, T = s->max_ctx;
+    int64_t KV = (int64_t)c->n_kv_heads * E;
     int32_t p0 = s->pos, i, l;
     tfm_tensor ta, tb;
 
@@ -139,9 +141,7 @@ tfm_status tfm__decoder_forward(tfm_session *s, const int32_t *tokens, int32_t n
 
     for (l = 0; l < c->n_layers; l++) {
         const tfm__dec_layer *y = &m->layers[l];
-        float *kc = s->kcache + (size_t)l * T * KV, *vc = s->vcache + (size_t)l * T * KV;
-        att_job aj;
-        int nt;
+        float *kc = tfm__kv_ptr(s->kv, 0, l, 0), *vc = tfm__kv_ptr(s->kv, 1, l, 0);
         if (s->p.abort && s->p.abort(s->p.abort_ud))
             return tfm__err(ctx, TFM_ABORTED, "session: aborted by the host at layer %d", l);
 
@@ -162,13 +162,7 @@ tfm_status tfm__decoder_forward(tfm_session *s, const int32_t *tokens, int32_t n
                     k->rope(E, kc + (size_t)(p0 + i) * KV + h * E, co, si, c->rope_neox);
             }
         }
-        aj.s = s;
-        aj.kc = kc;
-        aj.vc = vc;
-        aj.n = n;
-        aj.p0 = p0;
-        nt = (int64_t)n * c->n_heads * (p0 + n) * E < 32768 ? 1 : s->n_tasks;
-        tfm__parallel(ctx, att_task, &aj, nt);
+        TRY(attend(s, l, n, p0));
         TRY(linear(ctx, &y->o, n, s->att, s->xb));
         wrap2(&ta, n, D, s->x);
         wrap2(&tb, n, D, s->xb);

@@ -83,6 +83,63 @@ void tfm__model_count_bytes(tfm_model *m) {
     m->weight_bytes = n;
 }
 
+// ---- prepacked weights -------------------------------------------------------------------
+
+// Packs one linear map: W [n_out, n_in] (wt) or [n_in, n_out], rows ld apart.
+static tfm_status pack_lin(tfm_model *m, tfm__linear *l, const char *what, int32_t layer) {
+    tfm_tensor t;
+    int64_t shape[2];
+    tfm_status st;
+    if (!l->w || l->pk) return TFM_OK;
+    shape[0] = l->wt ? l->n_out : l->n_in;
+    shape[1] = l->wt ? l->n_in : l->n_out;
+    if ((st = tfm_tensor_wrap(&t, TFM_F32, 2, shape, (void *)l->w))) return st;
+    t.stride[0] = l->ld;
+    st = tfm_matrix_pack(m->ctx, &t, l->wt, &l->pk);
+    if (st) {
+        char msg[TFM__ERRMSG_SIZE / 2];
+        snprintf(msg, sizeof msg, "%s", tfm_ctx_last_error(m->ctx));
+        if (layer < 0)
+            return tfm__err(m->ctx, st, "model_load: packing %s: %s", what, msg);
+        return tfm__err(m->ctx, st, "model_load: packing %s of layer %d: %s", what,
+                        (int)layer, msg);
+    }
+    return TFM_OK;
+}
+
+tfm_status tfm__model_pack(tfm_model *m) {
+    tfm_status st;
+    int32_t l;
+    for (l = 0; l < m->cfg.n_layers; l++) {
+        tfm__dec_layer *y = &m->layers[l];
+        if ((st = pack_lin(m, &y->q, "q", l)) || (st = pack_lin(m, &y->k, "k", l)) ||
+            (st = pack_lin(m, &y->v, "v", l)) || (st = pack_lin(m, &y->o, "o", l)) ||
+            (st = pack_lin(m, &y->up, "up", l)) || (st = pack_lin(m, &y->gate, "gate", l)) ||
+            (st = pack_lin(m, &y->down, "down", l)))
+            return st;
+    }
+    return pack_lin(m, &m->lm_head, "the classifier", -1);
+}
+
+void tfm__model_unpack(tfm_model *m) {
+    int32_t l;
+    if (m->layers) {
+        for (l = 0; l < m->cfg.n_layers; l++) {
+            tfm__dec_layer *y = &m->layers[l];
+            tfm__linear *all[7];
+            int i;
+            all[0] = &y->q; all[1] = &y->k; all[2] = &y->v; all[3] = &y->o;
+            all[4] = &y->up; all[5] = &y->gate; all[6] = &y->down;
+            for (i = 0; i < 7; i++) {
+                tfm_packed_matrix_free(all[i]->pk);
+                all[i]->pk = NULL;
+            }
+        }
+    }
+    tfm_packed_matrix_free(m->lm_head.pk);
+    m->lm_head.pk = NULL;
+}
+
 // ---- load / free ------------------------------------------------------------------------
 
 tfm_model_params tfm_model_params_default(void) {
@@ -90,6 +147,7 @@ tfm_model_params tfm_model_params_default(void) {
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.use_mmap = 1;
+    p.prepack = 1;
     return p;
 }
 
@@ -99,6 +157,7 @@ void tfm_model_free(tfm_model *m) {
     if (!m) return;
     ctx = m->ctx;
     if (m->tok && m->tok_free) m->tok_free(m->tok);
+    if (m->cfg.arch) tfm__model_unpack(m); // decoders (BERT keeps its own)
     if (m->aux && m->aux_free) m->aux_free(m->aux);
     for (i = m->n_blocks - 1; i >= 0; i--) {
         if (m->blocks[i].mapped) tfm__file_unmap(ctx, m->blocks[i].p, m->blocks[i].size, 1);
@@ -142,6 +201,7 @@ tfm_status tfm_model_load(tfm_ctx *ctx, const char *path, const tfm_model_params
         if (!st) snprintf(m->arch_name, sizeof m->arch_name, "llama");
     }
     if (!st) tfm__model_count_bytes(m);
+    if (!st && p.prepack && m->cfg.arch) st = tfm__model_pack(m); // decoders only
     if (!st && !p.no_tokenizer) st = tfm__model_load_tokenizer(ctx, m, path, is_dir, &p);
     if (st) {
         tfm_model_free(m);
@@ -189,8 +249,10 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
     tfm_session_params p = tfm_session_params_default();
     tfm_session *s;
     const tfm__dec_config *c;
-    int64_t T, B, KV, L, D, F, kvn;
-    size_t off = 0, o_k, o_v, o_x, o_xb, o_q, o_att, o_kk, o_vv, o_h1, o_h2, o_sc, o_lg,
+    int64_t T, B, KV, D, F;
+    tfm_kv_cache_params kp = tfm_kv_cache_params_default();
+    tfm_status st;
+    size_t off = 0, o_x, o_xb, o_q, o_att, o_kk, o_vv, o_h1, o_h2, o_sc, o_lg,
            o_rc, o_rs;
     int nt, ok = 1;
     char *base;
@@ -219,16 +281,14 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
     T = p.max_context ? p.max_context : c->max_ctx;
     B = p.max_batch ? p.max_batch : (T < 512 ? T : 512);
     if (B > T) B = T;
-    D = c->dim; F = c->hidden; L = c->n_layers;
+    D = c->dim; F = c->hidden;
     KV = (int64_t)c->n_kv_heads * c->head_dim;
     nt = tfm_ctx_n_threads(ctx);
-    ok = tfm__mul_i64(L * T, KV, &kvn);
-    ok = ok && carve(&off, kvn, &o_k) && carve(&off, kvn, &o_v);
-    ok = ok && carve(&off, B * D, &o_x) && carve(&off, B * D, &o_xb);
+    ok = carve(&off, B * D, &o_x) && carve(&off, B * D, &o_xb);
     ok = ok && carve(&off, B * D, &o_q) && carve(&off, B * D, &o_att);
     ok = ok && carve(&off, B * KV, &o_kk) && carve(&off, B * KV, &o_vv);
     ok = ok && carve(&off, B * F, &o_h1) && carve(&off, B * F, &o_h2);
-    ok = ok && carve(&off, (int64_t)nt * T, &o_sc) && carve(&off, c->vocab, &o_lg);
+    ok = ok && carve(&off, tfm__attn_scratch(ctx, T), &o_sc) && carve(&off, c->vocab, &o_lg);
     ok = ok && carve(&off, T * (c->head_dim / 2 + 1), &o_rc) &&
          carve(&off, T * (c->head_dim / 2 + 1), &o_rs);
     if (!ok) return tfm__err(ctx, TFM_ERR_RANGE, "session_create: workspace size overflows");
@@ -240,6 +300,16 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
         return tfm__err(ctx, TFM_ERR_NOMEM, "session_create: out of memory for %zu bytes of "
                         "KV cache and workspace", off);
     }
+    kp.n_layers = c->n_layers;
+    kp.max_batch = 1;
+    kp.n_kv_heads = c->n_kv_heads;
+    kp.head_dim = c->head_dim;
+    kp.max_seq = T;
+    if ((st = tfm_kv_cache_create(ctx, &kp, &s->kv))) {
+        tfm__free(ctx, base, off);
+        tfm__free(ctx, s, sizeof *s);
+        return st;
+    }
     s->ctx = ctx;
     s->m = m;
     s->p = p;
@@ -248,8 +318,6 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
     s->n_tasks = nt;
     s->mem = base;
     s->mem_size = off;
-    s->kcache = (float *)(base + o_k);
-    s->vcache = (float *)(base + o_v);
     s->x = (float *)(base + o_x);
     s->xb = (float *)(base + o_xb);
     s->q = (float *)(base + o_q);
@@ -269,6 +337,7 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
 
 void tfm_session_free(tfm_session *s) {
     if (!s) return;
+    tfm_kv_cache_free(s->kv);
     tfm__free(s->ctx, s->mem, s->mem_size);
     tfm__free(s->ctx, s, sizeof *s);
 }
@@ -299,6 +368,7 @@ tfm_status tfm_session_prefill(tfm_session *s, const int32_t *tokens, int32_t n,
                                              : NULL);
         if (st) {
             s->pos -= done; // leave the cache as it was
+            tfm_kv_cache_truncate(s->kv, s->pos);
             s->has_logits = 0;
             return st;
         }
@@ -324,6 +394,7 @@ void tfm_session_reset(tfm_session *s) {
     if (!s) return;
     s->pos = 0;
     s->has_logits = 0;
+    tfm_kv_cache_reset(s->kv);
 }
 tfm_ctx *tfm_session_ctx(const tfm_session *s) { return s ? s->ctx : NULL; }
 const tfm_model *tfm_session_model(const tfm_session *s) { return s ? s->m : NULL; }

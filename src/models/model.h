@@ -11,17 +11,21 @@
 #define TFM_MODELS_MODEL_H
 
 #include "../core/internal.h"
+#include "../nn/nn.h"
 
 // ---- weights ---------------------------------------------------------------------
 
 // A linear map y = x W (+ b) with x [B, n_in], y [B, n_out]. W is either
 // [n_out, n_in] (nn.Linear, wt = 1) or [n_in, n_out] (GPT-2's Conv1D, wt = 0),
 // rows `ld` floats apart (a column slice of a fused matrix has ld > n_out).
+// pk: the same W packed for the GEMM at load (tfm_model_params.prepack), owned
+// by the model, or NULL (then w is used where it lies).
 typedef struct tfm__linear {
     const float *w;
     const float *b; // [n_out] or NULL
     int64_t n_in, n_out, ld;
     int wt;
+    tfm_packed_matrix *pk;
 } tfm__linear;
 
 typedef struct tfm__dec_layer {
@@ -93,6 +97,10 @@ tfm_status tfm__dec_config_check(tfm_ctx *ctx, const tfm__dec_config *c,
                                  const char *what);
 // Fills m->weight_bytes from the config.
 void tfm__model_count_bytes(tfm_model *m);
+// Packs every linear map of the model for the GEMM (tfm_matrix_pack), and
+// frees the packed copies.
+tfm_status tfm__model_pack(tfm_model *m);
+void tfm__model_unpack(tfm_model *m);
 
 // ---- sessions ---------------------------------------------------------------------
 
@@ -105,12 +113,12 @@ struct tfm_session {
     int32_t max_batch;      // B
     int n_tasks;            // attention tasks (the ctx's threads)
     int has_logits;
-    float *kcache, *vcache; // [L, T, KV]
+    tfm_kv_cache *kv;       // keys and values [L, 1, T, G, E] (src/nn)
     float *x, *xb;          // [B, D] residual stream, normed / projected
     float *q, *att;         // [B, D]
     float *k, *v;           // [B, KV]
     float *h1, *h2;         // [B, F]
-    float *scores;          // [n_tasks, T]
+    float *scores;          // attention scratch: [n_tasks, T]
     float *logits;          // [V]
     float *rope_cos, *rope_sin; // [T, E/2]
     void *mem;              // the one allocation all the above live in
