@@ -257,7 +257,7 @@ tfm_status tfm_attention(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *k,
         return tfm__err(ctx, TFM_ERR_RANGE, "attention: scratch size overflows");
     scratch = (float *)tfm__alloc_nozero(ctx, bytes);
     if (!scratch)
-        return tfm__err(ctx, TFM_ERR_NOMEM, "attention: cannot allocate %zu bytes", bytes);
+        return tfm__err(ctx, TFM_ERR_NOMEM, "attention: out of memory, cannot allocate %zu bytes", bytes);
     tfm__attn_run(ctx, &a, scratch);
     tfm__free(ctx, scratch, bytes);
     return TFM_OK;
@@ -376,7 +376,7 @@ tfm_status tfm_additive_attention(tfm_ctx *ctx, const tfm_additive_weights *w,
     if (!tfm__mul_size(nq + nk + ns, sizeof(float), &bytes))
         return tfm__err(ctx, TFM_ERR_RANGE, "%s: scratch size overflows", op);
     buf = (float *)tfm__alloc_nozero(ctx, bytes);
-    if (!buf) return tfm__err(ctx, TFM_ERR_NOMEM, "%s: cannot allocate %zu bytes", op, bytes);
+    if (!buf) return tfm__err(ctx, TFM_ERR_NOMEM, "%s: out of memory, cannot allocate %zu bytes", op, bytes);
     sh[0] = B; sh[1] = Sq; sh[2] = A;
     tfm__view_c(&tqp, buf, 3, sh);
     sh[1] = Sk;

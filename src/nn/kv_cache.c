@@ -56,7 +56,7 @@ tfm_status tfm_kv_cache_create(tfm_ctx *ctx, const tfm_kv_cache_params *params,
     c->batch = (int64_t *)tfm__alloc(ctx, (size_t)params->n_layers * sizeof(int64_t));
     if (!c->k || !c->v || !c->len || !c->batch) {
         tfm_kv_cache_free(c);
-        return tfm__err(ctx, TFM_ERR_NOMEM, "kv_cache: cannot allocate 2 x %zu bytes", bytes);
+        return tfm__err(ctx, TFM_ERR_NOMEM, "kv_cache: out of memory, cannot allocate 2 x %zu bytes", bytes);
     }
     *out = c;
     return TFM_OK;

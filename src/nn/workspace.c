@@ -19,7 +19,7 @@ tfm_status tfm_workspace_create(tfm_ctx *ctx, size_t bytes, tfm_workspace **out)
         ws->data = tfm__alloc_nozero(ctx, bytes);
         if (!ws->data) {
             tfm__free(ctx, ws, sizeof *ws);
-            return tfm__err(ctx, TFM_ERR_NOMEM, "workspace: cannot allocate %zu bytes",
+            return tfm__err(ctx, TFM_ERR_NOMEM, "workspace: out of memory, cannot allocate %zu bytes",
                             bytes);
         }
     }
@@ -79,7 +79,7 @@ tfm_status tfm__arena_open(tfm_ctx *ctx, tfm_workspace *ws, size_t need,
     }
     *tmp = tfm__alloc_nozero(ctx, need);
     if (!*tmp)
-        return tfm__err(ctx, TFM_ERR_NOMEM, "%s: cannot allocate %zu bytes of workspace",
+        return tfm__err(ctx, TFM_ERR_NOMEM, "%s: out of memory, cannot allocate %zu bytes of workspace",
                         what, need);
     a->base = (char *)*tmp;
     a->size = need;
