@@ -169,6 +169,28 @@ ubsan:
 	  EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=undefined" test
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang, ASan and UBSan,
+# each run FUZZ_TIME seconds on a scratch corpus seeded from
+# tests/fuzz/corpus/<target>/. Crashes land in $(FUZZ_BUILD)/.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME ?= 60
+FUZZ_TARGETS := json safetensors
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+.PHONY: fuzz
+fuzz:
+	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) OPT=-O1 \
+	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/libtransformer.a
+	@for t in $(FUZZ_TARGETS); do \
+	  clang -std=c99 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -Iinclude -Isrc \
+	    -o $(FUZZ_BUILD)/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libtransformer.a \
+	    -lm -pthread || exit 1; \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	  echo "== fuzz_$$t for $(FUZZ_TIME) s"; \
+	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+	    -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t \
+	    || exit 1; \
+	done
+
 AARCH64_BUILD ?= build-aarch64
 cross-aarch64:
 	$(MAKE) CC=aarch64-linux-gnu-gcc BUILD=$(AARCH64_BUILD) lib $(AARCH64_BUILD)/tests/unit
