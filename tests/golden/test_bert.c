@@ -423,3 +423,26 @@ TEST(bert_bad_weights) {
     expect_load_error("bert_mlm", "config.json", "s/{/[/", TFM_ERR_FORMAT, "config.json", NULL);
     expect_load_error("bert_mlm", "config.json", NULL, TFM_ERR_IO, "config.json", NULL);
 }
+
+// ---- out of memory ----------------------------------------------------------------------------
+
+// Loads a BF16 classifier (its weights converted and packed) and classifies
+// two texts; every allocation failure must come back as TFM_ERR_NOMEM with
+// nothing leaked.
+static tfm_status oom_scenario(const tfm_ctx_params *params, void *arg) {
+    tfm_ctx *ctx = NULL;
+    tfm_model *m = NULL;
+    tfm_classification *c = NULL;
+    tfm_status st;
+    const char *texts[2] = {"The cat sat.", "Hello world!"};
+    (void)arg;
+    if ((st = tfm_ctx_create(params, &ctx))) return st;
+    st = load_named(ctx, "bert_cls_bf16", &m);
+    if (!st) st = tfm_classify(ctx, m, texts, NULL, 2, NULL, &c);
+    tfm_classification_free(c);
+    tfm_model_free(m);
+    tfm_ctx_free(ctx);
+    return st;
+}
+
+TEST(bert_out_of_memory) { CHECK(OOM_WALK(oom_scenario, NULL) > 20); }
