@@ -661,6 +661,10 @@ typedef struct tfm_mha_params {
                              features (causal, RoPE, ALiBi) apply only to
                              self-attention. A forward call given a memory
                              is cross-attention whatever this says.         */
+    int32_t prepack;      /* 1 (default): keep the projection matrices packed
+                             for the GEMM micro-kernels (tfm_matrix_pack; as
+                             much memory again as the weights, faster
+                             matmuls); 0: multiply by the borrowed weights  */
 } tfm_mha_params;
 TFM_API tfm_mha_params tfm_mha_params_default(void);
 
@@ -751,6 +755,7 @@ typedef struct tfm_ffn_params {
     int64_t d_ff;         /* F                                               */
     int32_t act;          /* tfm_act (default TFM_ACT_RELU)                  */
     int32_t gated;        /* 1: gated (w3 required)                          */
+    int32_t prepack;      /* as tfm_mha_params.prepack (default 1)           */
 } tfm_ffn_params;
 TFM_API tfm_ffn_params tfm_ffn_params_default(void);
 
@@ -802,6 +807,7 @@ typedef struct tfm_layer_params {
     int64_t rope_dim;     /* 0: Dh                                           */
     int32_t alibi;        /* ALiBi in self-attention (default 0)             */
     int64_t memory_dim;   /* width of the encoder memory; 0: D              */
+    int32_t prepack;      /* as tfm_mha_params.prepack (default 1)           */
 } tfm_layer_params;
 TFM_API tfm_layer_params tfm_layer_params_default(void);
 

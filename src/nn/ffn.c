@@ -15,6 +15,7 @@ tfm_ffn_params tfm_ffn_params_default(void) {
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.act = TFM_ACT_RELU;
+    p.prepack = 1;
     return p;
 }
 
@@ -50,6 +51,8 @@ static tfm_status check_lin(tfm_ctx *ctx, const tfm_tensor *w, const tfm_tensor 
 tfm_status tfm_ffn_create(tfm_ctx *ctx, const tfm_ffn_params *params,
                           const tfm_ffn_weights *weights, tfm_ffn **out) {
     tfm_ffn *f;
+    tfm_ffn_params p;
+    tfm_ffn_weights w;
     tfm_status st;
     int64_t D, F;
     int io;
@@ -61,6 +64,12 @@ tfm_status tfm_ffn_create(tfm_ctx *ctx, const tfm_ffn_params *params,
         return tfm__err(ctx, TFM_ERR_INVALID_ARG,
                         "ffn: struct_size not set (use tfm_ffn_params_default and "
                         "tfm_ffn_weights_default)");
+    p = tfm_ffn_params_default();
+    TFM__COPY_PARAMS(p, params);
+    w = tfm_ffn_weights_default();
+    TFM__COPY_PARAMS(w, weights);
+    params = &p;
+    weights = &w;
     D = params->d_model;
     F = params->d_ff;
     io = weights->in_out;
@@ -80,12 +89,27 @@ tfm_status tfm_ffn_create(tfm_ctx *ctx, const tfm_ffn_params *params,
     f->p.struct_size = sizeof f->p;
     f->w = *weights;
     f->w.struct_size = sizeof f->w;
+    if (params->prepack) {
+        const tfm_tensor *mats[3];
+        int i;
+        mats[0] = weights->w1;
+        mats[1] = weights->w2;
+        mats[2] = params->gated ? weights->w3 : NULL;
+        for (i = 0; i < 3; i++)
+            if (mats[i] && (st = tfm_matrix_pack(ctx, mats[i], io ? 0 : 1, &f->packed[i]))) {
+                tfm_ffn_free(f);
+                return st;
+            }
+    }
     *out = f;
     return TFM_OK;
 }
 
 void tfm_ffn_free(tfm_ffn *f) {
-    if (f) tfm__free(f->ctx, f, sizeof *f);
+    int i;
+    if (!f) return;
+    for (i = 0; i < 3; i++) tfm_packed_matrix_free(f->packed[i]);
+    tfm__free(f->ctx, f, sizeof *f);
 }
 
 size_t tfm__ffn_ws(const tfm_ffn *f, int64_t rows) {
@@ -102,6 +126,14 @@ size_t tfm_ffn_workspace_size(const tfm_ffn *f, int64_t rows) {
     if (!f) return 0;
     t = tfm__ffn_ws(f, rows);
     return t == SIZE_MAX ? 0 : t;
+}
+
+// out = x . W^T + b, through the packed copy of W when there is one.
+static tfm_status lin(tfm_ctx *ctx, const tfm_tensor *x, const tfm_tensor *w,
+                      const tfm_packed_matrix *pw, int trans_b, const tfm_tensor *b,
+                      tfm_tensor *out) {
+    if (pw) return tfm_matmul_packed(ctx, x, pw, b, 1.0f, 0.0f, out);
+    return tfm_matmul(ctx, x, w, trans_b, b, 1.0f, 0.0f, out);
 }
 
 tfm_status tfm__ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
@@ -131,14 +163,14 @@ tfm_status tfm__ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
     tfm__view(&o2, (float *)out->data, 2, sh, st2);
     sh[1] = F;
     tfm__view_c(&th, h, 2, sh);
-    if ((st = tfm_matmul(ctx, &x2, f->w.w1, tb, f->w.b1, 1.0f, 0.0f, &th))) return st;
+    if ((st = lin(ctx, &x2, f->w.w1, f->packed[0], tb, f->w.b1, &th))) return st;
     if ((st = tfm_activation(ctx, (tfm_act)f->p.act, &th, &th))) return st;
     if (f->p.gated) {
         tfm__view_c(&tg, g, 2, sh);
-        if ((st = tfm_matmul(ctx, &x2, f->w.w3, tb, f->w.b3, 1.0f, 0.0f, &tg))) return st;
+        if ((st = lin(ctx, &x2, f->w.w3, f->packed[2], tb, f->w.b3, &tg))) return st;
         if ((st = tfm_mul(ctx, &th, &tg, &th))) return st;
     }
-    return tfm_matmul(ctx, &th, f->w.w2, tb, f->w.b2, 1.0f, 0.0f, &o2);
+    return lin(ctx, &th, f->w.w2, f->packed[1], tb, f->w.b2, &o2);
 }
 
 tfm_status tfm_ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,

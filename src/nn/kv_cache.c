@@ -47,7 +47,8 @@ tfm_status tfm_kv_cache_create(tfm_ctx *ctx, const tfm_kv_cache_params *params,
     c = (tfm_kv_cache *)tfm__alloc(ctx, sizeof *c);
     if (!c) return tfm__err(ctx, TFM_ERR_NOMEM, "kv_cache: out of memory");
     c->ctx = ctx;
-    c->p = *params;
+    c->p = tfm_kv_cache_params_default();
+    TFM__COPY_PARAMS(c->p, params);
     c->p.struct_size = sizeof c->p;
     c->bytes = bytes;
     c->k = (float *)tfm__alloc_nozero(ctx, bytes);

@@ -20,6 +20,7 @@ tfm_layer_params tfm_layer_params_default(void) {
     p.norm = TFM_NORM_LAYER;
     p.norm_eps = 1e-5f;
     p.rope_theta = 10000.0f;
+    p.prepack = 1;
     return p;
 }
 
@@ -75,7 +76,9 @@ static tfm_status layer_init(tfm_ctx *ctx, layer *l, const tfm_layer_params *par
     tfm_mha_params mp;
     tfm_ffn_params fp;
     tfm_status st;
-    const tfm_layer_params *p = params;
+    tfm_layer_params pc;
+    tfm_layer_weights wc;
+    const tfm_layer_params *p = &pc;
     memset(l, 0, sizeof *l);
     l->ctx = ctx;
     if (!params || !w)
@@ -84,6 +87,11 @@ static tfm_status layer_init(tfm_ctx *ctx, layer *l, const tfm_layer_params *par
         return tfm__err(ctx, TFM_ERR_INVALID_ARG,
                         "layer: struct_size not set (use tfm_layer_params_default and "
                         "tfm_layer_weights_default)");
+    pc = tfm_layer_params_default();
+    TFM__COPY_PARAMS(pc, params);
+    wc = tfm_layer_weights_default();
+    TFM__COPY_PARAMS(wc, w);
+    w = &wc;
     if (p->norm != TFM_NORM_LAYER && p->norm != TFM_NORM_RMS)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "layer: unknown norm kind %d", (int)p->norm);
     if (!(p->norm_eps >= 0.0f))
@@ -98,6 +106,7 @@ static tfm_status layer_init(tfm_ctx *ctx, layer *l, const tfm_layer_params *par
     mp.rope_theta = p->rope_theta;
     mp.rope_dim = p->rope_dim;
     mp.alibi = p->alibi;
+    mp.prepack = p->prepack;
     if ((st = tfm_mha_create(ctx, &mp, &w->self_attn, &l->self))) return st;
     if (decoder && (w->cross_attn.wq || w->cross_attn.wqkv)) {
         mp = tfm_mha_params_default();
@@ -107,6 +116,7 @@ static tfm_status layer_init(tfm_ctx *ctx, layer *l, const tfm_layer_params *par
         mp.head_dim = p->head_dim;
         mp.kdim = mp.vdim = p->memory_dim;
         mp.cross = 1;
+        mp.prepack = p->prepack;
         if ((st = tfm_mha_create(ctx, &mp, &w->cross_attn, &l->cross))) {
             layer_clear(l);
             return st;
@@ -117,6 +127,7 @@ static tfm_status layer_init(tfm_ctx *ctx, layer *l, const tfm_layer_params *par
     fp.d_ff = p->d_ff;
     fp.act = p->act;
     fp.gated = p->gated;
+    fp.prepack = p->prepack;
     if ((st = tfm_ffn_create(ctx, &fp, &w->ffn, &l->ffn)) ||
         (st = check_norm(ctx, p, &w->attn_norm, "attn_norm")) ||
         (st = check_norm(ctx, p, &w->cross_norm, "cross_norm")) ||

@@ -23,6 +23,7 @@ tfm_mha_params tfm_mha_params_default(void) {
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.rope_theta = 10000.0f;
+    p.prepack = 1;
     return p;
 }
 
@@ -74,6 +75,8 @@ struct mha_impl {
 
 static void free_impl(struct mha_impl *im) {
     tfm_ctx *ctx = im->m.ctx;
+    int i;
+    for (i = 0; i < 4; i++) tfm_packed_matrix_free(im->m.packed[i]);
     if (im->m.slopes) tfm__free(ctx, im->m.slopes, (size_t)im->m.H * sizeof(float));
     tfm__free(ctx, im, sizeof *im);
 }
@@ -94,8 +97,10 @@ tfm_status tfm_mha_create(tfm_ctx *ctx, const tfm_mha_params *params,
         return tfm__err(ctx, TFM_ERR_INVALID_ARG,
                         "mha: struct_size not set (use tfm_mha_params_default and "
                         "tfm_mha_weights_default)");
-    p = *params;
-    w = *weights;
+    p = tfm_mha_params_default();
+    TFM__COPY_PARAMS(p, params);
+    w = tfm_mha_weights_default();
+    TFM__COPY_PARAMS(w, weights);
     D = p.d_model;
     H = p.n_heads;
     if (D < 1 || H < 1)
@@ -192,6 +197,20 @@ tfm_status tfm_mha_create(tfm_ctx *ctx, const tfm_mha_params *params,
         }
         tfm_alibi_slopes(H, im->m.slopes);
     }
+    if (p.prepack) {
+        // Packed once for the GEMM micro-kernels: q, k, v, o.
+        const tfm_tensor *mats[4];
+        int i;
+        mats[0] = w.wq;
+        mats[1] = w.wk;
+        mats[2] = w.wv;
+        mats[3] = w.wo;
+        for (i = 0; i < 4; i++)
+            if ((st = tfm_matrix_pack(ctx, mats[i], w.in_out ? 0 : 1, &im->m.packed[i]))) {
+                free_impl(im);
+                return st;
+            }
+    }
     p.struct_size = sizeof p;
     im->m.p = p;
     im->m.w = w;
@@ -268,9 +287,12 @@ static tfm_status check_cache(tfm_ctx *ctx, const tfm_mha *m, const tfm_kv_cache
     return TFM_OK;
 }
 
-// out [B, S, N] (strided batch) = x [B, S, in] . W^T + b
+// out [B, S, N] (strided batch) = x [B, S, in] . W^T + b, with the packed
+// copy of W when the module keeps one.
 static tfm_status proj(tfm_ctx *ctx, const tfm_tensor *x, const tfm_tensor *w,
-                       const tfm_tensor *b, int in_out, tfm_tensor *out) {
+                       const tfm_packed_matrix *pw, const tfm_tensor *b, int in_out,
+                       tfm_tensor *out) {
+    if (pw) return tfm_matmul_packed(ctx, x, pw, b, 1.0f, 0.0f, out);
     return tfm_matmul(ctx, x, w, in_out ? 0 : 1, b, 1.0f, 0.0f, out);
 }
 
@@ -386,7 +408,7 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
     // ---- projections
     sh[0] = B; sh[1] = Sq; sh[2] = H * Dh;
     tfm__view_c(&tq, qb, 3, sh);
-    if ((st = proj(ctx, x, m->w.wq, m->w.bq, io, &tq))) return st;
+    if ((st = proj(ctx, x, m->w.wq, m->packed[0], m->w.bq, io, &tq))) return st;
     if (fill) {
         const tfm_tensor *srck = cross ? mem : x, *srcv = cross ? (mem_v ? mem_v : mem) : x;
         int64_t row0 = cross ? 0 : past;
@@ -394,8 +416,8 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
         st4[0] = kvb; st4[1] = kvrow; st4[2] = 1;
         tfm__view(&tk, kb + row0 * kvrow, 3, sh, st4);
         tfm__view(&tv, vb + row0 * kvrow, 3, sh, st4);
-        if ((st = proj(ctx, srck, m->w.wk, m->w.bk, io, &tk))) return st;
-        if ((st = proj(ctx, srcv, m->w.wv, m->w.bv, io, &tv))) return st;
+        if ((st = proj(ctx, srck, m->w.wk, m->packed[1], m->w.bk, io, &tk))) return st;
+        if ((st = proj(ctx, srcv, m->w.wv, m->packed[2], m->w.bv, io, &tv))) return st;
         if (!cross && m->p.rope) {
             int64_t ks[3];
             const tfm_tensor *pos = masks ? masks->positions : NULL;
@@ -419,7 +441,7 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
     tfm__attn_run(ctx, &at, as);
     sh[0] = B; sh[1] = Sq; sh[2] = H * Dh;
     tfm__view_c(&tc, cb, 3, sh);
-    return proj(ctx, &tc, m->w.wo, m->w.bo, io, out);
+    return proj(ctx, &tc, m->w.wo, m->packed[3], m->w.bo, io, out);
 }
 
 tfm_status tfm_mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,

@@ -12,6 +12,8 @@
 #include "../core/internal.h"
 #include "../kernels/kernels.h"
 
+#include <string.h>
+
 // ---- workspace and arena --------------------------------------------------------
 
 struct tfm_workspace {
@@ -41,6 +43,13 @@ float *tfm__arena_f32(tfm__arena *a, int64_t n);
 tfm_status tfm__arena_open(tfm_ctx *ctx, tfm_workspace *ws, size_t need,
                            const char *what, tfm__arena *a, void **tmp);
 void tfm__arena_close(tfm_ctx *ctx, void *tmp, size_t need);
+
+// Copies a caller's parameter struct over the defaults already in dst: only
+// the struct_size bytes the caller's version has (fields are only appended),
+// so an older caller gets the defaults of the fields it does not know.
+#define TFM__COPY_PARAMS(dst, src)                                             \
+    memcpy(&(dst), (src),                                                      \
+           (src)->struct_size < sizeof(dst) ? (src)->struct_size : sizeof(dst))
 
 // ---- tensors without allocation ------------------------------------------------
 
@@ -114,6 +123,7 @@ struct tfm_mha {
     tfm_mha_weights w;
     int64_t H, Hkv, Dh, kdim, vdim;
     float *slopes; // [H] ALiBi slopes or NULL
+    tfm_packed_matrix *packed[4]; // q, k, v, o packed (prepack), else NULL
 };
 size_t tfm__mha_ws(tfm_ctx *ctx, const tfm_mha *m, int64_t b, int64_t sq,
                    int64_t sk);
@@ -127,6 +137,7 @@ struct tfm_ffn {
     tfm_ctx *ctx;
     tfm_ffn_params p;
     tfm_ffn_weights w;
+    tfm_packed_matrix *packed[3]; // w1, w2, w3 packed (prepack), else NULL
 };
 size_t tfm__ffn_ws(const tfm_ffn *f, int64_t rows);
 tfm_status tfm__ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,

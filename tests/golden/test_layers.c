@@ -280,6 +280,13 @@ static void enc_case(const char *pre, int norm_first, int act) {
     CHECK_OK(ctx, tfm_encoder_create(ctx, &p, 1, &w, NULL, &enc));
     CHECK_OK(ctx, tfm_encoder_forward(ctx, enc, &to, &m, ws, &to));
     CHECK(memcmp(out, out2, sizeof out) == 0);
+    tfm_encoder_free(enc);
+    /* multiplying by the borrowed weights (no packed copies) agrees too */
+    p.prepack = 0;
+    CHECK_OK(ctx, tfm_encoder_create(ctx, &p, 1, &w, NULL, &enc));
+    to = mk(out2, 3, 2, 5, 16, 1);
+    CHECK_OK(ctx, tfm_encoder_forward(ctx, enc, &x, &m, ws, &to));
+    CHECK_RELERR(out2, dref(&ref), 2 * 5 * 16, TOL);
     /* a workspace too small */
     tfm_workspace_free(ws);
     CHECK_OK(ctx, tfm_workspace_create(ctx, 64, &ws));
@@ -315,6 +322,7 @@ static void dec_case(const char *pre, int norm_first, int act) {
         !ld(ctx, st, &ref, "%s.out", pre))
         goto done;
     p.d_model = D; p.n_heads = 4; p.d_ff = 32; p.act = act; p.norm_first = norm_first;
+    p.prepack = norm_first; /* one case each way */
     if (tfm_decoder_layer_create(ctx, &p, &w, &layer) != TFM_OK) {
         tfmt_fail(__FILE__, __LINE__, "%s: %s", pre, tfm_ctx_last_error(ctx));
         goto done;
