@@ -277,6 +277,20 @@ static float sum_of(int64_t n, const float *x) {
     return V_HSUM(V_ADD(V_ADD(a0, a1), V_ADD(a2, a3)));
 }
 
+// Sum of x - c: the residual that corrects a mean computed in f32 (the
+// rounding of a large common offset would otherwise reach the output).
+static float sum_dev(int64_t n, const float *x, float c) {
+    vf vc = V_SET1(c), z = V_SET1(0.0f), a0 = z, a1 = z;
+    int64_t i = 0;
+    for (; i + 2 * VW <= n; i += 2 * VW) {
+        a0 = V_ADD(a0, V_SUB(V_LOAD(x + i), vc));
+        a1 = V_ADD(a1, V_SUB(V_LOAD(x + i + VW), vc));
+    }
+    for (; i + VW <= n; i += VW) a0 = V_ADD(a0, V_SUB(V_LOAD(x + i), vc));
+    if (i < n) a1 = V_ADD(a1, V_SUB(V_LOADN(x + i, (int)(n - i), vc), vc));
+    return V_HSUM(V_ADD(a0, a1));
+}
+
 static void k_softmax(int64_t n, const float *x, const float *mask, float *out) {
     vf ninf = V_SET1(-INFINITY), z = V_SET1(0.0f), m0 = ninf, m1 = ninf, vmx;
     vf s0 = z, s1 = z;
@@ -345,6 +359,7 @@ static void k_layernorm(int64_t n, const float *x, const float *g, const float *
     int64_t i = 0;
     if (n <= 0) return;
     mean = sum_of(n, x) / (float)n;
+    mean += sum_dev(n, x, mean) / (float)n;
     inv = 1.0f / sqrtf(sum_sq_dev(n, x, mean) / (float)n + eps);
     vm = V_SET1(mean);
     vi = V_SET1(inv);

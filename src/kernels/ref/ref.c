@@ -87,8 +87,13 @@ static void ref_layernorm(int64_t n, const float *x, const float *g,
                           const float *b, float eps, float *out) {
     float mean = 0.0f, var = 0.0f, inv;
     int64_t i;
+    float resid = 0.0f;
     for (i = 0; i < n; i++) mean += x[i];
     mean /= (float)n;
+    // Correct the f32 rounding of the mean with the mean residual, so rows
+    // with a large common offset keep full precision.
+    for (i = 0; i < n; i++) resid += x[i] - mean;
+    mean += resid / (float)n;
     for (i = 0; i < n; i++) {
         float d = x[i] - mean;
         var += d * d;
