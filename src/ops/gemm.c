@@ -36,8 +36,9 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 // Workspace floats of one thread: a packed A block and, for plain B, a
 // packed B block (each rounded up to 64 bytes).
 static size_t ws_floats(const tfm__gemm_kernels *g, const tfm__gemm_args *x) {
-    size_t a = (size_t)g->mc * (size_t)g->kc, b = 0;
-    if (!x->bp) b = (size_t)g->kc * (size_t)(ceil_div(g->nc, g->nr) * g->nr);
+    int64_t mc = min64(g->mc, ceil_div(x->m, g->mr) * g->mr), kc = min64(g->kc, x->k),
+            nc = min64(ceil_div(g->nc, g->nr), ceil_div(x->n, g->nr)) * g->nr;
+    size_t a = (size_t)mc * (size_t)kc, b = x->bp ? 0 : (size_t)kc * (size_t)nc;
     return ((a + 15) & ~(size_t)15) + ((b + 15) & ~(size_t)15);
 }
 
@@ -56,7 +57,8 @@ static void gemm_block(const tfm__gemm_kernels *g, const tfm__gemm_args *x, int6
                        int64_t m1, int64_t n0, int64_t n1, float *ws) {
     const int64_t mr = g->mr, nr = g->nr, K = x->k;
     const int64_t mc = g->mc, kc = g->kc, nc = ceil_div(g->nc, nr) * nr;
-    float *wa = ws, *wb = ws + (((size_t)mc * (size_t)kc + 15) & ~(size_t)15);
+    float *wa = ws, *wb = ws + (((size_t)min64(mc, ceil_div(x->m, mr) * mr) *
+                                     (size_t)min64(kc, K) + 15) & ~(size_t)15);
     int64_t jc, pc, ic, jr, ir;
     for (jc = n0; jc < n1; jc += nc) {
         int64_t ncb = min64(nc, n1 - jc);

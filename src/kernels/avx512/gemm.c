@@ -289,8 +289,11 @@ void tfm__avx512_init_gemm(tfm__kernels *k) {
     tfm__gemm_kernels *g = &k->gemm;
     g->mr = GEMM_MR;
     g->nr = GEMM_NR;
+    // Measured on Zen 5 (48 KiB L1d, 1 MiB L2, 32 MiB L3): a 128 x 768 A block
+    // (384 KiB) and a 768 x 48 B micro-panel (144 KiB) stay in L2; K = 768 is
+    // one block. kc 256..768 are within 5% of each other for M = 128.
     g->mc = 128;
-    g->kc = 256;
+    g->kc = 768;
     g->nc = 3072;
     g->pack_a = pack_a;
     g->pack_b = pack_b;
