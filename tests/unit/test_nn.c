@@ -312,3 +312,86 @@ TEST(nn_mha_shape_errors) {
     tfm_mha_free(NULL);
     tfm_ctx_free(ctx);
 }
+
+/* ALiBi through the module: decoding step by step (positions continue from
+ * the cache) equals the full causal pass. */
+TEST(nn_mha_alibi_cache_equals_full) {
+    enum { S = 5, D = 12, H = 3 };
+    tfm_ctx *ctx = tfmt_ctx(1);
+    float *wq = rnd(D * D), *wk = rnd(D * D), *wv = rnd(D * D), *wo = rnd(D * D);
+    float *x = rnd(S * D), full[S * D], inc[S * D];
+    tfm_tensor tq = wrap(wq, 2, D, D, 1, 1), tk = wrap(wk, 2, D, D, 1, 1),
+               tv = wrap(wv, 2, D, D, 1, 1), to_ = wrap(wo, 2, D, D, 1, 1), tx, tout;
+    tfm_mha_params p = tfm_mha_params_default();
+    tfm_mha_weights w = tfm_mha_weights_default();
+    tfm_kv_cache_params cp = tfm_kv_cache_params_default();
+    tfm_kv_cache *cache;
+    tfm_mha *m;
+    int s;
+    p.d_model = D; p.n_heads = H; p.causal = 1; p.alibi = 1;
+    w.wq = &tq; w.wk = &tk; w.wv = &tv; w.wo = &to_;
+    REQUIRE_OK(ctx, tfm_mha_create(ctx, &p, &w, &m));
+    tx = wrap(x, 3, 1, S, D, 1);
+    tout = wrap(full, 3, 1, S, D, 1);
+    REQUIRE_OK(ctx, tfm_mha_forward(ctx, m, &tx, NULL, NULL, NULL, NULL, 0, NULL, &tout, NULL));
+    cp.n_kv_heads = H; cp.head_dim = D / H; cp.max_seq = S;
+    REQUIRE_OK(ctx, tfm_kv_cache_create(ctx, &cp, &cache));
+    for (s = 0; s < S; s++) {
+        tx = wrap(x + s * D, 3, 1, 1, D, 1);
+        tout = wrap(inc + s * D, 3, 1, 1, D, 1);
+        REQUIRE_OK(ctx, tfm_mha_forward(ctx, m, &tx, NULL, NULL, NULL, cache, 0, NULL, &tout,
+                                        NULL));
+    }
+    CHECK_RELERR_F(inc, full, S * D, 1e-5);
+    tfm_kv_cache_free(cache);
+    tfm_mha_free(m);
+    free(wq); free(wk); free(wv); free(wo); free(x);
+    tfm_ctx_free(ctx);
+}
+
+/* A left-padded batch with explicit RoPE positions and a key padding mask
+ * gives each sequence what it gets alone. */
+TEST(nn_mha_left_padding_with_positions) {
+    enum { B = 2, S = 5, D = 8, H = 2 };
+    static const int len[B] = {5, 3};
+    tfm_ctx *ctx = tfmt_ctx(1);
+    float *wq = rnd(D * D), *wk = rnd(D * D), *wv = rnd(D * D), *wo = rnd(D * D);
+    float *x = rnd(B * S * D), out[B * S * D], alone[S * D];
+    int32_t pos[B * S];
+    uint8_t pad[B * S];
+    tfm_tensor tq = wrap(wq, 2, D, D, 1, 1), tk = wrap(wk, 2, D, D, 1, 1),
+               tv = wrap(wv, 2, D, D, 1, 1), to_ = wrap(wo, 2, D, D, 1, 1), tx, tout, tp, tpad;
+    int64_t sh[2] = {B, S};
+    tfm_mha_params p = tfm_mha_params_default();
+    tfm_mha_weights w = tfm_mha_weights_default();
+    tfm_attn_masks mk = tfm_attn_masks_default();
+    tfm_mha *m;
+    int b, s;
+    p.d_model = D; p.n_heads = H; p.causal = 1; p.rope = TFM_ROPE_PAIRS;
+    w.wq = &tq; w.wk = &tk; w.wv = &tv; w.wo = &to_;
+    REQUIRE_OK(ctx, tfm_mha_create(ctx, &p, &w, &m));
+    for (b = 0; b < B; b++)
+        for (s = 0; s < S; s++) {
+            int off = S - len[b];
+            pad[b * S + s] = s < off;
+            pos[b * S + s] = s < off ? 0 : s - off;
+        }
+    tfm_tensor_wrap(&tp, TFM_I32, 2, sh, pos);
+    tfm_tensor_wrap(&tpad, TFM_U8, 2, sh, pad);
+    mk.positions = &tp;
+    mk.key_padding_mask = &tpad;
+    tx = wrap(x, 3, B, S, D, 1);
+    tout = wrap(out, 3, B, S, D, 1);
+    REQUIRE_OK(ctx, tfm_mha_forward(ctx, m, &tx, NULL, NULL, &mk, NULL, 0, NULL, &tout, NULL));
+    for (b = 0; b < B; b++) {
+        int off = S - len[b];
+        tx = wrap(x + (b * S + off) * D, 3, 1, len[b], D, 1);
+        tout = wrap(alone, 3, 1, len[b], D, 1);
+        REQUIRE_OK(ctx, tfm_mha_forward(ctx, m, &tx, NULL, NULL, NULL, NULL, 0, NULL, &tout,
+                                        NULL));
+        CHECK_RELERR_F(out + (b * S + off) * D, alone, len[b] * D, 1e-6);
+    }
+    tfm_mha_free(m);
+    free(wq); free(wk); free(wv); free(wo); free(x);
+    tfm_ctx_free(ctx);
+}
