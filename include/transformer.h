@@ -593,7 +593,7 @@ TFM_API tfm_attn_params tfm_attn_params_default(void);
  * attention: query head h reads key/value head h / (H / Hkv)). probs: NULL
  * or [B, H, Sq, Sk] to receive the attention probabilities. A query whose
  * keys are all masked gives zeros (probabilities and output), never NaN.
- * Allocates n_threads * 32 * Sk floats of scratch (use tfm_mha for an
+ * Allocates n_threads * Sk floats of scratch (use tfm_mha for an
  * allocation-free pass). Errors: TFM_ERR_INVALID_ARG, TFM_ERR_DTYPE,
  * TFM_ERR_SHAPE (naming the tensor), TFM_ERR_NOMEM. */
 TFM_API tfm_status tfm_attention(tfm_ctx *ctx, const tfm_tensor *q,
