@@ -171,6 +171,7 @@ tfm_status tfm__attn_setup(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *
 typedef struct {
     const tfm__attn *a;
     const tfm__kernels *k;
+    const tfm__gemm_kernels *g;
     float *scratch;
 } attn_job;
 
@@ -186,7 +187,8 @@ int64_t tfm__attn_scratch(tfm_ctx *ctx, int64_t sk) {
     return (int64_t)tfm_ctx_n_threads(ctx) * (sk > 0 ? sk : 1);
 }
 
-static void attn_row(const tfm__attn *a, const tfm__kernels *kt, int64_t r, float *s) {
+static void attn_row(const tfm__attn *a, const tfm__kernels *kt, const tfm__gemm_kernels *g,
+                     int64_t r, float *s) {
     int64_t b = r / (a->H * a->Sq), h = (r / a->Sq) % a->H, i = r % a->Sq;
     int64_t kh = h / (a->H / a->Hkv), pos = a->Sk - a->Sq + i, nk = a->Sk, j;
     const float *qr = a->q + b * a->qs[0] + h * a->qs[1] + i * a->qs[2];
@@ -194,8 +196,9 @@ static void attn_row(const tfm__attn *a, const tfm__kernels *kt, int64_t r, floa
     const float *vb = a->v + b * a->vs[0] + kh * a->vs[1];
     float *orow = a->o + b * a->os[0] + h * a->os[1] + i * a->os[2];
     if (a->causal) nk = pos + 1 < a->Sk ? (pos + 1 > 0 ? pos + 1 : 0) : a->Sk;
-    // scores = scale * q . k_j, then the masks
-    for (j = 0; j < nk; j++) s[j] = a->scale * kt->dot(a->Dh, qr, kb + j * a->ks[2]);
+    // scores = scale * q . k_j (the GEMV kernel: several keys per pass, each
+    // score the same sum whatever the blocking), then the masks
+    if (nk > 0) g->gemv_t(1, nk, a->Dh, a->scale, qr, a->Dh, kb, a->ks[2], 0.0f, s, nk);
     if (a->alibi) {
         float sl = a->alibi[h];
         for (j = 0; j < nk; j++) s[j] += sl * (float)(j - pos);
@@ -232,13 +235,14 @@ static void attn_task(void *arg, int ith, int nth) {
     int64_t lo, hi, r;
     float *s = j->scratch + (int64_t)ith * (j->a->Sk > 0 ? j->a->Sk : 1);
     tfm__split_range(j->a->B * j->a->H * j->a->Sq, ith, nth, &lo, &hi);
-    for (r = lo; r < hi; r++) attn_row(j->a, j->k, r, s);
+    for (r = lo; r < hi; r++) attn_row(j->a, j->k, j->g, r, s);
 }
 
 void tfm__attn_run(tfm_ctx *ctx, const tfm__attn *a, float *scratch) {
     attn_job j;
     j.a = a;
     j.k = tfm__k();
+    j.g = tfm__gemm_of(j.k);
     j.scratch = scratch;
     tfm__parallel(ctx, attn_task, &j, attn_tasks(ctx, a));
 }
