@@ -136,7 +136,7 @@ $(BUILD)/examples/%: examples/%.c $(STATIC) include/transformer.h
 
 bench: $(BENCHES)
 	bash bench/run.sh $(BUILD)
-$(BUILD)/bench/%: bench/%.c $(STATIC) $(HEADERS)
+$(BUILD)/bench/%: bench/%.c $(STATIC) $(HEADERS) $(wildcard bench/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(PROG_CFLAGS) -Isrc -o $@ $< $(STATIC) $(LDFLAGS_ALL) $(LDLIBS)
 

@@ -16,9 +16,17 @@ if [ -x "$BUILD/bench/gemm" ]; then
   echo "== bench/gemm"
   env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX "$BUILD/bench/gemm" "$@" || rc=1
 fi
+# bench/decode: GPT-2-small generation against the bandwidth floor and PyTorch
+# (bench/decode_torch.py, run with OMP_WAIT_POLICY=PASSIVE).
+if [ -x "$BUILD/bench/decode" ]; then
+  echo "== bench/decode"
+  OMP_WAIT_POLICY=PASSIVE "$BUILD/bench/decode" \
+    --torch-script "$(dirname "$0")/decode_torch.py" || rc=1
+fi
 for b in "$BUILD"/bench/*; do
   [ -x "$b" ] || continue
   [ "$(basename "$b")" = gemm ] && continue
+  [ "$(basename "$b")" = decode ] && continue
   echo "== bench/$(basename "$b")"
   "$b" || rc=1
 done

@@ -1,0 +1,125 @@
+/*
+ * Helpers shared by the benchmarks (header only, every function static):
+ * a monotonic clock, medians, and the machine's read bandwidth (a streaming
+ * read over a buffer much larger than the caches, split over threads), the
+ * limit of every memory-bound kernel (GEMV, a decoding step).
+ *
+ * Requires _POSIX_C_SOURCE >= 200112L (clock_gettime, posix_memalign) and
+ * pthreads.
+ */
+#ifndef TFM_BENCH_UTIL_H
+#define TFM_BENCH_UTIL_H
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#  include <immintrin.h>
+#  define BENCH_X86 1
+#endif
+
+#define BENCH_MAX_THREADS 8
+
+static double bench_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int bench_cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+// Median of v[0, n) (sorts v).
+static double bench_median(double *v, int n) {
+    if (n <= 0) return 0;
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// One thread's share of a timed loop: flops or bytes done, and a result
+// kept so the work is not optimized away.
+typedef struct bench_arg {
+    long iters;
+    double flops, bytes;
+    const float *buf;
+    size_t n;
+    float sink;
+} bench_arg;
+
+#ifdef BENCH_X86
+// Reads buf[0, n) once with 512-bit loads (four independent sums).
+__attribute__((target("avx512f"))) static void *bench_read_loop(void *p) {
+    bench_arg *a = (bench_arg *)p;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    size_t i;
+    for (i = 0; i + 64 <= a->n; i += 64) {
+        s0 = _mm512_add_ps(s0, _mm512_load_ps(a->buf + i));
+        s1 = _mm512_add_ps(s1, _mm512_load_ps(a->buf + i + 16));
+        s2 = _mm512_add_ps(s2, _mm512_load_ps(a->buf + i + 32));
+        s3 = _mm512_add_ps(s3, _mm512_load_ps(a->buf + i + 48));
+    }
+    a->sink = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+    a->bytes = (double)i * sizeof(float);
+    return NULL;
+}
+#endif
+
+// Runs fn on nt threads at once (the caller is one of them); returns the
+// sum of their flops (or bytes, when `bytes`) per second.
+static double bench_run_threads(void *(*fn)(void *), bench_arg *args, int nt, int bytes) {
+    pthread_t th[BENCH_MAX_THREADS];
+    double t0, t1, total = 0;
+    int i;
+    if (nt > BENCH_MAX_THREADS) nt = BENCH_MAX_THREADS;
+    t0 = bench_now();
+    for (i = 1; i < nt; i++) pthread_create(&th[i], NULL, fn, &args[i]);
+    fn(&args[0]);
+    for (i = 1; i < nt; i++) pthread_join(th[i], NULL);
+    t1 = bench_now();
+    for (i = 0; i < nt; i++) total += bytes ? args[i].bytes : args[i].flops;
+    return total / (t1 - t0);
+}
+
+// Read bandwidth in GB/s over a buffer of `bytes`, split among nt threads:
+// the median of `reps` passes. 0 where it cannot be measured (not x86-64,
+// a CPU without AVX-512, or no memory).
+static double bench_read_bw(int nt, size_t bytes, int reps) {
+#ifdef BENCH_X86
+    bench_arg a[BENCH_MAX_THREADS];
+    double v[64];
+    size_t n = bytes / sizeof(float), per, i;
+    void *raw = NULL;
+    float *buf;
+    int r, t;
+    if (!__builtin_cpu_supports("avx512f")) return 0;
+    if (nt < 1) nt = 1;
+    if (nt > BENCH_MAX_THREADS) nt = BENCH_MAX_THREADS;
+    if (reps < 1) reps = 1;
+    if (reps > 64) reps = 64;
+    per = n / (size_t)nt / 64 * 64;
+    if (posix_memalign(&raw, 64, n * sizeof(float))) return 0;
+    buf = (float *)raw;
+    for (i = 0; i < n; i++) buf[i] = (float)(i & 7);
+    for (r = 0; r < reps; r++) {
+        memset(a, 0, sizeof a);
+        for (t = 0; t < nt; t++) {
+            a[t].buf = buf + (size_t)t * per;
+            a[t].n = per;
+        }
+        v[r] = bench_run_threads(bench_read_loop, a, nt, 1) * 1e-9;
+    }
+    free(buf);
+    return bench_median(v, reps);
+#else
+    (void)nt;
+    (void)bytes;
+    (void)reps;
+    return 0;
+#endif
+}
+
+#endif /* TFM_BENCH_UTIL_H */

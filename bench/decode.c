@@ -1,0 +1,362 @@
+/*
+ * bench/decode: text generation speed of a GPT-2-small-shaped decoder
+ * (12 layers, width 768, 12 heads, 3072, vocabulary 50257, 1024 positions;
+ * random weights from a fixed seed written at run time as a Hugging Face
+ * folder in a scratch directory, deleted at the end), next to the machine's
+ * limit and PyTorch in the same run:
+ *   - prompt (prefill) tokens/s: P prompt tokens as one batch;
+ *   - decode tokens/s: G greedy steps after the prompt, one token each;
+ *   - the bandwidth floor: a decoding step reads every weight once, so it
+ *     cannot beat (read bandwidth) / (weight bytes) tokens/s; the read
+ *     bandwidth is measured here (bench_util.h) on the same thread count;
+ *   - PyTorch (bench/decode_torch.py, Debian's python3-torch, run with
+ *     OMP_WAIT_POLICY=PASSIVE and torch.set_num_threads(n)): the same GPT-2
+ *     forward with a KV cache in plain torch, on the same weights;
+ * for 1 and 2 threads, with the weights prepacked at load (the default) and
+ * used in place (prepack = 0). Every figure is the median of --reps runs
+ * after a warm-up. The output is a Markdown table for docs/PERFORMANCE.md.
+ *
+ *   decode [--reps N] [--prompt P] [--gen G] [--no-torch] [--quick]
+ *          [--keep DIR] [--torch-script PATH]
+ *
+ * --keep DIR writes the folder to DIR and leaves it there. The Python
+ * script is looked for at bench/decode_torch.py (run from the repository
+ * root, as bench/run.sh does) unless --torch-script names it.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "transformer.h"
+#include "bench_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define V 50257
+#define D 768
+#define L 12
+#define NH 12
+#define F 3072
+#define NPOS 1024
+
+// ---- the random GPT-2 folder -------------------------------------------------------------
+
+typedef struct wt {
+    char name[64];
+    int64_t rows, cols; // cols 0: a vector
+    float scale, offset;
+} wt;
+
+static uint64_t g_rng = 0x2545F4914F6CDD1Dull;
+static float rnd(void) { // uniform in [-1, 1)
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 7;
+    g_rng ^= g_rng << 17;
+    return (float)((double)(g_rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+// The tensors of a GPT-2 checkpoint (Conv1D weights stored [in, out]), with
+// the uniform scale of their random values (GPT-2's init: std 0.02).
+static int n_weights(wt *w) {
+    int n = 0, l;
+    char b[64];
+#define ADD(nm, r, c, sc, off)                                                                \
+    do {                                                                                      \
+        if (w) {                                                                              \
+            snprintf(w[n].name, sizeof w[n].name, "%s", nm);                                  \
+            w[n].rows = r, w[n].cols = c, w[n].scale = sc, w[n].offset = off;                 \
+        }                                                                                     \
+        n++;                                                                                  \
+    } while (0)
+#define ADDL(sfx, r, c, sc, off)                                                              \
+    do {                                                                                      \
+        snprintf(b, sizeof b, "h.%d.%s", l, sfx);                                             \
+        ADD(b, r, c, sc, off);                                                                \
+    } while (0)
+    ADD("wte.weight", V, D, 0.035f, 0);
+    ADD("wpe.weight", NPOS, D, 0.02f, 0);
+    for (l = 0; l < L; l++) {
+        ADDL("ln_1.weight", D, 0, 0.1f, 1);
+        ADDL("ln_1.bias", D, 0, 0.02f, 0);
+        ADDL("attn.c_attn.weight", D, 3 * D, 0.035f, 0);
+        ADDL("attn.c_attn.bias", 3 * D, 0, 0.02f, 0);
+        ADDL("attn.c_proj.weight", D, D, 0.035f, 0);
+        ADDL("attn.c_proj.bias", D, 0, 0.02f, 0);
+        ADDL("ln_2.weight", D, 0, 0.1f, 1);
+        ADDL("ln_2.bias", D, 0, 0.02f, 0);
+        ADDL("mlp.c_fc.weight", D, F, 0.035f, 0);
+        ADDL("mlp.c_fc.bias", F, 0, 0.02f, 0);
+        ADDL("mlp.c_proj.weight", F, D, 0.035f, 0);
+        ADDL("mlp.c_proj.bias", D, 0, 0.02f, 0);
+    }
+    ADD("ln_f.weight", D, 0, 0.1f, 1);
+    ADD("ln_f.bias", D, 0, 0.02f, 0);
+#undef ADDL
+#undef ADD
+    return n;
+}
+
+static int write_folder(const char *dir) {
+    char path[1200];
+    FILE *f;
+    int n = n_weights(NULL), i;
+    wt *w = (wt *)calloc((size_t)n, sizeof *w);
+    char *hdr = NULL;
+    size_t hl = 0, cap = (size_t)n * 160 + 64;
+    uint64_t off = 0, hlen;
+    float *row = NULL;
+    if (!w || !(hdr = (char *)malloc(cap)) || !(row = (float *)malloc(F * sizeof(float))))
+        return 1;
+    n_weights(w);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (!(f = fopen(path, "w"))) return 1;
+    fprintf(f, "{\"architectures\": [\"GPT2LMHeadModel\"], \"model_type\": \"gpt2\", "
+               "\"vocab_size\": %d, \"n_embd\": %d, \"n_layer\": %d, \"n_head\": %d, "
+               "\"n_positions\": %d, \"n_ctx\": %d, \"activation_function\": \"gelu_new\", "
+               "\"layer_norm_epsilon\": 1e-05, \"bos_token_id\": 50256, "
+               "\"eos_token_id\": 50256}\n", V, D, L, NH, NPOS, NPOS);
+    fclose(f);
+    hl += (size_t)snprintf(hdr + hl, cap - hl, "{");
+    for (i = 0; i < n; i++) {
+        uint64_t bytes = (uint64_t)w[i].rows * (uint64_t)(w[i].cols ? w[i].cols : 1) * 4u;
+        if (w[i].cols)
+            hl += (size_t)snprintf(hdr + hl, cap - hl,
+                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],"
+                                   "\"data_offsets\":[%llu,%llu]}", i ? "," : "", w[i].name,
+                                   (long long)w[i].rows, (long long)w[i].cols,
+                                   (unsigned long long)off, (unsigned long long)(off + bytes));
+        else
+            hl += (size_t)snprintf(hdr + hl, cap - hl,
+                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],"
+                                   "\"data_offsets\":[%llu,%llu]}", i ? "," : "", w[i].name,
+                                   (long long)w[i].rows, (unsigned long long)off,
+                                   (unsigned long long)(off + bytes));
+        off += bytes;
+    }
+    hl += (size_t)snprintf(hdr + hl, cap - hl, "}");
+    while (hl % 8) hdr[hl++] = ' ';
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (!(f = fopen(path, "wb"))) return 1;
+    hlen = hl; // little-endian hosts only, as the library
+    fwrite(&hlen, 8, 1, f);
+    fwrite(hdr, 1, hl, f);
+    for (i = 0; i < n; i++) {
+        int64_t r, c, cols = w[i].cols ? w[i].cols : w[i].rows, rows = w[i].cols ? w[i].rows : 1;
+        for (r = 0; r < rows; r++) {
+            for (c = 0; c < cols; c++) row[c] = w[i].offset + w[i].scale * rnd();
+            fwrite(row, sizeof(float), (size_t)cols, f);
+        }
+    }
+    free(row);
+    free(hdr);
+    free(w);
+    return fclose(f) != 0;
+}
+
+// ---- timing ---------------------------------------------------------------------------------
+
+static int g_reps = 5, g_prompt = 128, g_gen = 32;
+
+typedef struct result {
+    double prefill_tps, decode_tps;
+    int32_t next; // greedy token after the prompt (to compare with PyTorch)
+} result;
+
+static int32_t argmax(const float *x, int32_t n) {
+    int32_t i, b = 0;
+    for (i = 1; i < n; i++)
+        if (x[i] > x[b]) b = i;
+    return b;
+}
+
+// Prompt and decode tokens/s of `m` on nt threads (medians of g_reps runs).
+static int time_model(const tfm_model *m, int nt, const int32_t *prompt, result *res) {
+    tfm_ctx_params cp = tfm_ctx_params_default();
+    tfm_session_params sp = tfm_session_params_default();
+    tfm_ctx *ctx = NULL;
+    tfm_session *s = NULL;
+    double pv[64], dv[64];
+    int r, g, ok = 0;
+    cp.n_threads = nt;
+    sp.max_context = g_prompt + g_gen + 1;
+    if (tfm_ctx_create(&cp, &ctx) || tfm_session_create(ctx, m, &sp, &s)) goto done;
+    for (r = -1; r < g_reps; r++) { // run -1: warm-up
+        double t0, t1, t2;
+        int32_t tok;
+        tfm_session_reset(s);
+        t0 = bench_now();
+        if (tfm_session_prefill(s, prompt, g_prompt, NULL)) goto done;
+        t1 = bench_now();
+        tok = argmax(tfm_session_logits(s), V);
+        if (r < 0) res->next = tok;
+        for (g = 0; g < (r < 0 ? 2 : g_gen); g++) {
+            if (tfm_session_step(s, tok, NULL)) goto done;
+            tok = argmax(tfm_session_logits(s), V);
+        }
+        t2 = bench_now();
+        if (r >= 0) {
+            pv[r] = g_prompt / (t1 - t0);
+            dv[r] = g_gen / (t2 - t1);
+        }
+    }
+    res->prefill_tps = bench_median(pv, g_reps);
+    res->decode_tps = bench_median(dv, g_reps);
+    ok = 1;
+done:
+    if (!ok) fprintf(stderr, "decode: %s\n", tfm_ctx_last_error(ctx));
+    tfm_session_free(s);
+    tfm_ctx_free(ctx);
+    return ok;
+}
+
+// PyTorch through bench/decode_torch.py; 0 when it could not run.
+static int time_torch(const char *script, const char *dir, int nt, result *res) {
+    char cmd[2048], line[512];
+    FILE *p;
+    int ok = 0;
+    if (access(script, R_OK) != 0) {
+        fprintf(stderr, "decode: %s not found: no PyTorch figures\n", script);
+        return 0;
+    }
+    snprintf(cmd, sizeof cmd,
+             "OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 '%s' --model '%s' --threads %d "
+             "--prompt %d --gen %d --reps %d", script, dir, nt, g_prompt, g_gen, g_reps);
+    if (!(p = popen(cmd, "r"))) return 0;
+    while (fgets(line, sizeof line, p)) {
+        double a, b;
+        int nx;
+        if (sscanf(line, "torch prefill_tps=%lf decode_tps=%lf next=%d", &a, &b, &nx) == 3) {
+            res->prefill_tps = a;
+            res->decode_tps = b;
+            res->next = nx;
+            ok = 1;
+        }
+    }
+    if (pclose(p) != 0) ok = 0;
+    if (!ok) fprintf(stderr, "decode: PyTorch run failed (%s)\n", cmd);
+    return ok;
+}
+
+static tfm_status load(tfm_ctx *ctx, const char *dir, int prepack, tfm_model **m) {
+    tfm_model_params mp = tfm_model_params_default();
+    mp.no_tokenizer = 1;
+    mp.prepack = prepack;
+    return tfm_model_load(ctx, dir, &mp, m);
+}
+
+int main(int argc, char **argv) {
+    const char *keep = NULL, *script = "bench/decode_torch.py";
+    char dir[1024], cmd[1100];
+    int torch = 1, quick = 0, i, nt;
+    tfm_ctx *lctx = NULL;
+    tfm_model *mp = NULL, *mu = NULL;
+    int32_t *prompt;
+    double bw[3], t0, t_pack;
+    uint64_t wbytes;
+    result rp[3], ru[3], rt[3];
+    int have_t[3] = {0, 0, 0};
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--no-torch") == 0) torch = 0;
+        else if (strcmp(a, "--quick") == 0) quick = 1;
+        else if (v && strcmp(a, "--reps") == 0) g_reps = atoi(argv[++i]);
+        else if (v && strcmp(a, "--prompt") == 0) g_prompt = atoi(argv[++i]);
+        else if (v && strcmp(a, "--gen") == 0) g_gen = atoi(argv[++i]);
+        else if (v && strcmp(a, "--keep") == 0) keep = argv[++i];
+        else if (v && strcmp(a, "--torch-script") == 0) script = argv[++i];
+        else {
+            fprintf(stderr, "usage: %s [--reps N] [--prompt P] [--gen G] [--no-torch] [--quick] "
+                            "[--keep DIR] [--torch-script PATH]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (quick) {
+        g_reps = 3;
+        g_prompt = 32;
+        g_gen = 8;
+    }
+    if (g_reps < 1 || g_reps > 63 || g_prompt < 1 || g_gen < 1 || g_prompt + g_gen >= NPOS) {
+        fprintf(stderr, "decode: need 1 <= reps <= 63, prompt, gen >= 1, prompt + gen < %d\n",
+                NPOS);
+        return 2;
+    }
+    if (keep) {
+        snprintf(dir, sizeof dir, "%s", keep);
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+        if (system(cmd) != 0) return 1;
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(dir, sizeof dir, "%s/tfm_decode_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (!mkdtemp(dir)) {
+            perror("decode: mkdtemp");
+            return 1;
+        }
+    }
+    t0 = bench_now();
+    if (write_folder(dir)) {
+        fprintf(stderr, "decode: cannot write the model to %s\n", dir);
+        return 1;
+    }
+    printf("libtransformer %s, kernels %s; GPT-2-small shape (random weights written to %s in "
+           "%.1f s)\n", tfm_version_string(), tfm_kernels_name(), dir, bench_now() - t0);
+    prompt = (int32_t *)malloc((size_t)g_prompt * sizeof(int32_t));
+    for (i = 0; i < g_prompt; i++) prompt[i] = (int32_t)((i * 7919u + 13u) % V);
+
+    if (tfm_ctx_create(NULL, &lctx)) return 1;
+    t0 = bench_now();
+    if (load(lctx, dir, 1, &mp)) {
+        fprintf(stderr, "decode: load: %s\n", tfm_ctx_last_error(lctx));
+        return 1;
+    }
+    t_pack = bench_now() - t0;
+    if (load(lctx, dir, 0, &mu)) {
+        fprintf(stderr, "decode: load: %s\n", tfm_ctx_last_error(lctx));
+        return 1;
+    }
+    wbytes = tfm_model_weight_bytes(mp);
+    printf("weights read per token: %.1f MB; load with packing %.2f s; prompt %d tokens, "
+           "%d greedy steps after it; median of %d runs\n\n", wbytes / 1e6, t_pack, g_prompt,
+           g_gen, g_reps);
+    fflush(stdout);
+
+    for (nt = 1; nt <= 2; nt++) {
+        bw[nt] = bench_read_bw(nt, (size_t)1 << 30, g_reps);
+        if (!time_model(mp, nt, prompt, &rp[nt]) || !time_model(mu, nt, prompt, &ru[nt]))
+            return 1;
+    }
+    tfm_model_free(mp);
+    tfm_model_free(mu);
+    tfm_ctx_free(lctx);
+    if (torch)
+        for (nt = 1; nt <= 2; nt++) have_t[nt] = time_torch(script, dir, nt, &rt[nt]);
+
+    printf("| threads | read GB/s | floor tok/s | decode tok/s: packed | in place | PyTorch "
+           "| packed %% of floor | packed / PyTorch | prompt tok/s: packed | in place | PyTorch "
+           "| packed / PyTorch |\n");
+    printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (nt = 1; nt <= 2; nt++) {
+        double floor_tps = bw[nt] * 1e9 / (double)wbytes;
+        char td[32] = "-", tr[32] = "-", tp[32] = "-", tpr[32] = "-";
+        if (have_t[nt]) {
+            snprintf(td, sizeof td, "%.1f", rt[nt].decode_tps);
+            snprintf(tr, sizeof tr, "%.2fx", rp[nt].decode_tps / rt[nt].decode_tps);
+            snprintf(tp, sizeof tp, "%.0f", rt[nt].prefill_tps);
+            snprintf(tpr, sizeof tpr, "%.2fx", rp[nt].prefill_tps / rt[nt].prefill_tps);
+        }
+        printf("| %d | %.1f | %.1f | %.1f | %.1f | %s | %.0f%% | %s | %.0f | %.0f | %s | %s |\n",
+               nt, bw[nt], floor_tps, rp[nt].decode_tps, ru[nt].decode_tps, td,
+               floor_tps > 0 ? 100.0 * rp[nt].decode_tps / floor_tps : 0.0, tr,
+               rp[nt].prefill_tps, ru[nt].prefill_tps, tp, tpr);
+    }
+    for (nt = 1; nt <= 2; nt++)
+        if (have_t[nt])
+            printf("%s greedy token after the prompt (%d threads): libtransformer %d, PyTorch %d\n",
+                   rt[nt].next == rp[nt].next ? "same" : "DIFFERENT", nt, (int)rp[nt].next,
+                   (int)rt[nt].next);
+    if (!keep) {
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0) fprintf(stderr, "decode: could not remove %s\n", dir);
+    }
+    free(prompt);
+    return 0;
+}
