@@ -633,9 +633,11 @@ TFM_API int64_t tfm_kv_cache_len(const tfm_kv_cache *cache, int64_t layer);
 TFM_API void tfm_kv_cache_reset(tfm_kv_cache *cache);
 /* Shortens every layer to at most len positions (rewind). */
 TFM_API void tfm_kv_cache_truncate(tfm_kv_cache *cache, int64_t len);
-/* Beam search: batch item b takes the cache of item src[b] (b < n).
- * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_RANGE (a source index out of range),
- * TFM_ERR_NOMEM. */
+/* Beam search: batch item b (b < n <= max_batch) takes the cache of item
+ * src[b] of the sequences the cache holds; afterwards it holds n sequences,
+ * so n may differ from the batch before (B sentences expanded to B * K
+ * beams, or beams pruned). Errors: TFM_ERR_INVALID_ARG, TFM_ERR_RANGE (n or
+ * a source index out of range), TFM_ERR_NOMEM. */
 TFM_API tfm_status tfm_kv_cache_reorder(tfm_ctx *ctx, tfm_kv_cache *cache,
                                         const int32_t *src, int64_t n);
 

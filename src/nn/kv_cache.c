@@ -99,35 +99,43 @@ float *tfm__kv_ptr(const tfm_kv_cache *c, int which_v, int64_t layer, int64_t b)
 
 tfm_status tfm_kv_cache_reorder(tfm_ctx *ctx, tfm_kv_cache *c, const int32_t *src,
                                 int64_t n) {
-    int64_t l, b, rowbytes, seqbytes;
+    int64_t l, b, cur = 0, rowbytes;
     float *tmp;
-    size_t tbytes;
+    size_t tbytes, used_max = 0;
     int w;
     if (!ctx) return TFM_ERR_INVALID_ARG;
     if (!c || !src) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "kv_cache_reorder: NULL argument");
     if (n < 1 || n > c->p.max_batch)
         return tfm__err(ctx, TFM_ERR_RANGE, "kv_cache_reorder: n %lld outside [1, %lld]",
                         (long long)n, (long long)c->p.max_batch);
-    for (b = 0; b < n; b++)
-        if (src[b] < 0 || src[b] >= n)
-            return tfm__err(ctx, TFM_ERR_RANGE,
-                            "kv_cache_reorder: src[%lld] = %d is outside [0, %lld)",
-                            (long long)b, (int)src[b], (long long)n);
     rowbytes = c->p.n_kv_heads * c->p.head_dim * (int64_t)sizeof(float);
-    seqbytes = rowbytes * c->p.max_seq;
-    // One copy of the n sequences of a layer at a time (only the used rows).
-    tbytes = (size_t)n * (size_t)seqbytes;
+    // The batch the cache holds now (the largest over its filled layers).
+    for (l = 0; l < c->p.n_layers; l++)
+        if (c->len[l] > 0) {
+            if (c->batch[l] > cur) cur = c->batch[l];
+            if ((size_t)(c->len[l] * rowbytes) > used_max) used_max = (size_t)(c->len[l] * rowbytes);
+        }
+    if (cur == 0) cur = c->p.max_batch; // empty: nothing to move, indices still checked
+    for (b = 0; b < n; b++)
+        if (src[b] < 0 || src[b] >= cur)
+            return tfm__err(ctx, TFM_ERR_RANGE,
+                            "kv_cache_reorder: src[%lld] = %d is outside the %lld sequences held",
+                            (long long)b, (int)src[b], (long long)cur);
+    if (used_max == 0) return TFM_OK;
+    // A copy of the current sequences (their used rows), then n gathers.
+    tbytes = (size_t)cur * used_max;
     tmp = (float *)tfm__alloc_nozero(ctx, tbytes);
     if (!tmp) return tfm__err(ctx, TFM_ERR_NOMEM, "kv_cache_reorder: out of memory");
     for (l = 0; l < c->p.n_layers; l++) {
         size_t used = (size_t)(c->len[l] * rowbytes);
         if (!used) continue;
         for (w = 0; w < 2; w++) {
+            for (b = 0; b < c->batch[l]; b++)
+                memcpy((char *)tmp + (size_t)b * used_max, tfm__kv_ptr(c, w, l, b), used);
             for (b = 0; b < n; b++)
-                memcpy((char *)tmp + b * seqbytes, tfm__kv_ptr(c, w, l, b), used);
-            for (b = 0; b < n; b++)
-                memcpy(tfm__kv_ptr(c, w, l, b), (char *)tmp + src[b] * seqbytes, used);
+                memcpy(tfm__kv_ptr(c, w, l, b), (char *)tmp + (size_t)src[b] * used_max, used);
         }
+        c->batch[l] = n;
     }
     tfm__free(ctx, tmp, tbytes);
     return TFM_OK;

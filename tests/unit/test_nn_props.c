@@ -397,3 +397,49 @@ TEST(nn_props_shape_errors) {
     bfree(&bk);
     tfm_ctx_free(ctx);
 }
+
+/* Beam expansion: one sequence's cache copied to three beams, which then
+ * decode like the original. */
+TEST(nn_props_kv_cache_expand) {
+    enum { D = 16, H = 2, K = 3 };
+    shape_t sh = {D, H, 0, 32, 0, 0, 0, 1};
+    tfm_ctx *ctx = tfmt_ctx(1);
+    bank bk;
+    tfm_layer_weights w;
+    tfm_layer_params p = layer_params(&sh);
+    tfm_decoder *dec;
+    tfm_kv_cache *c;
+    tfm_kv_cache_params cp = tfm_kv_cache_params_default();
+    float xs[K * D], o1[D], ok[K * D];
+    tfm_tensor tx, to;
+    int32_t src[K] = {0, 0, 0};
+    int s, j;
+    tfmt_seed(16);
+    bk.n = 0;
+    layer_weights(&bk, &sh, &w);
+    REQUIRE_OK(ctx, tfm_decoder_create(ctx, &p, 1, &w, NULL, &dec));
+    cp.max_batch = K; cp.n_kv_heads = H; cp.head_dim = D / H; cp.max_seq = 8;
+    REQUIRE_OK(ctx, tfm_kv_cache_create(ctx, &cp, &c));
+    tx = w3(xs, 1, 1, D);
+    to = w3(o1, 1, 1, D);
+    for (s = 0; s < 3; s++) {
+        tfmt_fill(xs, D);
+        REQUIRE_OK(ctx, tfm_decoder_forward(ctx, dec, &tx, NULL, NULL, NULL, c, NULL, NULL, &to));
+    }
+    CHECK_STATUS(tfm_kv_cache_reorder(ctx, c, src, K + 1), TFM_ERR_RANGE);
+    src[1] = 1;
+    CHECK_STATUS(tfm_kv_cache_reorder(ctx, c, src, K), TFM_ERR_RANGE);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "outside the 1 sequences");
+    src[1] = 0;
+    REQUIRE_OK(ctx, tfm_kv_cache_reorder(ctx, c, src, K));
+    tfmt_fill(xs, D);
+    for (j = 1; j < K; j++) memcpy(xs + j * D, xs, D * sizeof(float));
+    tx = w3(xs, K, 1, D);
+    to = w3(ok, K, 1, D);
+    REQUIRE_OK(ctx, tfm_decoder_forward(ctx, dec, &tx, NULL, NULL, NULL, c, NULL, NULL, &to));
+    for (j = 1; j < K; j++) CHECK(memcmp(ok, ok + j * D, D * sizeof(float)) == 0);
+    tfm_kv_cache_free(c);
+    tfm_decoder_free(dec);
+    bfree(&bk);
+    tfm_ctx_free(ctx);
+}
