@@ -395,3 +395,77 @@ TEST(nn_mha_left_padding_with_positions) {
     free(wq); free(wk); free(wv); free(wo); free(x);
     tfm_ctx_free(ctx);
 }
+
+/* Weights stored [in, out] (GPT-2's Conv1D, fused c_attn [D, 3D]) give the
+ * results of the nn.Linear layout, packed or not; multi-query attention
+ * (one key/value head) and a head width that is not D / H work too. */
+static void transpose(const float *a, int64_t r, int64_t c, float *t) {
+    int64_t i, j;
+    for (i = 0; i < r; i++)
+        for (j = 0; j < c; j++) t[j * r + i] = a[i * c + j];
+}
+
+TEST(nn_mha_in_out_layout_mqa_head_dim) {
+    enum { B = 2, S = 4, D = 12, H = 3, DH = 6, HQ = H * DH, NQKV = HQ + 2 * DH, F = 20 };
+    tfm_ctx *ctx = tfmt_ctx(2);
+    float *wqkv = rnd(NQKV * D), *bqkv = rnd(NQKV), *wo = rnd(D * HQ), *x = rnd(B * S * D);
+    float *wqkv_t = (float *)malloc(NQKV * D * sizeof(float)), *wo_t = (float *)malloc(D * HQ * sizeof(float));
+    float *w1 = rnd(F * D), *w2 = rnd(D * F), *w1t = (float *)malloc(F * D * sizeof(float)),
+          *w2t = (float *)malloc(D * F * sizeof(float));
+    float ref[B * S * D], out[B * S * D];
+    tfm_tensor twqkv = wrap(wqkv, 2, NQKV, D, 1, 1), tb = wrap(bqkv, 1, NQKV, 1, 1, 1),
+               two = wrap(wo, 2, D, HQ, 1, 1), twqkvt, twot, tx, tout, t1, t2;
+    tfm_mha_params p = tfm_mha_params_default();
+    tfm_mha_weights w = tfm_mha_weights_default();
+    tfm_ffn_params fp = tfm_ffn_params_default();
+    tfm_ffn_weights fw = tfm_ffn_weights_default();
+    tfm_mha *m;
+    tfm_ffn *f;
+    int pack;
+    transpose(wqkv, NQKV, D, wqkv_t);
+    transpose(wo, D, HQ, wo_t);
+    transpose(w1, F, D, w1t);
+    transpose(w2, D, F, w2t);
+    twqkvt = wrap(wqkv_t, 2, D, NQKV, 1, 1);
+    twot = wrap(wo_t, 2, HQ, D, 1, 1);
+    p.d_model = D; p.n_heads = H; p.n_kv_heads = 1; p.head_dim = DH; p.causal = 1;
+    p.prepack = 0;
+    w.wqkv = &twqkv; w.bqkv = &tb; w.wo = &two;
+    REQUIRE_OK(ctx, tfm_mha_create(ctx, &p, &w, &m));
+    tx = wrap(x, 3, B, S, D, 1);
+    tout = wrap(ref, 3, B, S, D, 1);
+    REQUIRE_OK(ctx, tfm_mha_forward(ctx, m, &tx, NULL, NULL, NULL, NULL, 0, NULL, &tout, NULL));
+    tfm_mha_free(m);
+    for (pack = 0; pack < 2; pack++) {
+        p.prepack = pack;
+        w.wqkv = &twqkvt; w.wo = &twot; w.in_out = 1;
+        REQUIRE_OK(ctx, tfm_mha_create(ctx, &p, &w, &m));
+        tout = wrap(out, 3, B, S, D, 1);
+        CHECK_OK(ctx, tfm_mha_forward(ctx, m, &tx, NULL, NULL, NULL, NULL, 0, NULL, &tout, NULL));
+        CHECK_RELERR_F(out, ref, B * S * D, 1e-6);
+        tfm_mha_free(m);
+    }
+    /* the same for the feed-forward */
+    fp.d_model = D; fp.d_ff = F; fp.act = TFM_ACT_GELU_TANH; fp.prepack = 0;
+    t1 = wrap(w1, 2, F, D, 1, 1);
+    t2 = wrap(w2, 2, D, F, 1, 1);
+    fw.w1 = &t1; fw.w2 = &t2;
+    REQUIRE_OK(ctx, tfm_ffn_create(ctx, &fp, &fw, &f));
+    tout = wrap(ref, 3, B, S, D, 1);
+    REQUIRE_OK(ctx, tfm_ffn_forward(ctx, f, &tx, NULL, &tout));
+    tfm_ffn_free(f);
+    t1 = wrap(w1t, 2, D, F, 1, 1);
+    t2 = wrap(w2t, 2, F, D, 1, 1);
+    fw.in_out = 1;
+    for (pack = 0; pack < 2; pack++) {
+        fp.prepack = pack;
+        REQUIRE_OK(ctx, tfm_ffn_create(ctx, &fp, &fw, &f));
+        tout = wrap(out, 3, B, S, D, 1);
+        CHECK_OK(ctx, tfm_ffn_forward(ctx, f, &tx, NULL, &tout));
+        CHECK_RELERR_F(out, ref, B * S * D, 1e-6);
+        tfm_ffn_free(f);
+    }
+    free(wqkv); free(bqkv); free(wo); free(x); free(wqkv_t); free(wo_t);
+    free(w1); free(w2); free(w1t); free(w2t);
+    tfm_ctx_free(ctx);
+}
