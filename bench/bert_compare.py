@@ -8,6 +8,7 @@
 1. `BUILD/bench/bert --write DIR` writes a random BERT-base folder (12
    layers, 768, 12 heads, 3072; fixed seed; not committed).
 2. libtransformer: `BUILD/bench/bert DIR` (median of --runs after a warm-up).
+   Each size and thread count runs the three back to back.
 3. PyTorch (Debian's python3-torch, float32, eager, no_grad) on the same
    weights, torch.set_num_threads(n), OMP_WAIT_POLICY=PASSIVE.
 4. ONNX Runtime: the same module exported with torch.onnx.export (dynamic
@@ -203,50 +204,52 @@ def main():
     if not os.path.exists(os.path.join(model, "model.safetensors")):
         subprocess.check_call([bench, "--write", model])
     res = {}
-
-    # libtransformer
-    dump = os.path.join(args.work, "tfm_hidden.f32")
-    out = subprocess.check_output([bench, model, "--seq", args.seq, "--threads", args.threads,
-                                   "--runs", str(args.runs), "--dump", dump]).decode()
-    for line in out.splitlines():
-        kv = dict(f.split("=") for f in line.split()[1:])
-        res[("tfm", int(kv["seq"]), int(kv["threads"]))] = float(kv["median_ms"])
-    tfm_hidden = np.fromfile(dump, dtype=np.float32).reshape(1, seqs[0], D)
-
-    # PyTorch
     w = st.load(os.path.join(model, "model.safetensors"))
     net = Bert(w).eval()
-    with torch.no_grad():
-        ref = net(torch.from_numpy(inputs(seqs[0]))).numpy()
-        for t in threads:
-            torch.set_num_threads(t)
-            for S in seqs:
-                x = torch.from_numpy(inputs(S))
-                res[("torch", S, t)] = median_ms(lambda: net(x), args.runs)
-    print("libtransformer vs PyTorch: relative error %.2e" % relerr(tfm_hidden, ref), file=sys.stderr)
-
-    # ONNX Runtime
-    ort_version = None
+    ort, sessions, ort_version = None, {}, None
     lib = find_ort(args)
     if lib:
         onnx_path = os.path.join(args.work, "bert-base-random.onnx")
         if not os.path.exists(onnx_path):
-            torch.onnx.export(net, (torch.from_numpy(inputs(8)),), onnx_path, input_names=["input_ids"],
-                              output_names=["last_hidden_state"], opset_version=14,
-                              dynamic_axes={"input_ids": {1: "seq"}, "last_hidden_state": {1: "seq"}})
+            with torch.no_grad():
+                torch.onnx.export(net, (torch.from_numpy(inputs(8)),), onnx_path, input_names=["input_ids"],
+                                  output_names=["last_hidden_state"], opset_version=14,
+                                  dynamic_axes={"input_ids": {1: "seq"}, "last_hidden_state": {1: "seq"}})
         ort = Ort(lib)
         ort_version = ort.version
-        for t in threads:
-            sess = ort.session(onnx_path, t)
-            if t == threads[0]:
-                print("libtransformer vs ONNX Runtime: relative error %.2e"
-                      % relerr(tfm_hidden, ort.run(sess, inputs(seqs[0]))), file=sys.stderr)
-            for S in seqs:
-                ids = inputs(S)
-                res[("ort", S, t)] = median_ms(lambda: ort.run(sess, ids), args.runs)
-            ort.fn("ReleaseSession", P, restype=None)(sess)
+        sessions = {t: ort.session(onnx_path, t) for t in threads}
     else:
         print("ONNX Runtime not found: its column is left out", file=sys.stderr)
+
+    # The three side by side for each size, so that load from elsewhere on
+    # the machine hits them alike.
+    dump = os.path.join(args.work, "tfm_hidden.f32")
+    with torch.no_grad():
+        for t in threads:
+            torch.set_num_threads(t)
+            for S in seqs:
+                cmd = [bench, model, "--seq", str(S), "--threads", str(t), "--runs", str(args.runs)]
+                if S == seqs[0] and t == threads[0]:
+                    cmd += ["--dump", dump]
+                out = subprocess.check_output(cmd).decode()
+                kv = dict(f.split("=") for f in out.split()[1:])
+                res[("tfm", S, t)] = float(kv["median_ms"])
+                x = torch.from_numpy(inputs(S))
+                res[("torch", S, t)] = median_ms(lambda: net(x), args.runs)
+                if ort:
+                    ids = inputs(S)
+                    res[("ort", S, t)] = median_ms(lambda: ort.run(sessions[t], ids), args.runs)
+                print("seq %d threads %d: %s" % (S, t, " ".join("%s %.1f ms" % (c, res[(c, S, t)])
+                      for c in ("tfm", "torch", "ort") if (c, S, t) in res)), file=sys.stderr)
+        # Agreement of the outputs on the first size.
+        tfm_hidden = np.fromfile(dump, dtype=np.float32).reshape(1, seqs[0], D)
+        ref = net(torch.from_numpy(inputs(seqs[0]))).numpy()
+    print("libtransformer vs PyTorch: relative error %.2e" % relerr(tfm_hidden, ref), file=sys.stderr)
+    if ort:
+        print("libtransformer vs ONNX Runtime: relative error %.2e"
+              % relerr(tfm_hidden, ort.run(sessions[threads[0]], inputs(seqs[0]))), file=sys.stderr)
+        for sess in sessions.values():
+            ort.fn("ReleaseSession", P, restype=None)(sess)
 
     # Table
     cols = ["tfm", "torch"] + (["ort"] if ort_version else [])

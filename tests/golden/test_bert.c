@@ -446,3 +446,41 @@ static tfm_status oom_scenario(const tfm_ctx_params *params, void *arg) {
 }
 
 TEST(bert_out_of_memory) { CHECK(OOM_WALK(oom_scenario, NULL) > 20); }
+
+// The same batch on 1 and 3 threads gives the same bits.
+TEST(bert_threads_bit_identical) {
+    tfm_ctx *c1 = tfmt_ctx(1), *c3 = tfmt_ctx(3);
+    tfm_model *m = NULL;
+    tfm_safetensors *st = NULL;
+    int64_t B, S, n;
+    const int32_t *ids, *mask, *types;
+    float *h1, *h3, *l1, *l3;
+    tfm_encode_outputs o = tfm_encode_outputs_default();
+    REQUIRE_OK(c1, load_named(c1, "bert_f16", &m));
+    REQUIRE_OK(c1, tfm_safetensors_open(c1, tfmt_data("golden/bert/bert_f16.ref.safetensors"), &st));
+    ids = ref_i32(c1, st, "pair_input_ids", &B, &S);
+    mask = ref_i32(c1, st, "pair_attention_mask", &B, &S);
+    types = ref_i32(c1, st, "pair_token_type_ids", &B, &S);
+    REQUIRE(ids && mask && types);
+    n = B * S * tfm_model_dim(m);
+    h1 = (float *)malloc((size_t)n * sizeof(float));
+    h3 = (float *)malloc((size_t)n * sizeof(float));
+    l1 = (float *)malloc((size_t)(B * S * tfm_model_vocab_size(m)) * sizeof(float));
+    l3 = (float *)malloc((size_t)(B * S * tfm_model_vocab_size(m)) * sizeof(float));
+    o.hidden = h1;
+    o.mlm_logits = l1;
+    CHECK_OK(c1, tfm_model_encode(c1, m, ids, types, mask, (int32_t)B, (int32_t)S, &o));
+    o.hidden = h3;
+    o.mlm_logits = l3;
+    CHECK_OK(c3, tfm_model_encode(c3, m, ids, types, mask, (int32_t)B, (int32_t)S, &o));
+    CHECK(memcmp(h1, h3, (size_t)n * sizeof(float)) == 0);
+    CHECK(memcmp(l1, l3, (size_t)(B * S * tfm_model_vocab_size(m)) * sizeof(float)) == 0);
+    free(h1);
+    free(h3);
+    free(l1);
+    free(l3);
+    tfm_safetensors_close(st);
+    tfm_model_free(m);
+    tfm_ctx_free(c1);
+    tfm_ctx_free(c3);
+}
