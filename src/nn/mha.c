@@ -418,19 +418,14 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
         tfm__view(&tv, vb + row0 * kvrow, 3, sh, st4);
         if ((st = proj(ctx, srck, m->w.wk, m->packed[1], m->w.bk, io, &tk))) return st;
         if ((st = proj(ctx, srcv, m->w.wv, m->packed[2], m->w.bv, io, &tv))) return st;
-        if (!cross && m->p.rope) {
-            int64_t ks[3];
-            const tfm_tensor *pos = masks ? masks->positions : NULL;
-            ks[0] = kvb; ks[1] = kvrow; ks[2] = Dh;
-            tfm__rope_run(ctx, kb + row0 * kvrow, B, Snew, Hkv, ks, m->p.rope, m->p.rope_theta,
-                          m->p.rope_dim, past, pos, rs);
-        }
     }
     if (!cross && m->p.rope) {
-        int64_t qs[3];
+        // q and this step's keys share positions: one pass rotates both
+        int64_t qs[3], ks[3];
         qs[0] = Sq * H * Dh; qs[1] = H * Dh; qs[2] = Dh;
-        tfm__rope_run(ctx, qb, B, Sq, H, qs, m->p.rope, m->p.rope_theta, m->p.rope_dim, past,
-                      masks ? masks->positions : NULL, rs);
+        ks[0] = kvb; ks[1] = kvrow; ks[2] = Dh;
+        tfm__rope_run(ctx, qb, B, Sq, H, qs, kb + past * kvrow, Hkv, ks, m->p.rope,
+                      m->p.rope_theta, m->p.rope_dim, past, masks ? masks->positions : NULL, rs);
     }
     if (cache && fill) {
         cache->len[layer] = cross ? Sk : past + Sq;

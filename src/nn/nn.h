@@ -92,13 +92,15 @@ void tfm__attn_run(tfm_ctx *ctx, const tfm__attn *a, float *scratch);
 
 // ---- RoPE ----------------------------------------------------------------------
 
-// Rotates x [B, S, H, Dh] (raw pointer, strides xs over B, S, H) in place.
-// positions: i32 [B, S] or [S] tensor or NULL (offset + s). cs: scratch of
-// 2 * (rot/2) floats per task (tfm__rope_scratch).
+// Rotates x [B, S, H, Dh] (raw pointer, strides xs over B, S, H) in place,
+// and x2 [B, S, H2, Dh] (strides xs2; NULL for none) at the same positions
+// with the same angles. positions: i32 [B, S] or [S] tensor or NULL (offset
+// + s). scratch: tfm__rope_scratch(ctx, rot) floats.
 int64_t tfm__rope_scratch(tfm_ctx *ctx, int64_t rot_dim);
 void tfm__rope_run(tfm_ctx *ctx, float *x, int64_t B, int64_t S, int64_t H,
-                   const int64_t *xs, int layout, float theta, int64_t rot,
-                   int64_t offset, const tfm_tensor *positions, float *scratch);
+                   const int64_t *xs, float *x2, int64_t H2, const int64_t *xs2,
+                   int layout, float theta, int64_t rot, int64_t offset,
+                   const tfm_tensor *positions, float *scratch);
 tfm_status tfm__check_positions(tfm_ctx *ctx, const tfm_tensor *pos, int64_t b,
                                 int64_t s, const char *what);
 

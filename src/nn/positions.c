@@ -187,11 +187,11 @@ tfm_status tfm__check_positions(tfm_ctx *ctx, const tfm_tensor *pos, int64_t b,
 }
 
 typedef struct {
-    float *x;
-    int64_t B, S, H, xs[3], rot, offset;
+    float *x, *x2;
+    int64_t B, S, H, H2, xs[3], xs2[3], rot, offset;
     int neox;
-    double theta;
     const tfm_tensor *pos;
+    const double *inv_freq; // [rot/2]
     float *scratch;
     const tfm__kernels *k;
 } rope_job;
@@ -208,39 +208,55 @@ static void rope_task(void *arg, int ith, int nth) {
         else if (j->pos->ndim == 1) p = ((const int32_t *)j->pos->data)[s * j->pos->stride[0]];
         else
             p = ((const int32_t *)j->pos->data)[b * j->pos->stride[0] + s * j->pos->stride[1]];
+        // cos/sin of this position, once for every head of x and x2
         for (i = 0; i < half; i++) {
-            double a = (double)p * pow(j->theta, -2.0 * (double)i / (double)j->rot);
+            double a = (double)p * j->inv_freq[i];
             c[i] = (float)cos(a);
             sn[i] = (float)sin(a);
         }
         for (h = 0; h < j->H; h++) j->k->rope(j->rot, xr + h * j->xs[2], c, sn, j->neox);
+        if (j->x2) {
+            float *x2r = j->x2 + b * j->xs2[0] + s * j->xs2[1];
+            for (h = 0; h < j->H2; h++) j->k->rope(j->rot, x2r + h * j->xs2[2], c, sn, j->neox);
+        }
     }
 }
 
+// Scratch: inv_freq as doubles (rot/2 of them: rot floats), then cos and sin
+// (rot floats) per task.
 int64_t tfm__rope_scratch(tfm_ctx *ctx, int64_t rot_dim) {
-    return (int64_t)tfm_ctx_n_threads(ctx) * (rot_dim > 0 ? rot_dim : 1);
+    int64_t r = rot_dim > 0 ? rot_dim : 2;
+    return r + 2 + (int64_t)tfm_ctx_n_threads(ctx) * r;
 }
 
 void tfm__rope_run(tfm_ctx *ctx, float *x, int64_t B, int64_t S, int64_t H,
-                   const int64_t *xs, int layout, float theta, int64_t rot,
-                   int64_t offset, const tfm_tensor *positions, float *scratch) {
+                   const int64_t *xs, float *x2, int64_t H2, const int64_t *xs2,
+                   int layout, float theta, int64_t rot, int64_t offset,
+                   const tfm_tensor *positions, float *scratch) {
     rope_job j;
     int nt = tfm_ctx_n_threads(ctx);
-    int64_t rows = B * S;
+    int64_t rows = B * S, i;
+    // theta^(-2i/rot), in double, 8-byte aligned at the start of the scratch
+    double *inv = (double *)(void *)scratch;
+    for (i = 0; i < rot / 2; i++) inv[i] = pow((double)theta, -2.0 * (double)i / (double)rot);
+    memset(&j, 0, sizeof j);
     j.x = x;
+    j.x2 = x2;
     j.B = B;
     j.S = S;
     j.H = H;
+    j.H2 = H2;
     memcpy(j.xs, xs, sizeof j.xs);
+    if (x2) memcpy(j.xs2, xs2, sizeof j.xs2);
     j.rot = rot;
     j.offset = offset;
     j.neox = layout == TFM_ROPE_HALF;
-    j.theta = theta;
     j.pos = positions;
-    j.scratch = scratch;
+    j.inv_freq = inv;
+    j.scratch = scratch + rot + 2;
     j.k = tfm__k();
     tfm__parallel(ctx, rope_task, &j,
-                  rows * H * rot < 16384 || rows < 2 ? 1 : (rows < nt ? (int)rows : nt));
+                  rows * (H + H2) * rot < 16384 || rows < 2 ? 1 : (rows < nt ? (int)rows : nt));
 }
 
 tfm_status tfm_rope(tfm_ctx *ctx, tfm_tensor *x, tfm_rope_layout layout, float theta,
@@ -277,8 +293,8 @@ tfm_status tfm_rope(tfm_ctx *ctx, tfm_tensor *x, tfm_rope_layout layout, float t
     bytes = (size_t)tfm__rope_scratch(ctx, rot_dim) * sizeof(float);
     scratch = (float *)tfm__alloc_nozero(ctx, bytes);
     if (!scratch) return tfm__err(ctx, TFM_ERR_NOMEM, "rope: out of memory");
-    tfm__rope_run(ctx, (float *)x->data, B, S, H, xs, (int)layout, theta, rot_dim, offset,
-                  positions, scratch);
+    tfm__rope_run(ctx, (float *)x->data, B, S, H, xs, NULL, 0, NULL, (int)layout, theta,
+                  rot_dim, offset, positions, scratch);
     tfm__free(ctx, scratch, bytes);
     return TFM_OK;
 }
