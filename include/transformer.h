@@ -1686,6 +1686,132 @@ TFM_API tfm_status tfm_classify(tfm_ctx *ctx, const tfm_model *model,
                                 tfm_classification **out);
 TFM_API void tfm_classification_free(tfm_classification *result);
 
+/* ==========================================================================
+ * Translation
+ *
+ * Encoder-decoder translation models load with tfm_model_load from a
+ * folder whose config.json names them (tfm_model_arch gives the name):
+ *  - "marian": Hugging Face MarianMTModel folders (the OPUS-MT
+ *    translators): post-norm layers, sinusoidal positions in Marian's
+ *    layout (sines in the first half, cosines in the second), embeddings
+ *    scaled by sqrt(d_model) with scale_embedding, shared embeddings, the
+ *    classifier tied to them plus final_logits_bias, decoding started from
+ *    decoder_start_token_id (the pad id); the pad token is never generated
+ *    (as the bad_words_ids of OPUS-MT configs ask);
+ *  - "transformer": the original transformer as PyTorch's nn.Transformer
+ *    builds it, with its config keys and tensor names in docs/MODELS.md.
+ * The source and target texts go through the folder's SentencePiece models
+ * (source.spm, target.spm) and vocab.json when the library has a
+ * SentencePiece tokenizer; the token-level calls need none.
+ *
+ * Search: greedy (beam_size 1) or beam search. Beam search follows Hugging
+ * Face's BeamSearchScorer: each step keeps the 2K best continuations of the
+ * K beams by summed log-probability; an EOS among the first K of them ends
+ * a hypothesis scored sum / len^length_penalty, len being the number of
+ * target tokens before the EOS plus one; a sentence is done when it holds
+ * K hypotheses and (early_stopping, or) none of its running beams can beat
+ * the worst of them any more (best running sum / len^length_penalty); at
+ * max_length the running beams become hypotheses too. The encoder runs once
+ * per batch of sources, the cross-attention keys and values are projected
+ * once per source and shared by its beams, and self-attention is cached.
+ *
+ * A session (tfm_session_create on the model) carries the ctx, threads and
+ * abort callback; the scratch memory of a call comes from the ctx's
+ * allocator for the call's duration. Results are owned by the caller.
+ * ========================================================================== */
+
+typedef struct tfm_translate_params {
+    size_t struct_size;     /* sizeof(tfm_translate_params), set by _default */
+    int32_t beam_size;      /* 1: greedy; 0 (default): the config's num_beams
+                               (greedy when absent)                          */
+    float length_penalty;   /* exponent of the length in beam scores; NAN
+                               (default): the config's, else 1               */
+    int32_t max_length;     /* target tokens at most, EOS included (Hugging
+                               Face's max_length counts the start token too,
+                               so it is this plus one); 0 (default): the
+                               config's max_length - 1, at most 256, and
+                               never past max_position_embeddings            */
+    int32_t early_stopping; /* 1: a sentence is done with K hypotheses      */
+    int32_t truncate;       /* sources past max_source_length: 0 (default)
+                               TFM_ERR_RANGE; 1 keep the first
+                               max_source_length - 1 tokens and the EOS     */
+    int32_t max_source_length; /* 0 (default): max_position_embeddings      */
+    int32_t attention;      /* 1: return the cross-attention of the chosen
+                               hypotheses (default 0)                        */
+} tfm_translate_params;
+
+/* Defaults as documented above. Thread-safe. */
+TFM_API tfm_translate_params tfm_translate_params_default(void);
+
+/* One translated sentence. */
+typedef struct tfm_translation {
+    int32_t n_src;          /* source tokens (EOS included)                 */
+    int32_t *src_ids;       /* [n_src]                                      */
+    int32_t n_ids;          /* target tokens: without the start token, with
+                               the EOS when the search produced it          */
+    int32_t *ids;           /* [n_ids]                                      */
+    float score;            /* beam: sum of log-probabilities / len^penalty;
+                               greedy: sum of log-probabilities             */
+    char *text;             /* decoded target (special tokens left out), or
+                               NULL for the token-level call                */
+    /* [n_ids, n_src] when asked for: row t is the cross-attention of the
+     * step that produced ids[t], in the decoder's last layer, averaged over
+     * its heads (rows sum to 1 over the source tokens).                     */
+    float *attention;
+} tfm_translation;
+
+typedef struct tfm_translate_result {
+    int32_t n;              /* sentences                                    */
+    tfm_translation *items; /* [n] in the order given                       */
+    tfm_ctx *ctx;           /* owner's context                              */
+} tfm_translate_result;
+
+/* Translates n source sentences given as token ids: src[i] holds
+ * src_lens[i] ids, used as given (end each with the model's EOS, as its
+ * tokenizer does). The sentences are padded into one batch.
+ * *out is NULL on failure; free it with tfm_translate_result_free.
+ * Errors: TFM_ERR_INVALID_ARG (NULLs, n < 1, a sentence of no tokens or of
+ * the EOS alone, naming it, a session that is not on a translation model,
+ * bad params), TFM_ERR_RANGE (an id outside the source vocabulary, a
+ * source past max_source_length without truncate), TFM_ERR_NOMEM,
+ * TFM_ABORTED. */
+TFM_API tfm_status tfm_translate_tokens(tfm_session *session,
+                                        const int32_t *const *src,
+                                        const int32_t *src_lens, int32_t n,
+                                        const tfm_translate_params *params,
+                                        tfm_translate_result **out);
+
+/* Translates n UTF-8 texts with the model's tokenizers; as
+ * tfm_translate_tokens, plus: TFM_ERR_INVALID_ARG for an empty text,
+ * TFM_ERR_UNSUPPORTED when the model has no tokenizer (a build or folder
+ * without SentencePiece), TFM_ERR_FORMAT for invalid UTF-8. */
+TFM_API tfm_status tfm_translate(tfm_session *session,
+                                 const char *const *texts, int32_t n,
+                                 const tfm_translate_params *params,
+                                 tfm_translate_result **out);
+
+TFM_API void tfm_translate_result_free(tfm_translate_result *result);
+
+/* The forward pass with teacher forcing (for scoring and tests): sources
+ * src_ids [B, S] (padding: src_mask 0; NULL: none) and target inputs
+ * tgt_ids [B, T] (starting with the decoder start token), row-major; writes
+ * logits [B, T, V] of the target vocabulary. The model is only read.
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_RANGE (ids outside the vocabularies,
+ * lengths past max_position_embeddings), TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_translate_logits(tfm_ctx *ctx, const tfm_model *model,
+                                        const int32_t *src_ids,
+                                        const int32_t *src_mask, int32_t batch,
+                                        int32_t src_len,
+                                        const int32_t *tgt_ids, int32_t tgt_len,
+                                        float *logits);
+
+/* Ids of the translation model's special tokens: pad, EOS, the decoder
+ * start token, unk (-1 when absent or not a translation model), and the
+ * source vocabulary size (0). Thread-safe. */
+TFM_API int32_t tfm_model_decoder_start(const tfm_model *model);
+TFM_API int32_t tfm_model_pad(const tfm_model *model);
+TFM_API int32_t tfm_model_src_vocab_size(const tfm_model *model);
+
 #ifdef __cplusplus
 }
 #endif

@@ -17,6 +17,7 @@
  */
 #include "model.h"
 #include "../io/json.h"
+#include "seq2seq.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -310,6 +311,11 @@ tfm_status tfm__hf_load(tfm_ctx *ctx, const char *dir, const tfm_model_params *p
     st = tfm__json_get_string(ctx, root, path, "model_type", NULL, &type);
     if (!st && !type)
         st = tfm__err(ctx, TFM_ERR_NOT_FOUND, "model_load: %s: missing field 'model_type'", path);
+    if (!st && tfm__s2s_is_type(type)) { // encoder-decoder translators (seq2seq.c)
+        st = tfm__s2s_load_model(ctx, dir, root, m);
+        tfm__json_free(doc);
+        return st;
+    }
     if (!st && strcmp(type, "llama") != 0 && strcmp(type, "gpt2") != 0)
         st = tfm__err(ctx, TFM_ERR_UNSUPPORTED,
                       "model_load: %s: model_type '%s' (llama and gpt2 are supported)", path, type);

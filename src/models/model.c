@@ -6,6 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200112L
 #include "model.h"
+#include "seq2seq.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -202,7 +203,8 @@ tfm_status tfm_model_load(tfm_ctx *ctx, const char *path, const tfm_model_params
     }
     if (!st) tfm__model_count_bytes(m);
     if (!st && p.prepack && m->cfg.arch) st = tfm__model_pack(m); // decoders only
-    if (!st && !p.no_tokenizer) st = tfm__model_load_tokenizer(ctx, m, path, is_dir, &p);
+    if (!st && !p.no_tokenizer && !tfm__s2s_of(m)) // translators load their own
+        st = tfm__model_load_tokenizer(ctx, m, path, is_dir, &p);
     if (st) {
         tfm_model_free(m);
         return st;
@@ -349,6 +351,9 @@ tfm_status tfm_session_prefill(tfm_session *s, const int32_t *tokens, int32_t n,
     tfm_ctx *ctx;
     if (!s) return TFM_ERR_INVALID_ARG;
     ctx = s->ctx;
+    if (tfm__s2s_of(s->m))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "session_prefill: the model (%s) is an "
+                        "encoder-decoder translator: use tfm_translate", s->m->arch_name);
     if (!tokens || n <= 0)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "session_prefill: %s",
                         !tokens ? "NULL tokens" : "no tokens (n must be >= 1)");
