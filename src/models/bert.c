@@ -584,6 +584,40 @@ static tfm_status act_rows(tfm_ctx *ctx, int act, float *x, int64_t rows, int64_
     return tfm_activation(ctx, (tfm_act)act, &a, &a);
 }
 
+// Masked-LM head on rows x [n, D]: logits [n, V] = decoder(LayerNorm(act(
+// dense(x)))) + bias; t [n, D] is scratch.
+static tfm_status mlm_head(tfm_ctx *ctx, const tfm__bert *b, float *x, int64_t n, float *t,
+                           float *logits) {
+    tfm__bert_lin dec;
+    tfm_status st;
+    if (!b->has_mlm)
+        return tfm__err(ctx, TFM_ERR_UNSUPPORTED, "bert: model '%s' has no masked-LM head",
+                        b->arch);
+    if ((st = linear(ctx, &b->mlm_dense, x, n, b->D, t)) ||
+        (st = act_rows(ctx, b->act, t, n, b->D)) ||
+        (st = add_norm(ctx, &b->mlm_ln, b->eps, t, NULL, n, b->D)))
+        return st;
+    dec.w = b->mlm_dec;
+    dec.b = b->mlm_bias;
+    dec.pw = b->mlm_dec_pw;
+    return linear(ctx, &dec, t, n, b->D, logits);
+}
+
+tfm_status tfm__bert_mlm(tfm_ctx *ctx, const tfm__bert *b, float *x, int64_t n,
+                         float *logits) {
+    size_t bytes;
+    float *t;
+    tfm_status st;
+    if (n < 1 || !tfm__mul_size((size_t)n * sizeof(float), (size_t)b->D, &bytes))
+        return tfm__err(ctx, TFM_ERR_RANGE, "bert: %lld rows for the masked-LM head",
+                        (long long)n);
+    if (!(t = (float *)tfm__alloc_nozero(ctx, bytes)))
+        return tfm__err(ctx, TFM_ERR_NOMEM, "bert: cannot allocate %zu bytes", bytes);
+    st = mlm_head(ctx, b, x, n, t, logits);
+    tfm__free(ctx, t, bytes);
+    return st;
+}
+
 tfm_status tfm__bert_forward(tfm_ctx *ctx, const tfm__bert *b, const int32_t *ids,
                              const int32_t *types, const int32_t *mask, int32_t B,
                              int32_t S, float *hidden, float *pooled, float *mlm,
@@ -700,21 +734,7 @@ tfm_status tfm__bert_forward(tfm_ctx *ctx, const tfm__bert *b, const int32_t *id
             goto done;
         if ((st = linear(ctx, &b->cls, pool, B, D, cls))) goto done;
     }
-    if (mlm) {
-        tfm__bert_lin dec;
-        if (!b->has_mlm) {
-            st = tfm__err(ctx, TFM_ERR_UNSUPPORTED, "bert: model '%s' has no masked-LM head",
-                          b->arch);
-            goto done;
-        }
-        if ((st = linear(ctx, &b->mlm_dense, x, N, D, t)) || (st = act_rows(ctx, b->act, t, N, D)) ||
-            (st = add_norm(ctx, &b->mlm_ln, b->eps, t, NULL, N, D)))
-            goto done;
-        dec.w = b->mlm_dec;
-        dec.b = b->mlm_bias;
-        dec.pw = b->mlm_dec_pw;
-        if ((st = linear(ctx, &dec, t, N, D, mlm))) goto done;
-    }
+    if (mlm && (st = mlm_head(ctx, b, x, N, t, mlm))) goto done;
 done:
     tfm__free(ctx, mem, nf);
     return st;

@@ -86,4 +86,9 @@ tfm_status tfm__bert_forward(tfm_ctx *ctx, const tfm__bert *b, const int32_t *id
                              int32_t S, float *hidden, float *pooled, float *mlm,
                              float *cls);
 
+// The masked-LM head alone on hidden states x [n, D] (n rows chosen by the
+// caller, e.g. the [MASK] positions) into logits [n, V].
+tfm_status tfm__bert_mlm(tfm_ctx *ctx, const tfm__bert *b, float *x, int64_t n,
+                         float *logits);
+
 #endif /* TFM_MODELS_BERT_H */

@@ -167,8 +167,8 @@ tfm_status tfm_fill_mask(tfm_ctx *ctx, const tfm_model *m, const char *const *te
     tfm_fill_mask_result *r = NULL;
     tfm_status st;
     const tfm_tokenizer *tok;
-    float *logits = NULL;
-    size_t lbytes = 0;
+    float *logits = NULL, *hid = NULL;
+    size_t lbytes = 0, hbytes = 0;
     int32_t mask_id, i, s, M = 0, k;
     int64_t N;
     if (out) *out = NULL;
@@ -202,9 +202,13 @@ tfm_status tfm_fill_mask(tfm_ctx *ctx, const tfm_model *m, const char *const *te
     r->position = (int32_t *)tfm__alloc(ctx, (size_t)M * sizeof(int32_t));
     r->pred = (tfm_prediction *)tfm__alloc(ctx, (size_t)M * (size_t)k * sizeof(tfm_prediction));
     if (!r->text || !r->position || !r->pred) goto nomem;
-    if (!(logits = falloc(ctx, N * b->V, &lbytes))) goto nomem;
+    // The encoder over the batch, then the head on the [MASK] rows only
+    // (the vocabulary projection is the costliest matmul of the model).
+    if (!(hid = falloc(ctx, N * b->D, &hbytes)) ||
+        !(logits = falloc(ctx, (int64_t)M * b->V, &lbytes)))
+        goto nomem;
     if ((st = tfm__bert_forward(ctx, b, bt->ids, bt->type_ids, bt->attention_mask, bt->n_seq,
-                                bt->seq_len, NULL, NULL, logits, NULL)))
+                                bt->seq_len, hid, NULL, NULL, NULL)))
         goto fail;
     M = 0;
     for (i = 0; i < bt->n_seq; i++)
@@ -213,9 +217,13 @@ tfm_status tfm_fill_mask(tfm_ctx *ctx, const tfm_model *m, const char *const *te
             if (bt->ids[row] != mask_id) continue;
             r->text[M] = i;
             r->position[M] = s;
-            top_k(logits + row * b->V, b->V, k, tok, r->pred + (int64_t)M * k);
+            // Gather the mask rows to the front of hid (row >= M always).
+            memmove(hid + (int64_t)M * b->D, hid + row * b->D, (size_t)b->D * sizeof(float));
             M++;
         }
+    if ((st = tfm__bert_mlm(ctx, b, hid, M, logits))) goto fail;
+    for (i = 0; i < M; i++) top_k(logits + (int64_t)i * b->V, b->V, k, tok, r->pred + (int64_t)i * k);
+    tfm__free(ctx, hid, hbytes);
     tfm__free(ctx, logits, lbytes);
     tfm_batch_free(bt);
     *out = r;
@@ -223,6 +231,7 @@ tfm_status tfm_fill_mask(tfm_ctx *ctx, const tfm_model *m, const char *const *te
 nomem:
     st = tfm__err(ctx, TFM_ERR_NOMEM, "fill_mask: out of memory");
 fail:
+    tfm__free(ctx, hid, hbytes);
     tfm__free(ctx, logits, lbytes);
     tfm_fill_mask_result_free(r);
     tfm_batch_free(bt);
