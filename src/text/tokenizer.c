@@ -185,6 +185,18 @@ static int join_path(char *buf, size_t size, const char *path, int is_file,
     return n >= 0 && (size_t)n < size;
 }
 
+/* The SentencePiece model of a folder into buf: SENTENCEPIECE, or AUTO when
+ * it has none (a Marian folder's source side comes first). */
+static int spm_in_folder(char *buf, size_t size, const char *dir) {
+    static const char *const names[] = {"source.spm", "target.spm", "spiece.model",
+                                        "sentencepiece.bpe.model", "tokenizer.model"};
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (join_path(buf, size, dir, 0, names[i]) && file_exists(buf))
+            return TFM_TOKENIZER_SENTENCEPIECE;
+    return TFM_TOKENIZER_AUTO;
+}
+
 void tfm_tokenizer_free(tfm_tokenizer *t) {
     tfm_ctx *ctx;
     if (!t) return;
@@ -202,6 +214,7 @@ void tfm_tokenizer_free(tfm_tokenizer *t) {
     if (t->merge_id) tfm__free(ctx, t->merge_id, ((size_t)t->mmask + 1) * sizeof(int32_t));
     if (t->bytes) tfm__free(ctx, t->bytes, t->bytes_size);
     if (t->bytes_off) tfm__free(ctx, t->bytes_off, ((size_t)t->n_vocab + 1) * sizeof(uint32_t));
+    tfm__spm_free(ctx, t->spm);
     tfm__free(ctx, t, sizeof *t);
 }
 
@@ -235,10 +248,12 @@ tfm_status tfm_tokenizer_load(tfm_ctx *ctx, const char *path,
             else if (join_path(a, sizeof a, path, 0, "vocab.json") && file_exists(a) &&
                      join_path(b, sizeof b, path, 0, "merges.txt") && file_exists(b))
                 type = TFM_TOKENIZER_BPE;
-            else
+            else if ((type = spm_in_folder(a, sizeof a, path)) == TFM_TOKENIZER_AUTO)
                 return tfm__err(ctx, TFM_ERR_NOT_FOUND,
-                                "tokenizer: no tokenizer.bin, vocab.txt or "
-                                "vocab.json + merges.txt in '%s'", path);
+                                "tokenizer: no tokenizer.bin, vocab.txt, "
+                                "vocab.json + merges.txt or SentencePiece model in '%s'", path);
+        } else if (ends_with(path, ".model") || ends_with(path, ".spm")) {
+            type = TFM_TOKENIZER_SENTENCEPIECE;
         } else if (ends_with(path, ".txt")) {
             type = TFM_TOKENIZER_WORDPIECE;
         } else if (ends_with(path, ".json")) {
@@ -247,13 +262,20 @@ tfm_status tfm_tokenizer_load(tfm_ctx *ctx, const char *path,
             type = TFM_TOKENIZER_LLAMA2C;
         }
     }
-    if (type < TFM_TOKENIZER_LLAMA2C || type > TFM_TOKENIZER_BPE)
+    if (type < TFM_TOKENIZER_LLAMA2C || type > TFM_TOKENIZER_SENTENCEPIECE)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "tokenizer_load: unknown type %d", type);
     /* file names for the chosen type */
     switch (type) {
     case TFM_TOKENIZER_LLAMA2C:
         if (is_dir) { if (!join_path(a, sizeof a, path, 0, "tokenizer.bin")) goto toolong; }
         else if ((size_t)snprintf(a, sizeof a, "%s", path) >= sizeof a) goto toolong;
+        break;
+    case TFM_TOKENIZER_SENTENCEPIECE:
+        if (is_dir) {
+            if (spm_in_folder(a, sizeof a, path) == TFM_TOKENIZER_AUTO)
+                return tfm__err(ctx, TFM_ERR_NOT_FOUND,
+                                "tokenizer: no SentencePiece model in '%s'", path);
+        } else if ((size_t)snprintf(a, sizeof a, "%s", path) >= sizeof a) goto toolong;
         break;
     case TFM_TOKENIZER_WORDPIECE:
         if (is_dir) { if (!join_path(a, sizeof a, path, 0, "vocab.txt")) goto toolong; }
@@ -275,6 +297,7 @@ tfm_status tfm_tokenizer_load(tfm_ctx *ctx, const char *path,
     for (i = 0; i < TFM__N_SPECIAL; i++) t->special[i] = -1;
     switch (type) {
     case TFM_TOKENIZER_LLAMA2C: st = tfm__tokbin_load(ctx, a, t); break;
+    case TFM_TOKENIZER_SENTENCEPIECE: st = tfm__spm_load(ctx, a, t); break;
     case TFM_TOKENIZER_WORDPIECE:
         st = tfm__wordpiece_load(ctx, a, file_exists(c) ? c : NULL, &p, t);
         break;
@@ -337,6 +360,7 @@ static tfm_status encode_chunk(tfm_ctx *ctx, const tfm_tokenizer *t, const char 
     switch (t->type) {
     case TFM_TOKENIZER_WORDPIECE: return tfm__wordpiece_encode(ctx, t, s, n, base, out);
     case TFM_TOKENIZER_BPE: return tfm__bpe_encode(ctx, t, s, n, base, out);
+    case TFM_TOKENIZER_SENTENCEPIECE: return tfm__spm_encode(ctx, t, s, n, base, out);
     default: return tfm__tokbin_encode(ctx, t, s, n, out);
     }
 }
@@ -399,6 +423,12 @@ static void make_layout(const tfm_tokenizer *t, int add, int has_pair, layout *l
         if (t->special[TFM_TOKEN_BOS] >= 0) {
             l->pre[l->npre++] = t->special[TFM_TOKEN_BOS];
             if (has_pair) l->mid[l->nmid++] = t->special[TFM_TOKEN_BOS];
+        }
+    } else if (t->type == TFM_TOKENIZER_SENTENCEPIECE) {
+        /* Marian: A </s>, and A B </s> for a pair */
+        if (t->special[TFM_TOKEN_EOS] >= 0) {
+            if (has_pair) l->post[l->npost++] = t->special[TFM_TOKEN_EOS];
+            else l->mid[l->nmid++] = t->special[TFM_TOKEN_EOS];
         }
     }
 }
@@ -628,7 +658,16 @@ tfm_status tfm_tokenizer_decode(tfm_ctx *ctx, const tfm_tokenizer *t, const int3
     if (n_out) *n_out = 0;
     if (!t || !n_out || (!ids && n))
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "decode: NULL tokenizer, ids or n_out");
-    st = sb_put(ctx, &b, "", 0);
+    if (t->type == TFM_TOKENIZER_SENTENCEPIECE) {
+        for (i = 0; i < n; i++)
+            if (ids[i] < 0 || ids[i] >= t->n_vocab)
+                return tfm__err(ctx, TFM_ERR_RANGE, "decode: id %d at position %zu outside "
+                                "[0, %d)", (int)ids[i], i, (int)t->n_vocab);
+        st = tfm__spm_decode(ctx, t, ids, n, flags, 1, 0, &b.p, &b.n, &b.cap);
+        n = 0; /* done: on to the common ending */
+    } else {
+        st = sb_put(ctx, &b, "", 0);
+    }
     for (i = 0; i < n && st == TFM_OK; i++) {
         int32_t id = ids[i];
         if (id < 0 || id >= t->n_vocab) {
@@ -659,9 +698,17 @@ tfm_status tfm_tokenizer_decode_next(tfm_ctx *ctx, const tfm_tokenizer *t, int32
         return tfm__err(ctx, TFM_ERR_RANGE, "decode_next: id %d outside [0, %d)", (int)id,
                         (int)t->n_vocab);
     if (prev_id >= t->n_vocab) prev_id = -1;
-    st = sb_put(ctx, &b, "", 0);
-    if (st == TFM_OK && !((flags & TFM_DECODE_SKIP_SPECIAL) && t->is_special[id]))
-        st = piece(ctx, t, prev_id, id, prev_id < 0, &b);
+    if (t->type == TFM_TOKENIZER_SENTENCEPIECE) {
+        /* the first piece's space goes at the start and after a control
+         * piece (BOS) */
+        int at_start = prev_id < 0 || (t->is_special[prev_id] &&
+                                       prev_id != t->special[TFM_TOKEN_UNK]);
+        st = tfm__spm_decode(ctx, t, &id, 1, flags, at_start, 1, &b.p, &b.n, &b.cap);
+    } else {
+        st = sb_put(ctx, &b, "", 0);
+        if (st == TFM_OK && !((flags & TFM_DECODE_SKIP_SPECIAL) && t->is_special[id]))
+            st = piece(ctx, t, prev_id, id, prev_id < 0, &b);
+    }
     if (st == TFM_OK) st = deliver(ctx, &b, buf, size, n_out, "decode_next");
     if (b.p) tfm__free(ctx, b.p, b.cap);
     return st;

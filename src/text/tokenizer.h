@@ -51,6 +51,9 @@ struct tfm_tokenizer {
     char *bytes;             /* decoded bytes of every token                */
     size_t bytes_size;
     uint32_t *bytes_off;     /* [V + 1]                                     */
+
+    /* SentencePiece (spm.c): piece types, normalizer, prefix tables */
+    struct tfm__spm *spm;
 };
 
 /* ---- growable id list ----------------------------------------------------*/
@@ -111,6 +114,20 @@ tfm_status tfm__bpe_load(tfm_ctx *ctx, const char *vocab_path,
                          tfm_tokenizer *t);
 tfm_status tfm__bpe_encode(tfm_ctx *ctx, const tfm_tokenizer *t, const char *s,
                            size_t n, int32_t base, tfm__ids *out);
+
+/* SentencePiece (spm.c). Decode: ids valid; at_start: nothing precedes
+ * them; raw_bytes: byte pieces as they are (streaming) rather than UTF-8
+ * checked; the text is a new NUL-terminated buffer of *cap bytes. */
+tfm_status tfm__spm_load(tfm_ctx *ctx, const char *path, tfm_tokenizer *t);
+tfm_status tfm__spm_from_memory(tfm_ctx *ctx, const void *data, size_t size,
+                                const char *name, tfm_tokenizer **out);
+tfm_status tfm__spm_encode(tfm_ctx *ctx, const tfm_tokenizer *t, const char *s,
+                           size_t n, int32_t base, tfm__ids *out);
+tfm_status tfm__spm_decode(tfm_ctx *ctx, const tfm_tokenizer *t,
+                           const int32_t *ids, size_t n, uint32_t flags,
+                           int at_start, int raw_bytes, char **text,
+                           size_t *len, size_t *cap);
+void tfm__spm_free(tfm_ctx *ctx, struct tfm__spm *sp);
 
 /* Reads a whole file with the ctx allocator (NUL appended; free size + 1). */
 tfm_status tfm__text_read_file(tfm_ctx *ctx, const char *path, char **data,
