@@ -1325,10 +1325,20 @@ TFM_API int32_t tfm_sample(float *logits, int32_t n,
  *    present: do_lower_case, strip_accents, model_max_length): the
  *    behaviour of Hugging Face's BertTokenizer;
  *  - GPT-2 byte-level BPE (`vocab.json` + `merges.txt`): GPT-2's
- *    pre-tokenization pattern, byte-to-unicode mapping, `<|endoftext|>`.
+ *    pre-tokenization pattern, byte-to-unicode mapping, `<|endoftext|>`;
+ *  - SentencePiece models (`*.model`, `*.spm`: a ModelProto), unigram and
+ *    BPE: the normalization the model carries (its precompiled character
+ *    map, e.g. nmt_nfkc, or identity; dummy prefix, extra whitespace,
+ *    spaces as U+2581), user-defined pieces, byte fallback; the ids and
+ *    text of SentencePiece 0.1.97's Encode and Decode. unk, bos, eos and
+ *    pad are the model's pieces; "<s>" in text is plain text.
  * A folder is searched in that order (tokenizer.bin, vocab.txt, vocab.json
- * with merges.txt). A file is taken by its name: `*.txt` WordPiece,
- * `*.json` byte-level BPE (merges.txt beside it), anything else llama2.c.
+ * with merges.txt, then SentencePiece: source.spm, target.spm,
+ * spiece.model, sentencepiece.bpe.model, tokenizer.model; a Marian folder
+ * thus gives its source side: load target.spm by name for the other). A
+ * file is taken by its name: `*.txt` WordPiece, `*.json` byte-level BPE
+ * (merges.txt beside it), `*.model` / `*.spm` SentencePiece, anything else
+ * llama2.c.
  *
  * Text is UTF-8 and must be valid (no overlong forms, no surrogates, nothing
  * past U+10FFFF, no truncated sequence): anything else is TFM_ERR_FORMAT
@@ -1351,7 +1361,8 @@ typedef enum tfm_tokenizer_type {
     TFM_TOKENIZER_AUTO = 0,      /* detect (tfm_tokenizer_params.type)       */
     TFM_TOKENIZER_LLAMA2C = 1,   /* llama2.c tokenizer.bin                   */
     TFM_TOKENIZER_WORDPIECE = 2, /* BERT vocab.txt                           */
-    TFM_TOKENIZER_BPE = 3        /* GPT-2 byte-level BPE                     */
+    TFM_TOKENIZER_BPE = 3,       /* GPT-2 byte-level BPE                     */
+    TFM_TOKENIZER_SENTENCEPIECE = 4 /* SentencePiece .model / .spm           */
 } tfm_tokenizer_type;
 
 /* Special tokens, for tfm_tokenizer_special_id. */
@@ -1401,6 +1412,8 @@ TFM_API int32_t tfm_tokenizer_max_length(const tfm_tokenizer *tok);
 /* The id of a special token, -1 when the vocabulary has none.
  * llama2.c: bos 1, eos 2, unk 0. WordPiece: [CLS] [SEP] [UNK] [PAD] [MASK]
  * (bos = cls, eos = sep). GPT-2: <|endoftext|> as bos, eos and unk.
+ * SentencePiece: the unknown piece, and the control pieces the trainer spec
+ * names for bos, eos and pad (-1 when absent or not CONTROL).
  * Thread-safe. */
 TFM_API int32_t tfm_tokenizer_special_id(const tfm_tokenizer *tok,
                                          tfm_special_token which);
@@ -1429,7 +1442,9 @@ typedef struct tfm_encode_params {
     size_t struct_size;     /* sizeof(tfm_encode_params), set by _default    */
     int32_t add_special;    /* 1 (default): the model's special tokens
                                (llama2.c: BOS first; WordPiece: [CLS] A [SEP]
-                               and [CLS] A [SEP] B [SEP]; GPT-2: none)       */
+                               and [CLS] A [SEP] B [SEP]; GPT-2: none;
+                               SentencePiece: EOS last, as Marian and T5:
+                               A </s> and A B </s>)                         */
     int32_t max_length;     /* 0 (default): no limit; else the most ids of the
                                whole encoding, special tokens included      */
     int32_t truncation;     /* tfm_truncation when past max_length
@@ -1476,7 +1491,11 @@ TFM_API tfm_status tfm_tokenizer_encode(tfm_ctx *ctx, const tfm_tokenizer *tok,
  * decoder, drops the space before a "." "," "?" or "!" token (without
  * TFM_DECODE_CLEANUP, the whole-text rules stay off); GPT-2 maps the byte-level
  * strings back to bytes; llama2.c turns `<0xNN>` into the byte and drops
- * the dummy-prefix space at the start and after BOS. The result is the
+ * the dummy-prefix space at the start and after BOS; SentencePiece turns
+ * U+2581 into spaces, drops the first piece's leading one, skips control
+ * pieces, shows unk as " \u2047 " and joins runs of byte pieces into UTF-8
+ * (a broken sequence gives U+FFFD per byte; decode_next passes the
+ * bytes as they are). The result is the
  * bytes the tokens stand for: a byte-level cut may leave invalid UTF-8.
  * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_RANGE (an id outside the vocabulary,
  * named with its position; a buffer too small), TFM_ERR_NOMEM. */
