@@ -153,6 +153,12 @@ TEST(bert_model_queries) {
     CHECK_STR(tfm_model_label(m, 0), "negative");
     CHECK_STR(tfm_model_label(m, 2), "positive");
     CHECK(tfm_model_label(m, 3) == NULL);
+    {
+        // An encoder has no decoding session.
+        tfm_session *sess = (tfm_session *)1;
+        CHECK(tfm_session_create(ctx, m, NULL, &sess) != TFM_OK);
+        CHECK(sess == NULL);
+    }
     tfm_model_free(m);
     REQUIRE_OK(ctx, load_named(ctx, "distilbert_mlm", &m));
     CHECK_STR(tfm_model_arch(m), "distilbert");
