@@ -1830,6 +1830,10 @@ TFM_API tfm_status tfm_translate_logits(tfm_ctx *ctx, const tfm_model *model,
 TFM_API int32_t tfm_model_decoder_start(const tfm_model *model);
 TFM_API int32_t tfm_model_pad(const tfm_model *model);
 TFM_API int32_t tfm_model_src_vocab_size(const tfm_model *model);
+/* The piece vocab.json gives token `id` of a translation model ("\u2581Haus",
+ * "</s>"), owned by the model; NULL without vocab.json or for an id out of
+ * range. Thread-safe. */
+TFM_API const char *tfm_translate_piece(const tfm_model *model, int32_t id);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@ static const tfm_cmd g_cmds[] = {
     {"embed", cmd_embed, "sentence embeddings with a BERT-family model"},
     {"classify", cmd_classify, "classify text with a BERT-family classifier"},
     {"tokenize", cmd_tokenize, "token ids, type ids and tokens of a text (tokenizer file or folder)"},
+    {"translate", cmd_translate, "translate text with an encoder-decoder model (Marian folder)"},
 };
 #define N_CMDS (sizeof g_cmds / sizeof g_cmds[0])
 

@@ -25,6 +25,7 @@ int cmd_fill_mask(int argc, char **argv); // cmd_bert.c
 int cmd_embed(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv); // cmd_tokenize.c
+int cmd_translate(int argc, char **argv); // cmd_translate.c
 
 /* Prints "tfm: <msg>" to stderr and returns TFM_EXIT_USAGE. */
 int tool_usage_error(const char *fmt, ...)

@@ -75,6 +75,23 @@ static void s2s_aux_free(void *p) { s2s_free((tfm__s2s *)p); }
 
 static tfm_status load_vocab(tfm_ctx *ctx, tfm__s2s *s, const char *dir);
 
+// dir/name when present: a SentencePiece model (Marian's source.spm and
+// target.spm), whose pieces map to the model's ids through vocab.json.
+static tfm_status load_spm(tfm_ctx *ctx, tfm__s2s *s, const char *dir, const char *name,
+                           struct tfm_tokenizer **out) {
+    char path[1100];
+    FILE *f;
+    tfm_status st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (!(f = fopen(path, "rb"))) return TFM_OK;
+    fclose(f);
+    if ((st = tfm_tokenizer_load(ctx, path, NULL, out))) return st;
+    if (!s->pieces)
+        return tfm__err(ctx, TFM_ERR_NOT_FOUND, "model_load: %s: %s needs vocab.json beside it "
+                        "(the map of its pieces to the model's ids)", dir, name);
+    return TFM_OK;
+}
+
 const tfm__s2s *tfm__s2s_of(const tfm_model *m) {
     if (!m || !m->aux || m->aux_free != s2s_aux_free) return NULL;
     return (const tfm__s2s *)m->aux;
@@ -509,6 +526,10 @@ tfm_status tfm__s2s_load_model(tfm_ctx *ctx, const char *dir, const tfm__json *c
     if ((st = build(&L, config, what))) return st;
     if ((st = load_vocab(ctx, s, dir))) return st;
     if (s->unk < 0) s->unk = tfm__s2s_piece_id(s, "<unk>", 5);
+    if ((st = load_spm(ctx, s, dir, "source.spm", &s->src_tok)) ||
+        (st = load_spm(ctx, s, dir, "target.spm", &s->tgt_tok)))
+        return st;
+    m->tok = s->src_tok; // owned by s (tok_free stays NULL)
     snprintf(m->arch_name, sizeof m->arch_name, "%s", type);
     m->cfg.dim = s->D;
     m->cfg.hidden = s->F;
@@ -750,4 +771,10 @@ tfm_status tfm__s2s_detok(tfm_ctx *ctx, const tfm__s2s *s, const int32_t *ids, i
     }
     *out = buf;
     return TFM_OK;
+}
+
+const char *tfm_translate_piece(const tfm_model *m, int32_t id) {
+    const tfm__s2s *s = tfm__s2s_of(m);
+    if (!s || !s->pieces || id < 0 || id >= s->n_pieces) return NULL;
+    return s->pieces[id];
 }
