@@ -491,6 +491,7 @@ _FUNCS = {
     "tfm_model_decoder_start": (c_int32, [P]),
     "tfm_model_pad": (c_int32, [P]),
     "tfm_model_src_vocab_size": (c_int32, [P]),
+    "tfm_translate_piece": (cp, [P, c_int32]),
 }
 
 # Sections still being added to the library: absent symbols are allowed and

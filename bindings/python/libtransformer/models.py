@@ -14,7 +14,7 @@ from .core import Context, _Owned
 from .errors import (ERR_RANGE, MisuseError, UnsupportedError, error_for)
 from .layers import _params
 
-TOKENIZER_TYPES = {"auto": 0, "llama2c": 1, "wordpiece": 2, "bpe": 3}
+TOKENIZER_TYPES = {"auto": 0, "llama2c": 1, "wordpiece": 2, "bpe": 3, "sentencepiece": 4}
 _TOKENIZER_NAMES = {v: k for k, v in TOKENIZER_TYPES.items()}
 SPECIAL = {"bos": 0, "eos": 1, "unk": 2, "pad": 3, "cls": 4, "sep": 5, "mask": 6}
 TRUNCATION = {"none": 0, "longest_first": 1, "only_first": 2, "only_second": 3}
@@ -499,6 +499,29 @@ class Model(_Owned):
         return res[0] if single else res
 
     # -- translation
+    def _q_opt(self, name):
+        return _need(name)(self._h())
+
+    @property
+    def decoder_start(self):
+        """Translation models: the decoder start token id (None if none)."""
+        v = self._q_opt("tfm_model_decoder_start")
+        return None if v < 0 else v
+
+    @property
+    def pad(self):
+        v = self._q_opt("tfm_model_pad")
+        return None if v < 0 else v
+
+    @property
+    def src_vocab_size(self):
+        return self._q_opt("tfm_model_src_vocab_size")
+
+    def piece(self, token_id):
+        """Translation models: the vocab.json piece of a target id, or None."""
+        p = _need("tfm_translate_piece")(self._h(), int(token_id))
+        return p.decode("utf-8", "replace") if p else None
+
     def translate(self, texts, ctx=None, **options):
         """Translates text(s); see Session.translate."""
         with self.session(ctx) as s:
