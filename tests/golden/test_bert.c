@@ -490,3 +490,31 @@ TEST(bert_threads_bit_identical) {
     tfm_ctx_free(c1);
     tfm_ctx_free(c3);
 }
+
+TEST(bert_bad_truncated_weights_and_no_vocab) {
+    tfm_ctx *ctx = tfmt_ctx(1);
+    tfm_model *m = NULL;
+    tfm_embeddings *e = NULL;
+    const char *text = "hello";
+    char cmd[600];
+    const char *dir = scratch("distilbert_mlm", NULL, NULL);
+    REQUIRE(dir);
+    // A weights file cut short: the header promises more data than there is.
+    snprintf(cmd, sizeof cmd, "truncate -s 20000 '%s/model.safetensors'", dir);
+    REQUIRE(system(cmd) == 0);
+    CHECK_STATUS(load_dir(ctx, dir, &m), TFM_ERR_FORMAT);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "model.safetensors");
+    CHECK(m == NULL);
+    scratch_clean(dir);
+    // Without vocab.txt the model loads and encodes ids, but the text tasks
+    // need a tokenizer.
+    dir = scratch("distilbert_mlm", "vocab.txt", NULL);
+    REQUIRE(dir);
+    REQUIRE_OK(ctx, load_dir(ctx, dir, &m));
+    CHECK(tfm_model_tokenizer(m) == NULL);
+    CHECK_STATUS(tfm_embed_texts(ctx, m, &text, 1, NULL, &e), TFM_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "no tokenizer");
+    tfm_model_free(m);
+    scratch_clean(dir);
+    tfm_ctx_free(ctx);
+}
