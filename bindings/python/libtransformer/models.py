@@ -97,8 +97,11 @@ class Tokenizer(_Owned):
     def _view(cls, handle, model):
         self = cls.__new__(cls)
         self.ctx = model.ctx
+        # A plain reference keeps the model alive while the view is used;
+        # the finalizer must not hold it (the model holds the view).
         self.model = model
-        self._own(handle, _noop, model)
+        self._own(handle, _noop)
+        model._children.add(self)
         return self
 
     def close(self):
