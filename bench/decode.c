@@ -14,7 +14,9 @@
  *     forward with a KV cache in plain torch, on the same weights;
  * for 1 and 2 threads, with the weights prepacked at load (the default) and
  * used in place (prepack = 0). Every figure is the median of --reps runs
- * after a warm-up. The output is a Markdown table for docs/PERFORMANCE.md.
+ * after a warm-up; the four measurements take turns, one run of each per
+ * repetition, so load from other processes hits them alike. The output is a
+ * Markdown table for docs/PERFORMANCE.md.
  *
  *   decode [--reps N] [--prompt P] [--gen G] [--no-torch] [--quick]
  *          [--keep DIR] [--torch-script PATH]
@@ -30,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define V 50257
@@ -154,6 +157,10 @@ static int write_folder(const char *dir) {
 }
 
 // ---- timing ---------------------------------------------------------------------------------
+//
+// The runs of libtransformer (packed and in place), of PyTorch and of the
+// bandwidth loop are interleaved, one repetition of each in turn, so that a
+// busy moment on a shared machine slows them alike and the ratios hold.
 
 static int g_reps = 5, g_prompt = 128, g_gen = 32;
 
@@ -169,71 +176,146 @@ static int32_t argmax(const float *x, int32_t n) {
     return b;
 }
 
-// Prompt and decode tokens/s of `m` on nt threads (medians of g_reps runs).
-static int time_model(const tfm_model *m, int nt, const int32_t *prompt, result *res) {
-    tfm_ctx_params cp = tfm_ctx_params_default();
-    tfm_session_params sp = tfm_session_params_default();
-    tfm_ctx *ctx = NULL;
-    tfm_session *s = NULL;
-    double pv[64], dv[64];
-    int r, g, ok = 0;
-    cp.n_threads = nt;
-    sp.max_context = g_prompt + g_gen + 1;
-    if (tfm_ctx_create(&cp, &ctx) || tfm_session_create(ctx, m, &sp, &s)) goto done;
-    for (r = -1; r < g_reps; r++) { // run -1: warm-up
-        double t0, t1, t2;
-        int32_t tok;
-        tfm_session_reset(s);
-        t0 = bench_now();
-        if (tfm_session_prefill(s, prompt, g_prompt, NULL)) goto done;
-        t1 = bench_now();
+// One run on a session: the prompt as one batch, then `gen` greedy steps.
+static int run_once(tfm_session *s, const int32_t *prompt, int gen, result *res) {
+    double t0, t1, t2;
+    int32_t tok;
+    int g;
+    tfm_session_reset(s);
+    t0 = bench_now();
+    if (tfm_session_prefill(s, prompt, g_prompt, NULL)) return 0;
+    t1 = bench_now();
+    tok = argmax(tfm_session_logits(s), V);
+    res->next = tok;
+    for (g = 0; g < gen; g++) {
+        if (tfm_session_step(s, tok, NULL)) return 0;
         tok = argmax(tfm_session_logits(s), V);
-        if (r < 0) res->next = tok;
-        for (g = 0; g < (r < 0 ? 2 : g_gen); g++) {
-            if (tfm_session_step(s, tok, NULL)) goto done;
-            tok = argmax(tfm_session_logits(s), V);
-        }
-        t2 = bench_now();
-        if (r >= 0) {
-            pv[r] = g_prompt / (t1 - t0);
-            dv[r] = g_gen / (t2 - t1);
-        }
     }
-    res->prefill_tps = bench_median(pv, g_reps);
-    res->decode_tps = bench_median(dv, g_reps);
-    ok = 1;
-done:
-    if (!ok) fprintf(stderr, "decode: %s\n", tfm_ctx_last_error(ctx));
-    tfm_session_free(s);
-    tfm_ctx_free(ctx);
-    return ok;
+    t2 = bench_now();
+    res->prefill_tps = g_prompt / (t1 - t0);
+    res->decode_tps = gen / (t2 - t1);
+    return 1;
 }
 
-// PyTorch through bench/decode_torch.py; 0 when it could not run.
-static int time_torch(const char *script, const char *dir, int nt, result *res) {
-    char cmd[2048], line[512];
-    FILE *p;
-    int ok = 0;
+// PyTorch: bench/decode_torch.py --serve in a child process, one run per
+// "run" line written to it.
+typedef struct torch_proc {
+    pid_t pid;
+    FILE *to, *from;
+} torch_proc;
+
+static int torch_start(torch_proc *t, const char *script, const char *dir, int nt) {
+    int in[2], out[2];
+    char a_nt[16], a_p[16], a_g[16];
+    char line[256];
+    memset(t, 0, sizeof *t);
     if (access(script, R_OK) != 0) {
         fprintf(stderr, "decode: %s not found: no PyTorch figures\n", script);
         return 0;
     }
-    snprintf(cmd, sizeof cmd,
-             "OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 '%s' --model '%s' --threads %d "
-             "--prompt %d --gen %d --reps %d", script, dir, nt, g_prompt, g_gen, g_reps);
-    if (!(p = popen(cmd, "r"))) return 0;
-    while (fgets(line, sizeof line, p)) {
-        double a, b;
-        int nx;
-        if (sscanf(line, "torch prefill_tps=%lf decode_tps=%lf next=%d", &a, &b, &nx) == 3) {
-            res->prefill_tps = a;
-            res->decode_tps = b;
-            res->next = nx;
-            ok = 1;
-        }
+    if (pipe(in) || pipe(out)) return 0;
+    snprintf(a_nt, sizeof a_nt, "%d", nt);
+    snprintf(a_p, sizeof a_p, "%d", g_prompt);
+    snprintf(a_g, sizeof a_g, "%d", g_gen);
+    fflush(stdout);
+    t->pid = fork();
+    if (t->pid < 0) return 0;
+    if (t->pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        close(in[1]);
+        close(out[0]);
+        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+        execl("/usr/bin/python3", "python3", script, "--serve", "--model", dir, "--threads",
+              a_nt, "--prompt", a_p, "--gen", a_g, (char *)NULL);
+        _exit(127);
     }
-    if (pclose(p) != 0) ok = 0;
-    if (!ok) fprintf(stderr, "decode: PyTorch run failed (%s)\n", cmd);
+    close(in[0]);
+    close(out[1]);
+    t->to = fdopen(in[1], "w");
+    t->from = fdopen(out[0], "r");
+    if (!t->to || !t->from || !fgets(line, sizeof line, t->from) ||
+        strncmp(line, "ready", 5) != 0) {
+        fprintf(stderr, "decode: PyTorch (%s) did not start\n", script);
+        return 0;
+    }
+    return 1;
+}
+
+static int torch_run(torch_proc *t, int gen, result *res) {
+    char line[256];
+    int nx;
+    if (!t->to) return 0;
+    fprintf(t->to, "run %d\n", gen);
+    fflush(t->to);
+    if (!fgets(line, sizeof line, t->from) ||
+        sscanf(line, "torch prefill_tps=%lf decode_tps=%lf next=%d", &res->prefill_tps,
+               &res->decode_tps, &nx) != 3) {
+        fprintf(stderr, "decode: PyTorch run failed\n");
+        return 0;
+    }
+    res->next = nx;
+    return 1;
+}
+
+static void torch_stop(torch_proc *t) {
+    int status;
+    if (t->to) fclose(t->to); // EOF: the script exits
+    if (t->from) fclose(t->from);
+    if (t->pid > 0) waitpid(t->pid, &status, 0);
+    memset(t, 0, sizeof *t);
+}
+
+// Medians of g_reps interleaved runs on nt threads: mp packed, mu in
+// place, PyTorch (when `script`), read bandwidth.
+static int measure(const tfm_model *mp, const tfm_model *mu, const char *script,
+                   const char *dir, int nt, const int32_t *prompt, result *rp, result *ru,
+                   result *rt, int *have_t, double *bw) {
+    tfm_ctx_params cp = tfm_ctx_params_default();
+    tfm_session_params sp = tfm_session_params_default();
+    tfm_ctx *ctx = NULL;
+    tfm_session *sp_s = NULL, *su_s = NULL;
+    torch_proc tp;
+    double v[6][64];
+    result a, b, c;
+    int r, ok = 0;
+    memset(&tp, 0, sizeof tp);
+    *have_t = 0;
+    cp.n_threads = nt;
+    sp.max_context = g_prompt + g_gen + 1;
+    if (tfm_ctx_create(&cp, &ctx) || tfm_session_create(ctx, mp, &sp, &sp_s) ||
+        tfm_session_create(ctx, mu, &sp, &su_s))
+        goto done;
+    if (script) *have_t = torch_start(&tp, script, dir, nt);
+    // warm-up: short runs
+    if (!run_once(sp_s, prompt, 2, rp) || !run_once(su_s, prompt, 2, ru)) goto done;
+    if (*have_t && !torch_run(&tp, 2, rt)) *have_t = 0;
+    for (r = 0; r < g_reps; r++) {
+        bw[r] = bench_read_bw(nt, (size_t)1 << 30, 1);
+        if (!run_once(sp_s, prompt, g_gen, &a) || !run_once(su_s, prompt, g_gen, &b)) goto done;
+        v[0][r] = a.prefill_tps;
+        v[1][r] = a.decode_tps;
+        v[2][r] = b.prefill_tps;
+        v[3][r] = b.decode_tps;
+        if (*have_t && !torch_run(&tp, g_gen, &c)) *have_t = 0;
+        v[4][r] = c.prefill_tps;
+        v[5][r] = c.decode_tps;
+    }
+    rp->prefill_tps = bench_median(v[0], g_reps);
+    rp->decode_tps = bench_median(v[1], g_reps);
+    ru->prefill_tps = bench_median(v[2], g_reps);
+    ru->decode_tps = bench_median(v[3], g_reps);
+    if (*have_t) {
+        rt->prefill_tps = bench_median(v[4], g_reps);
+        rt->decode_tps = bench_median(v[5], g_reps);
+    }
+    ok = 1;
+done:
+    if (!ok) fprintf(stderr, "decode: %s\n", tfm_ctx_last_error(ctx));
+    torch_stop(&tp);
+    tfm_session_free(sp_s);
+    tfm_session_free(su_s);
+    tfm_ctx_free(ctx);
     return ok;
 }
 
@@ -320,15 +402,15 @@ int main(int argc, char **argv) {
     fflush(stdout);
 
     for (nt = 1; nt <= 2; nt++) {
-        bw[nt] = bench_read_bw(nt, (size_t)1 << 30, g_reps);
-        if (!time_model(mp, nt, prompt, &rp[nt]) || !time_model(mu, nt, prompt, &ru[nt]))
+        double bws[64];
+        if (!measure(mp, mu, torch ? script : NULL, dir, nt, prompt, &rp[nt], &ru[nt], &rt[nt],
+                     &have_t[nt], bws))
             return 1;
+        bw[nt] = bench_median(bws, g_reps);
     }
     tfm_model_free(mp);
     tfm_model_free(mu);
     tfm_ctx_free(lctx);
-    if (torch)
-        for (nt = 1; nt <= 2; nt++) have_t[nt] = time_torch(script, dir, nt, &rt[nt]);
 
     printf("| threads | read GB/s | floor tok/s | decode tok/s: packed | in place | PyTorch "
            "| packed %% of floor | packed / PyTorch | prompt tok/s: packed | in place | PyTorch "

@@ -17,7 +17,8 @@ of --reps runs. Prints one line:
     torch prefill_tps=... decode_tps=... next=ID
 
 (next: the greedy token after the prompt, which bench/decode compares with
-its own).
+its own). With --serve (how bench/decode runs it) it prints "ready" once
+loaded, then one such line per "run [GEN]" line on stdin, until EOF.
 """
 import argparse
 import json
@@ -89,6 +90,23 @@ class GPT2:
         return F.linear(h, w["wte.weight"])[0]
 
 
+def one_run(m, prompt, gen):
+    """The prompt as one batch, then gen greedy steps: (prefill tok/s,
+    decode tok/s, the greedy token after the prompt)."""
+    m.pos = 0
+    t0 = time.perf_counter()
+    first = tok = int(m.forward(prompt).argmax())
+    t1 = time.perf_counter()
+    for _ in range(gen):
+        tok = int(m.forward([tok]).argmax())
+    t2 = time.perf_counter()
+    return len(prompt) / (t1 - t0), gen / (t2 - t1), first
+
+
+def report(pre, dec, first):
+    print("torch prefill_tps=%.3f decode_tps=%.3f next=%d" % (pre, dec, first), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -96,28 +114,28 @@ def main():
     ap.add_argument("--prompt", type=int, default=128)
     ap.add_argument("--gen", type=int, default=32)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--serve", action="store_true",
+                    help="print 'ready', then one run (one result line) per 'run [GEN]' line "
+                         "read from stdin, until EOF (bench/decode interleaves its runs so)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     m = GPT2(a.model, a.prompt + a.gen + 1)
     V = m.w["wte.weight"].shape[0]
     prompt = [(i * 7919 + 13) % V for i in range(a.prompt)]  # as bench/decode
-    pre, dec, first = [], [], None
     with torch.inference_mode():
-        for r in range(-1, a.reps):  # -1: warm-up
-            m.pos = 0
-            t0 = time.perf_counter()
-            tok = int(m.forward(prompt).argmax())
-            t1 = time.perf_counter()
-            if first is None:
-                first = tok
-            for _ in range(2 if r < 0 else a.gen):
-                tok = int(m.forward([tok]).argmax())
-            t2 = time.perf_counter()
-            if r >= 0:
-                pre.append(a.prompt / (t1 - t0))
-                dec.append(a.gen / (t2 - t1))
-    print("torch prefill_tps=%.3f decode_tps=%.3f next=%d"
-          % (statistics.median(pre), statistics.median(dec), first))
+        if a.serve:
+            print("ready", flush=True)
+            for line in sys.stdin:
+                words = line.split()
+                if not words or words[0] != "run":
+                    break
+                gen = int(words[1]) if len(words) > 1 else a.gen
+                report(*one_run(m, prompt, min(gen, a.gen)))
+            return
+        one_run(m, prompt, 2)  # warm-up
+        runs = [one_run(m, prompt, a.gen) for _ in range(a.reps)]
+    report(statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs),
+           runs[0][2])
 
 
 if __name__ == "__main__":
