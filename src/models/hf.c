@@ -18,6 +18,7 @@
 #include "model.h"
 #include "../io/json.h"
 #include "seq2seq.h"
+#include "bert.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -311,6 +312,11 @@ tfm_status tfm__hf_load(tfm_ctx *ctx, const char *dir, const tfm_model_params *p
     st = tfm__json_get_string(ctx, root, path, "model_type", NULL, &type);
     if (!st && !type)
         st = tfm__err(ctx, TFM_ERR_NOT_FOUND, "model_load: %s: missing field 'model_type'", path);
+    if (!st && tfm__bert_is_type(type)) { // BERT-family encoders (bert.c)
+        st = tfm__bert_load_model(ctx, dir, root, m);
+        tfm__json_free(doc);
+        return st;
+    }
     if (!st && tfm__s2s_is_type(type)) { // encoder-decoder translators (seq2seq.c)
         st = tfm__s2s_load_model(ctx, dir, root, m);
         tfm__json_free(doc);
