@@ -1090,7 +1090,8 @@ TFM_API tfm_status tfm_matmul_packed(tfm_ctx *ctx, const tfm_tensor *a,
  * A tfm_model is a whole network loaded once from a file or folder:
  *  - a llama2.c checkpoint (".bin": the legacy version-0 layout or the
  *    versioned version-1 fp32 layout), memory-mapped: the weights are read
- *    in place, never copied;
+ *    in place (but see tfm_model_params.prepack: by default the matrices
+ *    of the linear maps are copied once into the GEMM's packed layout);
  *  - a Hugging Face folder with config.json and model.safetensors (or
  *    sharded model-0000N-of-0000M.safetensors with its index), for the
  *    architectures named in config.json's "model_type" ("llama", "gpt2").
