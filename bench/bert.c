@@ -18,7 +18,6 @@
  */
 #define _POSIX_C_SOURCE 200112L
 #include "transformer.h"
-#include "models/bert.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,31 +163,6 @@ static int write_folder(const char *dir) {
 
 // ---- loading and timing ------------------------------------------------------------------
 
-tfm_status tfm__model_load_tokenizer(tfm_ctx *ctx, tfm_model *m, const char *path,
-                                     int is_dir, const tfm_model_params *p);
-
-// tfm_model_load, or the encoder's own entry point where the Hugging Face
-// loader does not dispatch BERT.
-static tfm_status load(tfm_ctx *ctx, const char *dir, tfm_model **out) {
-    char path[1024];
-    tfm__json_doc *doc = NULL;
-    tfm_model *m;
-    tfm_status st = tfm_model_load(ctx, dir, NULL, out);
-    if (st != TFM_ERR_UNSUPPORTED) return st;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if ((st = tfm__json_parse_file(ctx, path, NULL, &doc))) return st;
-    m = (tfm_model *)tfm__alloc(ctx, sizeof *m);
-    m->ctx = ctx;
-    st = tfm__bert_load_model(ctx, dir, tfm__json_root(doc), m);
-    tfm__json_free(doc);
-    if (st) {
-        tfm_model_free(m);
-        return st;
-    }
-    *out = m;
-    return TFM_OK;
-}
-
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -214,7 +188,7 @@ static int run(const char *dir, const int *seqs, int n_seq, const int *thr, int 
         tfm_status st;
         cp.n_threads = thr[ti];
         if (tfm_ctx_create(&cp, &ctx)) return 1;
-        if ((st = load(ctx, dir, &m))) {
+        if ((st = tfm_model_load(ctx, dir, NULL, &m))) {
             fprintf(stderr, "bert: %s: %s\n", tfm_status_str(st), tfm_ctx_last_error(ctx));
             tfm_ctx_free(ctx);
             return 1;

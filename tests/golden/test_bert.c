@@ -6,43 +6,13 @@
  */
 #define _POSIX_C_SOURCE 200112L
 #include "harness.h"
-#include "models/bert.h"
 
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-tfm_status tfm__model_load_tokenizer(tfm_ctx *ctx, tfm_model *m, const char *path,
-                                     int is_dir, const tfm_model_params *p);
-
-// Loads a BERT-family folder into a tfm_model: through tfm_model_load when
-// the Hugging Face loader knows the type, else through the encoder's own
-// entry point (the same code the loader calls).
 static tfm_status load_dir(tfm_ctx *ctx, const char *dir, tfm_model **out) {
-    char path[1024];
-    tfm__json_doc *doc = NULL;
-    tfm_model *m;
-    tfm_status st = tfm_model_load(ctx, dir, NULL, out);
-    tfm_model_params p = tfm_model_params_default();
-    if (st != TFM_ERR_UNSUPPORTED || !strstr(tfm_ctx_last_error(ctx), "model_type"))
-        return st;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if ((st = tfm__json_parse_file(ctx, path, NULL, &doc))) return st;
-    m = (tfm_model *)tfm__alloc(ctx, sizeof *m);
-    if (!m) {
-        tfm__json_free(doc);
-        return TFM_ERR_NOMEM;
-    }
-    m->ctx = ctx;
-    st = tfm__bert_load_model(ctx, dir, tfm__json_root(doc), m);
-    tfm__json_free(doc);
-    if (!st) st = tfm__model_load_tokenizer(ctx, m, dir, 1, &p);
-    if (st) {
-        tfm_model_free(m);
-        return st;
-    }
-    *out = m;
-    return TFM_OK;
+    return tfm_model_load(ctx, dir, NULL, out);
 }
 
 static tfm_status load_named(tfm_ctx *ctx, const char *name, tfm_model **out) {
