@@ -174,7 +174,7 @@ ubsan:
 # tests/fuzz/corpus/<target>/. Crashes land in $(FUZZ_BUILD)/.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 60
-FUZZ_TARGETS := json safetensors
+FUZZ_TARGETS := json safetensors spm
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 .PHONY: fuzz
 fuzz:

@@ -1493,7 +1493,8 @@ TFM_API tfm_status tfm_tokenizer_encode(tfm_ctx *ctx, const tfm_tokenizer *tok,
  * TFM_DECODE_CLEANUP, the whole-text rules stay off); GPT-2 maps the byte-level
  * strings back to bytes; llama2.c turns `<0xNN>` into the byte and drops
  * the dummy-prefix space at the start and after BOS; SentencePiece turns
- * U+2581 into spaces, drops the first piece's leading one, skips control
+ * U+2581 into spaces, drops the first piece's leading one (when the model
+ * adds a dummy prefix or strips extra whitespace), skips control
  * pieces, shows unk as " \u2047 " and joins runs of byte pieces into UTF-8
  * (a broken sequence gives U+FFFD per byte; decode_next passes the
  * bytes as they are). The result is the

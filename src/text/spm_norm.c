@@ -153,6 +153,7 @@ static size_t map_longest(const tfm__spm_norm *nm, const char *s, size_t n, uint
 const tfm__spm_pfx *tfm__spm_ptab_find(const tfm__spm_ptab *tab, const char *blob, uint32_t h,
                                        const char *s, size_t len) {
     uint32_t slot;
+    if (!tab->count) return NULL; /* a model without such pieces */
     for (slot = (h ^ (h >> 15)) & tab->mask;; slot = (slot + 1) & tab->mask) {
         const tfm__spm_pfx *e = &tab->e[slot];
         if (e->len == 0) return NULL;

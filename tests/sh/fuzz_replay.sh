@@ -11,7 +11,7 @@ if ! $CC $san "$tmp/probe.c" -o "$tmp/probe" 2>/dev/null || ! "$tmp/probe"; then
   echo "sanitizers unavailable; replaying without them"
   san=""
 fi
-for t in json safetensors; do
+for t in json safetensors spm; do
   $CC -std=c99 -O1 -g -Wall -Werror -Iinclude -Isrc $san tests/fuzz/replay.c "tests/fuzz/fuzz_$t.c" \
       "$BUILD/libtransformer.a" -lm -pthread ${TFM_EXTRA_LDFLAGS:-} -o "$tmp/replay_$t"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

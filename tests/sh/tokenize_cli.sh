@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `tfm tokenize`: ids, type ids and tokens as JSON for a WordPiece folder
-# (with a pair), a GPT-2 folder and a llama2.c tokenizer.bin; errors for a
+# (with a pair), a GPT-2 folder, a llama2.c tokenizer.bin and a
+# SentencePiece model with byte fallback; errors for a
 # missing folder and invalid UTF-8. Uses ../shared where present; a small
 # vocab.txt written here otherwise.
 set -u
@@ -20,6 +21,9 @@ expect "small wordpiece" "$("$TFM" tokenize "$tmp" "Hello worlds!" --pair "hello
   '{"ids":[2,5,6,8,7,3,5,3],"type_ids":[0,0,0,0,0,0,1,1],"tokens":["[CLS]","hello","world","##s","!","[SEP]","hello","[SEP]"]}'
 expect "file path + no specials" "$("$TFM" tokenize "$tmp/vocab.txt" "world" --no-special --json)" \
   '{"ids":[6],"type_ids":[0],"tokens":["world"]}'
+
+expect "sentencepiece .model" "$("$TFM" tokenize tests/golden/spm/uni_bytes.model "Ja 😀" --json)" \
+  '{"ids":[259,77,266,259,243,162,155,131,2],"type_ids":[0,0,0,0,0,0,0,0,0],"tokens":["▁","<0x4A>","a","▁","<0xF0>","<0x9F>","<0x98>","<0x80>","</s>"]}'
 
 "$TFM" tokenize "$tmp/nothing" "x" > "$tmp/out" 2>&1; rc=$?
 [ $rc = 2 ] && grep -q "cannot open" "$tmp/out" || { echo "missing folder: rc $rc: $(cat "$tmp/out")"; fail=1; }

@@ -19,6 +19,10 @@ Models (vocabularies of 300-800 pieces):
   ident.model      unigram, identity, user-defined symbols, no dummy prefix,
                    whitespace kept
 
+Also writes the seed corpus of tests/fuzz/fuzz_spm.c (tests/fuzz/corpus/spm/):
+a small model, cut and damaged copies, and hand-made models with every kind
+of protobuf field.
+
 Output: the models and cases.jsonl, one JSON object per line:
   {"model": M, "info": {"vocab": V, "unk": u, "bos": b, "eos": e, "pad": p}}
   {"model": M, "text": T, "ids": [...], "pieces": [...], "decoded": D}
@@ -32,6 +36,7 @@ import json
 import os
 import random
 import shutil
+import struct
 import tempfile
 
 import sentencepiece as spm
@@ -139,6 +144,79 @@ def train(name, args, lines, tmp):
     return spm.SentencePieceProcessor(model_file=dst)
 
 
+# ---- protobuf writing, for the fuzz seeds ---------------------------------------
+
+def pb_varint(v):
+    v &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def pb_key(field, wt):
+    return pb_varint(field << 3 | wt)
+
+
+def pb_len(field, data):
+    return pb_key(field, 2) + pb_varint(len(data)) + data
+
+
+def pb_int(field, v):
+    return pb_key(field, 0) + pb_varint(v)
+
+
+def pb_piece(piece, score, typ=None):
+    body = pb_len(1, piece.encode()) + pb_key(2, 5) + struct.pack("<f", score)
+    if typ is not None:
+        body += pb_int(3, typ)
+    return pb_len(1, body)
+
+
+def pb_junk():
+    """Fields of every wire type, a group with a group inside."""
+    return (pb_int(900, -5) + pb_key(901, 1) + bytes(range(8)) + pb_key(902, 5) + b"abcd"
+            + pb_len(903, b"skip") + pb_key(904, 3) + pb_int(1, 7) + pb_key(2, 3)
+            + pb_len(3, b"x") + pb_key(2, 4) + pb_key(904, 4))
+
+
+def fuzz_seeds():
+    out = os.path.join(HERE, "..", "..", "fuzz", "corpus", "spm")
+    os.makedirs(out, exist_ok=True)
+    seeds = {}
+    with open(os.path.join(HERE, "ident.model"), "rb") as f:
+        seeds["ident"] = f.read()
+    with open(os.path.join(HERE, "bpe.model"), "rb") as f:
+        bpe = bytearray(f.read())
+    seeds["truncated"] = bytes(bpe[:3000])
+    flipped = bytearray(bpe)
+    rng = random.Random(5)
+    for _ in range(12):
+        flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
+    seeds["flipped"] = bytes(flipped)
+    sp = "\u2581"
+    tiny = (pb_junk() + pb_piece("<unk>", 0, 2) + pb_piece("<s>", 0, 3) + pb_piece("</s>", 0, 3)
+            + pb_piece(sp + "ab", -1) + pb_piece(sp + "a", -2, 1) + pb_piece("a", -3)
+            + pb_piece("b", -3) + pb_piece(sp, -4) + pb_piece("<sep>", 0, 4)
+            + pb_piece("<0x41>", 0, 6) + pb_piece("<0xF0>", 0, 6) + pb_piece("x", 0, 5))
+    seeds["tiny_unigram"] = tiny + pb_len(2, pb_junk() + pb_int(3, 1) + pb_int(35, 1)) \
+        + pb_len(3, pb_len(1, b"identity") + pb_junk())
+    seeds["tiny_bpe"] = tiny + pb_len(2, pb_int(3, 2) + pb_int(35, 1)) \
+        + pb_len(3, pb_int(3, 0) + pb_int(4, 0))
+    # a map of 2 units and two replacements: "a" -> "bc"
+    charsmap = (struct.pack("<I", 8) + struct.pack("<II", 0x60 << 10, 0x61 | 0x100 | 3 << 10)
+                + b"bc\0")
+    seeds["tiny_map"] = tiny + pb_len(2, pb_int(35, 1)) + pb_len(3, pb_len(2, charsmap))
+    seeds["empty"] = b""
+    seeds["bad_varint"] = pb_key(1, 0) + b"\xff" * 11
+    for name, data in seeds.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+
+
 def main():
     lines = corpus()
     held = lines[::10]
@@ -181,6 +259,7 @@ def main():
     with open(os.path.join(HERE, "cases.jsonl"), "w", encoding="utf-8") as f:
         for r in records:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    fuzz_seeds()
 
 
 if __name__ == "__main__":
