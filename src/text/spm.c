@@ -328,14 +328,16 @@ void tfm__spm_free(tfm_ctx *ctx, tfm__spm *sp) {
     tfm__spm_norm_free(ctx, &sp->norm);
     tfm__spm_norm_free(ctx, &sp->denorm);
     if (sp->unk_surface) tfm__free(ctx, sp->unk_surface, sp->unk_surface_len + 1);
-    if (sp->pieces.e) tfm__free(ctx, sp->pieces.e, ((size_t)sp->pieces.mask + 1) * sizeof(tfm__spm_pfx));
-    if (sp->user.e) tfm__free(ctx, sp->user.e, ((size_t)sp->user.mask + 1) * sizeof(tfm__spm_pfx));
+    if (sp->pieces.e)
+        tfm__free(ctx, sp->pieces.e, ((size_t)sp->pieces.mask + 1) * sizeof(tfm__spm_pfx));
+    if (sp->user.e)
+        tfm__free(ctx, sp->user.e, ((size_t)sp->user.mask + 1) * sizeof(tfm__spm_pfx));
     tfm__free(ctx, sp, sizeof *sp);
 }
 
 static int in_trie(int type, int user_only) {
-    return user_only ? type == TFM__SPM_USER
-                     : (type == TFM__SPM_NORMAL || type == TFM__SPM_USER || type == TFM__SPM_UNUSED);
+    if (user_only) return type == TFM__SPM_USER;
+    return type == TFM__SPM_NORMAL || type == TFM__SPM_USER || type == TFM__SPM_UNUSED;
 }
 
 static tfm_status ptab_build(tfm_ctx *ctx, const tfm_tokenizer *t, const tfm__spm *sp,

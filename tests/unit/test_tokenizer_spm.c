@@ -227,7 +227,9 @@ static void w_varint(pbw *w, uint64_t v) {
         w_raw(w, &c, 1);
     } while (v);
 }
-static void w_key(pbw *w, uint32_t field, int wt) { w_varint(w, (uint64_t)field << 3 | (unsigned)wt); }
+static void w_key(pbw *w, uint32_t field, int wt) {
+    w_varint(w, (uint64_t)field << 3 | (unsigned)wt);
+}
 static void w_bytes(pbw *w, uint32_t field, const void *p, size_t n) {
     w_key(w, field, 2);
     w_varint(w, n);
@@ -533,7 +535,8 @@ TEST(spm_corrupt_charsmap_is_contained) {
         tiny_model(&w, 0);
         map[0] = 64;
         map[1] = map[2] = map[3] = 0;
-        for (i = 4; i < 4 + 64; i++) map[i] = (unsigned char)(tfmt_randf() * 256.0f);
+        for (i = 4; i < 4 + 64; i++) /* tfmt_randf: [-1, 1) */
+            map[i] = (unsigned char)((tfmt_randf() + 1.0f) * 127.5f);
         /* odd rounds: a path for 'a' (root offset 0x60, then unit 1 labelled
          * 'a' with a value child at unit 2), a value in or out of range */
         if (round % 2) {
@@ -626,7 +629,8 @@ TEST(spm_folders_and_files) {
     CHECK_STATUS(tfm_tokenizer_load(ctx, a, NULL, &t), TFM_ERR_FORMAT);
     CHECK(t == NULL);
     CHECK_CONTAINS(tfm_ctx_last_error(ctx), "spiece.model");
-    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "length 64 past the end of the message (0 bytes left) at byte 10");
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx),
+                   "length 64 past the end of the message (0 bytes left) at byte 10");
     remove(a);
     snprintf(a, sizeof a, "%s/missing.model", dir);
     CHECK_STATUS(tfm_tokenizer_load(ctx, a, NULL, &t), TFM_ERR_IO);
