@@ -580,10 +580,10 @@ def _check_version(cdll, path):
     major = n // 1000000
     if major != EXPECTED_VERSION[0] or n < EXPECTED_VERSION_NUMBER:
         raise LibraryVersionError(
-            "libtransformer at %s is version %d.%d.%d; this package needs %d.x.y "
-            "with x.y >= %d.%d (the same major version, no older)"
+            "libtransformer at %s is version %d.%d.%d; this package needs version "
+            "%d.x.y, at least %d.%d.%d (the same major version, no older)"
             % (path, major, n // 1000 % 1000, n % 1000, EXPECTED_VERSION[0],
-               EXPECTED_VERSION[1], EXPECTED_VERSION[2]))
+               EXPECTED_VERSION[0], EXPECTED_VERSION[1], EXPECTED_VERSION[2]))
 
 
 _lock = threading.Lock()
