@@ -334,3 +334,26 @@ def test_llama2c_tokenizer(stories):
         assert ids[0] == 1
         assert tok.decode(ids, skip_special=True) == "Once upon a time"
         assert b"".join(tok.decode_next(p, i) for p, i in zip(ids, ids[1:])) == b"Once upon a time"
+
+
+def test_sentencepiece_cases():
+    if not os.path.isdir(golden("spm")):
+        pytest.skip("no SentencePiece golden cases")
+    toks = {}
+    n = 0
+    try:
+        for r in _cases(golden("spm", "cases.jsonl")):
+            if "text" not in r:
+                continue
+            t = toks.get(r["model"])
+            if t is None:
+                t = toks[r["model"]] = tfm.Tokenizer.load(golden("spm", r["model"] + ".model"))
+                assert t.type == "sentencepiece"
+            assert t.encode(r["text"], add_special=False) == r["ids"], r
+            if "decoded" in r:
+                assert t.decode(r["ids"]) == r["decoded"], r
+            n += 1
+    finally:
+        for t in toks.values():
+            t.close()
+    assert n > 100
