@@ -141,7 +141,14 @@ class Context(_Owned):
             self._callbacks.append(cb)
             p.log = cb
         if _alloc is not None:
-            cb = _ffi.tfm_alloc_fn(_alloc)
+            # A Python allocator (for tests): an exception in it becomes an
+            # allocation failure (NULL), never an unwinding through C.
+            def on_alloc(ud, ptr, osize, nsize, align, _f=_alloc):
+                try:
+                    return _f(ud, ptr, osize, nsize, align)
+                except BaseException:
+                    return None
+            cb = _ffi.tfm_alloc_fn(on_alloc)
             self._callbacks.append(cb)
             p.alloc = cb
         h = c_void_p()

@@ -637,10 +637,11 @@ class Session(_Owned):
     def _gen_params(self, options):
         return _params(_ffi.tfm_gen_params, "tfm_gen_params_default", options)
 
-    def _start(self, prompt, gp, on_token):
+    def _start(self, prompt, gp, on_token, claimed=False):
         """Runs tfm_generate(_tokens) on this thread; on_token(id, bytes)
         returns True to stop. Exceptions raised by on_token stop the
-        generation and are re-raised here, after the C call returned."""
+        generation and are re-raised here, after the C call returned.
+        claimed: the caller already marked the session busy."""
         err = []
 
         def cb(ud, token, piece, length):
@@ -654,7 +655,7 @@ class Session(_Owned):
         gp.on_token = c
         n = c_int32()
         stats = _ffi.tfm_gen_stats()
-        h = self._idle()
+        h = self._h() if claimed else self._idle()
         self._busy = True
         try:
             if isinstance(prompt, (str, bytes)):
@@ -704,6 +705,7 @@ class Session(_Owned):
         q = queue.Queue()
         stop = threading.Event()
         self._idle()
+        self._busy = True  # from now on, until the helper thread is done
 
         def on_token(token, b):
             q.put((token, b))
@@ -711,12 +713,16 @@ class Session(_Owned):
 
         def run():
             try:
-                self._start(prompt, gp, on_token)
+                self._start(prompt, gp, on_token, claimed=True)
                 q.put(None)
             except BaseException as e:
                 q.put(e)
         t = threading.Thread(target=run, name="tfm-generate", daemon=True)
-        t.start()
+        try:
+            t.start()
+        except BaseException:
+            self._busy = False
+            raise
         dec = codecs.getincrementaldecoder("utf-8")("replace")
         try:
             while True:

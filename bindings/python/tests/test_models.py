@@ -357,3 +357,17 @@ def test_sentencepiece_cases():
         for t in toks.values():
             t.close()
     assert n > 100
+
+
+def test_generate_iterator_raises_library_errors(stories):
+    m, t = stories
+    with tfm.Model.load(m, tokenizer=t) as model, model.session(max_context=20) as s:
+        with pytest.raises(tfm.FormatError):
+            list(s.generate(b"bad \xff"))
+        # the context fills: every token made is yielded, then the error
+        got = []
+        with pytest.raises(tfm.RangeError):
+            for piece in s.generate("", temperature=0, max_new_tokens=100):
+                got.append(piece)
+        assert len(got) >= 10
+        s.reset()  # usable again

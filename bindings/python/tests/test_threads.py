@@ -82,3 +82,31 @@ def test_shared_tokenizer_and_context_lock():
         for t in ts:
             t.join()
         assert all(g == want for g in got)
+
+
+def test_encoder_tasks_in_threads():
+    try:
+        model = tfm.Model.load(golden("bert", "bert_mlm"))
+    except tfm.UnsupportedError:
+        pytest.skip("tfm_model_load does not dispatch model_type bert yet")
+    texts = ["The capital of France is [MASK].", "[MASK] love this [MASK]!", "a [MASK] b"]
+    with model:
+        want = (model.fill_mask(texts), model.embed(texts))
+        got, errors = [None] * 4, []
+
+        def run(i):
+            try:
+                with tfm.Context(1 + i % 2) as c:
+                    for _ in range(5):
+                        got[i] = (model.fill_mask(texts, ctx=c), model.embed(texts, ctx=c))
+            except BaseException as e:
+                errors.append(e)
+        ts = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        assert not errors, errors
+        for g in got:
+            assert g[0] == want[0]
+            np.testing.assert_array_equal(g[1], want[1])
