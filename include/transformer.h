@@ -1725,16 +1725,23 @@ TFM_API void tfm_classification_free(tfm_classification *result);
  * (source.spm, target.spm) and vocab.json when the library has a
  * SentencePiece tokenizer; the token-level calls need none.
  *
- * Search: greedy (beam_size 1) or beam search. Beam search follows Hugging
- * Face's BeamSearchScorer: each step keeps the 2K best continuations of the
- * K beams by summed log-probability; an EOS among the first K of them ends
- * a hypothesis scored sum / len^length_penalty, len being the number of
- * target tokens before the EOS plus one; a sentence is done when it holds
- * K hypotheses and (early_stopping, or) none of its running beams can beat
- * the worst of them any more (best running sum / len^length_penalty); at
- * max_length the running beams become hypotheses too. The encoder runs once
- * per batch of sources, the cross-attention keys and values are projected
- * once per source and shared by its beams, and self-attention is cached.
+ * Search: greedy (beam_size 1) or beam search, with the results of Hugging
+ * Face transformers' generate (version 5) for the same batch. Log-
+ * probabilities go through the processors (pad banned; at the last step
+ * only the forced EOS, with log-probability 0). Each step takes the 2K best
+ * continuations of a sentence's K beams by summed log-probability; a
+ * candidate among the first K that ends (an EOS, or any token at
+ * max_length) becomes a hypothesis scored sum / len^length_penalty, len
+ * being its target tokens (the last included); the K best other candidates
+ * run on; a sentence keeps its K best hypotheses. Only early_stopping
+ * closes a sentence (once it holds K hypotheses); the batch stops at
+ * max_length or when no sentence can gain: each holds K hypotheses and
+ * (early stopping, or) its best running sum over the current length does
+ * not beat its worst hypothesis. So, as in transformers, a sentence's beam
+ * result may depend on the other sentences of its batch. The encoder runs
+ * once per batch of sources, the cross-attention keys and values are
+ * projected once per source and shared by its beams, and self-attention is
+ * cached.
  *
  * A session (tfm_session_create on the model) carries the ctx, threads and
  * abort callback; the scratch memory of a call comes from the ctx's
@@ -1771,7 +1778,7 @@ typedef struct tfm_translation {
     int32_t n_ids;          /* target tokens: without the start token, with
                                the EOS when the search produced it          */
     int32_t *ids;           /* [n_ids]                                      */
-    float score;            /* beam: sum of log-probabilities / len^penalty;
+    float score;            /* beam: sum of log-probabilities / n_ids^penalty;
                                greedy: sum of log-probabilities             */
     char *text;             /* decoded target (special tokens left out), or
                                NULL for the token-level call                */

@@ -10,9 +10,10 @@
  * the self-attention cache is reordered (beams of one sentence share their
  * cross-attention rows, which never move).
  *
- * Beam search follows Hugging Face's BeamSearchScorer (see the Translation
- * section of the header for the rules). Letters as in seq2seq.h; T is the
- * largest number of target tokens.
+ * Beam search gives the results of transformers' generate (version 5, its
+ * vectorized _beam_search; the rules are in the Translation section of the
+ * header). Letters as in seq2seq.h; T is the largest number of target
+ * tokens.
  */
 #include "seq2seq.h"
 
@@ -89,7 +90,8 @@ typedef struct search {
 } search;
 
 // Log-softmax of a logits row into out (double), with the processors:
-// the pad token banned, and only EOS allowed at the last step.
+// the pad token banned, and at the last step only EOS, with log-probability
+// 0 (as transformers' ForcedEOSTokenLogitsProcessor sets it).
 static void log_probs(const search *q, const float *z, int last, double *out) {
     const tfm__s2s *s = q->s;
     int32_t V = q->V, v;
@@ -99,9 +101,10 @@ static void log_probs(const search *q, const float *z, int last, double *out) {
     lse = mx + log(sum);
     for (v = 0; v < V; v++) out[v] = (double)z[v] - lse;
     if (s->ban_pad && s->pad >= 0 && s->pad != s->eos) out[s->pad] = -INFINITY;
-    if (last && s->forced_eos >= 0)
-        for (v = 0; v < V; v++)
-            if (v != s->forced_eos) out[v] = -INFINITY;
+    if (last && s->forced_eos >= 0) {
+        for (v = 0; v < V; v++) out[v] = -INFINITY;
+        out[s->forced_eos] = 0.0;
+    }
 }
 
 // Copies every layer's rows of a cache filled for B sequences to the N =
@@ -239,7 +242,8 @@ static tfm_status run(tfm_session *sess, search *q, int32_t *best) {
             int32_t C = 2 * K < V ? 2 * K : V;
             for (b = 0; b < B; b++) {
                 int32_t nb = t == 0 ? 1 : K, nc = 0, bi = 0;
-                if (q->done[b]) {
+                // early stopping: a sentence with K hypotheses takes no more
+                if (q->early && q->n_hyps[b] >= K) {
                     for (k = 0; k < K; k++) {
                         q->next_tok[b * K + k] = s->pad >= 0 ? s->pad : 0;
                         q->next_src[b * K + k] = b * K + k;
@@ -269,11 +273,11 @@ static tfm_status run(tfm_session *sess, search *q, int32_t *best) {
                 }
                 for (i = 0; i < nc && bi < K; i++) {
                     int32_t row = t == 0 ? b : b * K + q->cand_k[i];
-                    if (q->cand_t[i] == s->eos) {
+                    if (last || q->cand_t[i] == s->eos) {
                         int32_t *tk = q->tok + (size_t)row * T;
                         float *at = q->att + (size_t)row * T * S;
                         if (i >= K) continue;
-                        tk[t] = s->eos; // the row is rewritten below anyway
+                        tk[t] = q->cand_t[i]; // the row is rewritten below anyway
                         if (q->want_att)
                             memcpy(at + (size_t)t * S, q->catt + (size_t)row * S,
                                    (size_t)S * sizeof(float));
@@ -293,10 +297,12 @@ static tfm_status run(tfm_session *sess, search *q, int32_t *best) {
                         q->next_score[b * K + bi] = -INFINITY;
                     }
                 }
-                if (q->n_hyps[b] >= K &&
-                    (q->early ||
-                     worst_hyp(q, b) >= q->cand_s[0] / len_pen((double)(t + 1), q->lp)))
-                    q->done[b] = 1;
+                // open: can still gain a hypothesis or a better one (the best
+                // running beam over the length so far beats the worst kept)
+                if (!last && (q->n_hyps[b] < K ||
+                              (!q->early && q->next_score[b * K] / len_pen((double)(t + 1), q->lp) >
+                                                worst_hyp(q, b))))
+                    all_done = 0;
             }
             // reorder histories: row r continues row next_src[r]
             for (r = 0; r < N; r++) {
@@ -317,7 +323,6 @@ static tfm_status run(tfm_session *sess, search *q, int32_t *best) {
             }
             { int32_t *tp = q->tok; q->tok = q->tok2; q->tok2 = tp; }
             { float *ap = q->att; q->att = q->att2; q->att2 = ap; }
-            for (b = 0; b < B; b++) all_done &= q->done[b];
             // after step 0 every row of a sentence holds the same cache (expanded)
             if (!all_done && !last && t > 0) TRY(tfm_kv_cache_reorder(ctx, sc, q->next_src, N));
         }
@@ -341,15 +346,8 @@ static tfm_status run(tfm_session *sess, search *q, int32_t *best) {
             best[b] = 0;
         }
     } else {
-        int32_t n_gen = t + 1; // tokens each running beam holds
         for (b = 0; b < B; b++) {
             int32_t bb = 0;
-            if (!q->done[b])
-                for (k = 0; k < K; k++) {
-                    r = b * K + k;
-                    hyp_add(q, b, q->tok + (size_t)r * T, q->att + (size_t)r * T * S, n_gen,
-                            q->bscore[r] / len_pen((double)(n_gen + 1), q->lp));
-                }
             for (k = 1; k < q->n_hyps[b]; k++)
                 if (q->hyps[(size_t)b * K + k].score > q->hyps[(size_t)b * K + bb].score) bb = k;
             best[b] = bb;

@@ -18,7 +18,7 @@
 Each folder gets <name>.ref.safetensors: a padded batch of sources and
 teacher-forced targets with their logits, and the greedy and beam outputs of
 the reference search written here (the rules of the Translation section of
-include/transformer.h: Hugging Face's BeamSearchScorer), with the greedy
+include/transformer.h, those of transformers 5's generate), with the greedy
 path's last-layer cross-attention averaged over heads.
 
 Run with Debian's python3 (torch 1.13): /usr/bin/python3 tests/golden/gen_marian.py
@@ -239,13 +239,14 @@ class Seq2SeqTransformer(torch.nn.Module):
 # ---- reference search (the rules of include/transformer.h, Translation) -------------------------
 
 def log_probs(logits, cfg_ban_pad, pad, forced_eos, last):
+    """Log-softmax, then the processors: pad banned; at the last step only the
+    forced EOS, with log-probability 0 (ForcedEOSTokenLogitsProcessor)."""
     lp = torch.log_softmax(logits, dim=-1).clone()
     if cfg_ban_pad and pad is not None and pad >= 0:
         lp[pad] = -math.inf
     if last and forced_eos is not None and forced_eos >= 0:
-        keep = lp[forced_eos].item()
         lp[:] = -math.inf
-        lp[forced_eos] = keep
+        lp[forced_eos] = 0.0
     return lp
 
 
@@ -269,51 +270,60 @@ def greedy(model, src, src_mask, start, eos, pad, T, ban_pad, forced_eos):
     return out
 
 
+def _keep(hyps, K, score, toks):
+    if len(hyps) < K or score > min(h[0] for h in hyps):
+        hyps.append((score, toks))
+        if len(hyps) > K:
+            hyps.remove(min(hyps, key=lambda h: h[0]))
+
+
 def beam(model, src, src_mask, start, eos, pad, T, K, lpen, early, ban_pad, forced_eos):
-    """Hugging Face's BeamSearchScorer rules, one sentence at a time, no cache."""
-    out = []
-    for b in range(src.shape[0]):
-        s, m = src[b:b + 1], src_mask[b:b + 1]
-        mem = model.encode(s, m)
-        beams = [([], 0.0)]          # (tokens, summed log-prob)
-        hyps = []                    # (score, tokens)
-        done = False
-        for t in range(T):
+    """The beam search of transformers 5 (generation/utils.py _beam_search),
+    the whole batch in lockstep, no cache: each step takes the 2K best
+    continuations of a sentence's beams; a candidate among the first K that
+    ends (EOS, or any token at the last step) becomes a hypothesis scored
+    sum / (tokens, the last included) ** lpen; the K best other candidates
+    run on. A sentence stops taking hypotheses only with early stopping and
+    K of them; the batch stops at max length or when no sentence can gain:
+    each has K hypotheses and (early stopping, or) its best running beam
+    over the current length does not beat its worst hypothesis."""
+    B = src.shape[0]
+    mems = [model.encode(src[b:b + 1], src_mask[b:b + 1]) for b in range(B)]
+    beams = [[([], 0.0)] for _ in range(B)]
+    hyps = [[] for _ in range(B)]
+    for t in range(T):
+        last = t == T - 1
+        any_open = False
+        for b in range(B):
+            if early and len(hyps[b]) >= K:
+                continue
+            m = src_mask[b:b + 1]
             cands = []
-            for k, (toks, sc) in enumerate(beams):
-                logits, _ = model.decode(torch.tensor([[start] + toks]), mem, m)
-                lp = log_probs(logits[0, -1], ban_pad, pad, forced_eos, t == T - 1)
+            for k, (toks, sc) in enumerate(beams[b]):
+                logits, _ = model.decode(torch.tensor([[start] + toks]), mems[b], m)
+                lp = log_probs(logits[0, -1], ban_pad, pad, forced_eos, last)
                 for v in range(lp.shape[0]):
                     cands.append((sc + lp[v].item(), k, v))
             cands.sort(key=lambda c: -c[0])
             cands = cands[: 2 * K]
             nxt = []
             for rank, (sc, k, v) in enumerate(cands):
-                if v == eos:
-                    if rank >= K:
-                        continue
-                    score = sc / ((t + 1) ** lpen)
-                    if len(hyps) < K or score > min(h[0] for h in hyps):
-                        hyps.append((score, beams[k][0] + [v]))
-                        if len(hyps) > K:
-                            hyps.remove(min(hyps, key=lambda h: h[0]))
-                else:
-                    nxt.append((beams[k][0] + [v], sc))
+                if last or v == eos:
+                    if rank < K:
+                        _keep(hyps[b], K, sc / ((t + 1) ** lpen), beams[b][k][0] + [v])
+                    continue
+                nxt.append((beams[b][k][0] + [v], sc))
                 if len(nxt) == K:
                     break
-            if len(hyps) >= K and (early or min(h[0] for h in hyps) >= cands[0][0] / ((t + 1) ** lpen)):
-                done = True
-            beams = nxt
-            if done:
-                break
-        if not done:
-            for toks, sc in beams:
-                score = sc / ((len(toks) + 1) ** lpen)
-                if len(hyps) < K or score > min(h[0] for h in hyps):
-                    hyps.append((score, toks))
-                    if len(hyps) > K:
-                        hyps.remove(min(hyps, key=lambda h: h[0]))
-        best = max(hyps, key=lambda h: h[0])
+            beams[b] = nxt
+            if not last and (len(hyps[b]) < K or (not early and nxt[0][1] / ((t + 1) ** lpen) >
+                                                  min(h[0] for h in hyps[b]))):
+                any_open = True
+        if not any_open:
+            break
+    out = []
+    for b in range(B):
+        best = max(hyps[b], key=lambda h: h[0])
         out.append((best[1], best[0]))
     return out
 

@@ -170,9 +170,8 @@ def _log_probs(logits, pad, forced_eos, last):
     lp = torch.log_softmax(logits.double(), dim=-1)
     lp[..., pad] = float("-inf")
     if last:
-        keep = lp[..., forced_eos].clone()
         lp[...] = float("-inf")
-        lp[..., forced_eos] = keep
+        lp[..., forced_eos] = 0.0
     return lp
 
 
@@ -202,53 +201,53 @@ def greedy(model, src, src_pad, max_len):
     return out
 
 
+def _keep(hyps, K, score, toks):
+    if len(hyps) < K or score > min(h[0] for h in hyps):
+        hyps.append((score, toks))
+        if len(hyps) > K:
+            hyps.remove(min(hyps, key=lambda h: h[0]))
+
+
 @torch.no_grad()
 def beam(model, src, src_pad, max_len, K=4, lpen=1.0, early=False):
-    """Beam search one sentence at a time (its K beams batched)."""
+    """Beam search of a batch in lockstep, with the rules of libtransformer
+    (those of transformers 5's generate; include/transformer.h, Translation):
+    the result of a sentence may depend on its batch, so translate the
+    held-out set in the same batches as the C check does."""
     c = model.c
     start, eos, pad = c["decoder_start_token_id"], c["eos_token_id"], c["pad_token_id"]
-    res = []
-    for b in range(src.shape[0]):
-        mem1 = model.encode(src[b:b + 1], src_pad[b:b + 1])
-        beams = [([], 0.0)]
-        hyps = []
-        done = False
-        for t in range(max_len):
-            n = len(beams)
-            ys = torch.tensor([[start] + tk for tk, _ in beams])
-            logits, _ = model.decode(ys, mem1.expand(n, -1, -1), src_pad[b:b + 1].expand(n, -1))
-            lp = _log_probs(logits[:, -1], pad, eos, t == max_len - 1)
-            tot = lp + torch.tensor([sc for _, sc in beams], dtype=torch.float64)[:, None]
+    B = src.shape[0]
+    mem = model.encode(src, src_pad)
+    beams = [[([], 0.0)] for _ in range(B)]
+    hyps = [[] for _ in range(B)]
+    for t in range(max_len):
+        last = t == max_len - 1
+        any_open = False
+        for b in range(B):
+            if early and len(hyps[b]) >= K:
+                continue
+            n = len(beams[b])
+            ys = torch.tensor([[start] + tk for tk, _ in beams[b]])
+            logits, _ = model.decode(ys, mem[b:b + 1].expand(n, -1, -1),
+                                     src_pad[b:b + 1].expand(n, -1))
+            lp = _log_probs(logits[:, -1], pad, eos, last)
+            tot = lp + torch.tensor([sc for _, sc in beams[b]], dtype=torch.float64)[:, None]
             V = tot.shape[1]
-            flat = tot.reshape(-1)
-            # the 2K best, ties by lower (beam, token) index
-            vals, idx = torch.sort(flat, descending=True, stable=True)
+            vals, idx = torch.sort(tot.reshape(-1), descending=True, stable=True)
             cands = [(vals[i].item(), int(idx[i]) // V, int(idx[i]) % V) for i in range(2 * K)]
             nxt = []
             for rank, (sc, k, v) in enumerate(cands):
-                if v == eos:
-                    if rank >= K:
-                        continue
-                    score = sc / ((t + 1) ** lpen)
-                    if len(hyps) < K or score > min(h[0] for h in hyps):
-                        hyps.append((score, beams[k][0] + [v]))
-                        if len(hyps) > K:
-                            hyps.remove(min(hyps, key=lambda h: h[0]))
-                else:
-                    nxt.append((beams[k][0] + [v], sc))
+                if last or v == eos:
+                    if rank < K:
+                        _keep(hyps[b], K, sc / ((t + 1) ** lpen), beams[b][k][0] + [v])
+                    continue
+                nxt.append((beams[b][k][0] + [v], sc))
                 if len(nxt) == K:
                     break
-            if len(hyps) >= K and (early or min(h[0] for h in hyps) >= cands[0][0] / ((t + 1) ** lpen)):
-                done = True
-            beams = nxt
-            if done:
-                break
-        if not done:
-            for tk, sc in beams:
-                score = sc / ((len(tk) + 1) ** lpen)
-                if len(hyps) < K or score > min(h[0] for h in hyps):
-                    hyps.append((score, tk))
-                    if len(hyps) > K:
-                        hyps.remove(min(hyps, key=lambda h: h[0]))
-        res.append(max(hyps, key=lambda h: h[0])[1])
-    return res
+            beams[b] = nxt
+            if not last and (len(hyps[b]) < K or (not early and nxt[0][1] / ((t + 1) ** lpen) >
+                                                  min(h[0] for h in hyps[b]))):
+                any_open = True
+        if not any_open:
+            break
+    return [max(h, key=lambda x: x[0])[1] for h in hyps]
