@@ -16,14 +16,15 @@ from . import _ffi
 from ._ffi import (EXPECTED_VERSION, LibraryNotFoundError, LibraryVersionError,
                    load as load_library)
 from .core import (Context, PackedMatrix, bf16_to_f32, cpu_features, f16_to_f32,
-                   f32_to_bf16, kernels_name, status_str, version, version_string)
+                   f32_to_bf16, kernels_name, kernels_supported, status_str, version, version_string)
 from .errors import (AbortedError, DtypeError, FormatError, InvalidArgumentError,
                      MisuseError, NoMemoryError, NotFoundError, RangeError, ShapeError,
                      TfmError, TfmIOError, UnsupportedError)
 from .layers import (Decoder, DecoderLayer, Encoder, EncoderLayer, FeedForward, KVCache,
                      MultiheadAttention, Workspace, additive_attention, alibi_slopes,
                      attention, embed, mean_pool, norm, pos_sinusoidal, rope)
-from .models import Encoding, Model, SafeTensors, Session, Tokenizer, Translation
+from .models import (Encoding, Model, SafeTensors, Sampler, Session, Tokenizer,
+                     Translation)
 
 __version__ = "%d.%d.%d" % EXPECTED_VERSION
 

@@ -46,6 +46,11 @@ def kernels_name():
     return _ffi.lib().tfm_kernels_name().decode()
 
 
+def kernels_supported(name):
+    """True when the kernel set `name` is compiled in and this CPU runs it."""
+    return bool(_ffi.lib().tfm_kernels_supported(name.encode()))
+
+
 def cpu_features():
     """Names of the CPU features the library detected."""
     L = _ffi.lib()

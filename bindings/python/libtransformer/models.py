@@ -800,6 +800,36 @@ class Session(_Owned):
         return res[0] if single else res
 
 
+# ---- sampling -----------------------------------------------------------------------------------
+
+class Sampler:
+    """tfm_sample for hand-written decoding loops: picks the next token from
+    logits under the generation options (temperature, top_k, top_p,
+    repetition_penalty) with its own seeded random state, as tfm_generate
+    does.
+
+        sampler = tfm.Sampler(temperature=0.8, top_p=0.9, seed=7)
+        token = sampler(session.step(token), recent=ids[-64:])
+    """
+
+    def __init__(self, seed=42, **options):
+        self.params = _params(_ffi.tfm_gen_params, "tfm_gen_params_default", options)
+        self.params.seed = int(seed)
+        self.state = ctypes.c_uint64(int(seed))
+
+    def __call__(self, logits, recent=()):
+        x = np.array(logits, np.float32, copy=True).reshape(-1)  # modified by the call
+        r = np.ascontiguousarray(list(recent), np.int32)
+        scratch = np.empty(2 * x.size, np.float32)  # 8 bytes per logit, aligned
+        i = _ffi.lib().tfm_sample(x.ctypes.data_as(_ffi.fp), x.size, byref(self.params),
+                                  byref(self.state),
+                                  r.ctypes.data_as(_ffi.i32p) if r.size else None, r.size,
+                                  scratch.ctypes.data_as(c_void_p))
+        if i < 0:
+            raise ValueError("tfm_sample: bad arguments (empty logits or bad options)")
+        return int(i)
+
+
 # ---- safetensors -----------------------------------------------------------------------------
 
 _ST_NP = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16, "F64": np.float64,

@@ -371,3 +371,28 @@ def test_generate_iterator_raises_library_errors(stories):
                 got.append(piece)
         assert len(got) >= 10
         s.reset()  # usable again
+
+
+def test_sampler(stories):
+    m, t = stories
+    with tfm.Model.load(m, tokenizer=t) as model, model.session() as s:
+        def loop(sampler, n=20):
+            s.reset()
+            logits = s.prefill([model.bos])
+            out = []
+            for _ in range(n):
+                out.append(sampler(logits, recent=out[-8:]))
+                logits = s.step(out[-1])
+            return out, logits
+        a, _ = loop(tfm.Sampler(temperature=0.8, top_k=20, seed=5, repetition_penalty=1.3))
+        b, _ = loop(tfm.Sampler(temperature=0.8, top_k=20, seed=5, repetition_penalty=1.3))
+        c, _ = loop(tfm.Sampler(temperature=0.8, top_k=20, seed=6, repetition_penalty=1.3))
+        assert a == b and a != c
+        # greedy by hand equals greedy generation
+        g, logits = loop(tfm.Sampler(temperature=0), 15)
+        want = []
+        s.generate_text("", temperature=0, max_new_tokens=15, stop_token=-1,
+                        on_token=lambda i, p: want.append(i))
+        assert g == want
+        assert tfm.Sampler(temperature=0)(logits) == int(np.argmax(logits))
+    assert tfm.kernels_supported("ref") and not tfm.kernels_supported("nonesuch")
