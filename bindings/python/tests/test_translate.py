@@ -78,3 +78,21 @@ def test_translate_errors():
     with tfm.Model.load(golden("gpt2", "tiny")) as model:
         with pytest.raises(tfm.InvalidArgumentError):
             model.translate_tokens([[5, 0]])
+
+
+def test_translate_text_equals_tfm(tfm_tool):
+    """Text translation with a folder that has SentencePiece models: the
+    bundled models/de-en or $TFM_TRANSLATE_MODEL (skips without one)."""
+    import os
+    from conftest import ROOT
+    path = os.environ.get("TFM_TRANSLATE_MODEL") or os.path.join(ROOT, "models", "de-en")
+    if not os.path.isfile(os.path.join(path, "source.spm")):
+        pytest.skip("no translation model with SentencePiece files (%s)" % path)
+    texts = ["Das Haus ist klein.", "Ich habe einen Hund."]
+    want = json.loads(run_tool(tfm_tool, "translate", path, *texts, "--json"))["translations"]
+    with tfm.Model.load(path) as model:
+        got = model.translate(texts)
+        assert [g.text for g in got] == [w["translation"] for w in want]
+        assert [g.ids for g in got] == [w["ids"] for w in want]
+        one = model.translate(texts[0], attention=True)
+        assert one.text == got[0].text and one.attention.shape == (len(one.ids), len(one.src_ids))
