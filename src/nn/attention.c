@@ -179,7 +179,7 @@ static int attn_tasks(tfm_ctx *ctx, const tfm__attn *a) {
     int64_t rows = a->B * a->H * a->Sq;
     int nt = tfm_ctx_n_threads(ctx);
     double work = (double)rows * (double)a->Sk * (double)(a->Dh + a->Dv);
-    if (work < ATTN_PAR_MIN || rows < 2) return 1;
+    if (work < (a->par_min > 0 ? a->par_min : ATTN_PAR_MIN) || rows < 2) return 1;
     return rows < nt ? (int)rows : nt;
 }
 

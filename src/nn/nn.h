@@ -78,6 +78,11 @@ typedef struct tfm__attn {
     const tfm_tensor *kpm;     // key padding mask [B, Sk] or NULL
     const tfm_tensor *am;      // additive/bool mask, broadcast onto [B,H,Sq,Sk]
     int64_t am_s[4];           // strides of am over [B, H, Sq, Sk] (0: broadcast)
+    // Work (multiply-adds) below which one task runs instead of the ctx's
+    // threads; 0 (as set up): the default. Callers that know their calls
+    // are small and frequent (a decoding step) raise it, so waking the pool
+    // does not cost more than the work.
+    double par_min;
 } tfm__attn;
 
 // Checks q, k, v, out, probs and the params and fills *a.
