@@ -85,6 +85,12 @@ void tfm__rope_tables(const tfm__dec_config *c, int32_t T, float *cos_t, float *
 
 // ---- attention over the cache ----------------------------------------------------------------
 
+// Below this many multiply-adds a layer's attention runs on the calling
+// thread: a decoding step of a small model does a few microseconds of
+// attention work per layer, less than waking the pool costs (the GEMM's
+// threshold).
+#define DEC_ATTN_PAR_MIN 131072.0
+
 // Causal attention of the n new queries q [n, H, E] (rows D apart) over the
 // p0 + n keys and values of cache layer l, into att [n, H, E], through the
 // layers' attention core (grouped-query heads; work split over (head,
@@ -108,6 +114,7 @@ static tfm_status attend(tfm_session *s, int32_t l, int32_t n, int32_t p0) {
     ap.causal = 1;
     if ((rc = tfm__attn_setup(s->ctx, &tq, &tk, &tv, &ap, &to, NULL, "decoder", &at)))
         return rc;
+    at.par_min = DEC_ATTN_PAR_MIN;
     tfm__attn_run(s->ctx, &at, s->scores);
     s->kv->len[l] = (int64_t)p0 + n;
     s->kv->batch[l] = 1;
