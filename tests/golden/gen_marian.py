@@ -388,6 +388,88 @@ def detok(ids, inv, specials):
     return s[1:] if s.startswith(" ") else s
 
 
+SPM_CORPUS = """Das Haus ist klein. Der Garten ist gross. Die Katze schlaeft im Haus.
+Wir gehen morgen in die Stadt. Ich trinke gern Kaffee mit Milch.
+The house is small. The garden is big. The cat sleeps in the house.
+We are going to town tomorrow. I like to drink coffee with milk.
+Wo ist der Bahnhof? Where is the station? Guten Morgen! Good morning!"""
+
+
+def marian_spm(g):
+    """marian_spm/: a Marian folder with source.spm / target.spm (one tiny
+    unigram model trained here) and vocab.json mapping its pieces to ids as
+    Marian does (</s> 0, <unk> 1, the pieces, <pad> last). The reference
+    encodes as MarianTokenizer (pieces of the source model looked up in
+    vocab.json, then </s>) and decodes with the target model's decode_pieces
+    (special tokens skipped)."""
+    import sentencepiece as spm
+    d = os.path.join(OUT, "marian_spm")
+    os.makedirs(d, exist_ok=True)
+    tmp = os.path.join(OUT, "_corpus.txt")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(SPM_CORPUS.replace(". ", ".\n").replace("? ", "?\n").replace("! ", "!\n"))
+    prefix = os.path.join(OUT, "_spm")
+    spm.SentencePieceTrainer.train(
+        input=tmp, model_prefix=prefix, vocab_size=70, model_type="unigram",
+        character_coverage=1.0, unk_id=0, bos_id=-1, eos_id=-1, pad_id=-1, num_threads=1,
+        normalization_rule_name="identity",
+        minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_file=prefix + ".model")
+    data = open(prefix + ".model", "rb").read()
+    for name in ("source.spm", "target.spm"):
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    for ext in (".model", ".vocab"):
+        os.remove(prefix + ext)
+    os.remove(tmp)
+    vocab = {"</s>": 0, "<unk>": 1}
+    for i in range(1, sp.get_piece_size()):
+        vocab[sp.id_to_piece(i)] = i + 1
+    pad = sp.get_piece_size() + 1
+    vocab["<pad>"] = pad
+    V = pad + 1
+    cfg = dict(MCFG, vocab_size=V, decoder_vocab_size=V, pad_token_id=pad, d_model=16,
+               encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2,
+               decoder_attention_heads=2,
+               decoder_start_token_id=pad, bad_words_ids=[[pad]], max_length=11)
+    w = marian_weights(cfg, g)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=1)
+    st.save(os.path.join(d, "model.safetensors"), w, dtype="F32", metadata={"format": "pt"})
+    with open(os.path.join(d, "vocab.json"), "w", encoding="utf-8") as f:
+        json.dump(vocab, f, ensure_ascii=False)
+    w64 = {k: torch.tensor(st.round_to(v.numpy(), "F32")) for k, v in w.items()}
+    model = MarianRef(cfg, w64)
+    texts = ["Das Haus ist klein.", "Wo ist der Bahnhof?", "Guten Morgen, Katze!"]
+    srcs = [[vocab.get(p, 1) for p in sp.encode(t, out_type=str)] + [0] for t in texts]
+    S = max(map(len, srcs))
+    src = torch.full((len(texts), S), pad, dtype=torch.long)
+    mask = torch.zeros((len(texts), S), dtype=torch.long)
+    for i, x in enumerate(srcs):
+        src[i, : len(x)] = torch.tensor(x)
+        mask[i, : len(x)] = 1
+    T = cfg["max_length"] - 1
+    with torch.no_grad():
+        gr = greedy(model, src, mask, pad, 0, pad, T, True, 0)
+        bm = beam(model, src, mask, pad, 0, pad, T, 3, 1.0, False, True, 0)
+    inv = {i: p for p, i in vocab.items()}
+
+    def decode(ids):
+        return sp.decode_pieces([inv[i] for i in ids if i not in (0, 1, pad)])
+
+    gi, gl = pack_ids([x[0] for x in gr])
+    bi, bl = pack_ids([x[0] for x in bm])
+    ref = {"src_ids": src.numpy().astype(np.int32), "src_mask": mask.numpy().astype(np.int32),
+           "greedy_ids": gi, "greedy_len": gl, "beam3_ids": bi, "beam3_len": bl}
+    st.save(os.path.join(OUT, "marian_spm.ref.safetensors"), ref)
+    with open(os.path.join(OUT, "marian_spm.texts.json"), "w", encoding="utf-8") as f:
+        json.dump({"texts": texts, "greedy_text": [decode(x[0]) for x in gr],
+                   "beam3_text": [decode(x[0]) for x in bm]}, f, ensure_ascii=False, indent=1)
+    for t, x, y in zip(texts, gr, bm):
+        print("marian_spm", t, srcs[texts.index(t)], "greedy", x[0], repr(decode(x[0])),
+              "beam3", y[0])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     g = torch.Generator().manual_seed(1234)
@@ -422,6 +504,8 @@ def main():
            True, cfg["forced_eos_token_id"], {})
     with open(os.path.join(OUT, "marian_tiny.detok.txt"), "w", encoding="utf-8") as f:
         f.write(text)
+    # ---- Marian with SentencePiece models: text in, text out
+    marian_spm(torch.Generator().manual_seed(4321))
     # ---- nn.Transformer
     c = TCFG
     torch.manual_seed(99)

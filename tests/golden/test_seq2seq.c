@@ -299,3 +299,100 @@ TEST(seq2seq_config_disagrees) {
     CHECK(m == NULL);
     tfm_ctx_free(ctx);
 }
+
+// Text in, text out: the folder's SentencePiece models and vocab.json.
+TEST(seq2seq_marian_text) {
+    tfm_ctx *ctx = tfmt_ctx(2);
+    tfm_model *m = load(ctx, "marian_spm");
+    tfm_session *s = NULL;
+    tfm_translate_params p = tfm_translate_params_default();
+    tfm_translate_result *res = NULL;
+    ref r;
+    char *js;
+    size_t len;
+    const char *texts[3] = {"Das Haus ist klein.", "Wo ist der Bahnhof?", "Guten Morgen, Katze!"};
+    const char *bad_utf8[1] = {"Haus \xff"}, *empty[1] = {""};
+    int32_t i, j;
+    memset(&r, 0, sizeof r);
+    REQUIRE(m);
+    REQUIRE(tfm_model_tokenizer(m) != NULL);
+    REQUIRE_OK(ctx, tfm_safetensors_open(ctx, tfmt_data("golden/marian/marian_spm.ref.safetensors"),
+                                         &r.st));
+    REQUIRE_OK(ctx, tfm_safetensors_get(ctx, r.st, "src_ids", &r.src));
+    REQUIRE_OK(ctx, tfm_safetensors_get(ctx, r.st, "src_mask", &r.mask));
+    js = tfmt_read_file(tfmt_data("golden/marian/marian_spm.texts.json"), &len);
+    REQUIRE(js);
+    REQUIRE_OK(ctx, tfm_session_create(ctx, m, NULL, &s));
+    p.beam_size = 1;
+    CHECK_OK(ctx, tfm_translate(s, texts, 3, &p, &res));
+    if (res) {
+        // the source ids of MarianTokenizer (pieces through vocab.json, then </s>)
+        for (i = 0; i < 3; i++) {
+            const int32_t *want = (const int32_t *)r.src.data + i * r.src.shape[1];
+            const int32_t *mask = (const int32_t *)r.mask.data + i * r.src.shape[1];
+            int32_t n = 0;
+            for (j = 0; j < r.src.shape[1]; j++) n += mask[j] != 0;
+            CHECK_EQ_INT(res->items[i].n_src, n);
+            for (j = 0; j < n && j < res->items[i].n_src; j++)
+                CHECK_EQ_INT(res->items[i].src_ids[j], want[j]);
+        }
+        check_ids(ctx, &r, res, "greedy");
+        // each decoded text appears in the reference list (spm's decode_pieces)
+        for (i = 0; i < 3; i++) {
+            char q[256];
+            REQUIRE(res->items[i].text);
+            snprintf(q, sizeof q, "\"%s\"", res->items[i].text);
+            CHECK_CONTAINS(js, q);
+        }
+    }
+    tfm_translate_result_free(res);
+    res = NULL;
+    p.beam_size = 3;
+    CHECK_OK(ctx, tfm_translate(s, texts, 3, &p, &res));
+    if (res) check_ids(ctx, &r, res, "beam3");
+    tfm_translate_result_free(res);
+    res = NULL;
+    CHECK_STATUS(tfm_translate(s, empty, 1, NULL, &res), TFM_ERR_INVALID_ARG);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "text 0 is empty");
+    CHECK_STATUS(tfm_translate(s, bad_utf8, 1, NULL, &res), TFM_ERR_FORMAT);
+    CHECK(res == NULL);
+    free(js);
+    tfm_session_free(s);
+    tfm_safetensors_close(r.st);
+    tfm_model_free(m);
+    tfm_ctx_free(ctx);
+}
+
+// A Marian folder whose source.spm is not a SentencePiece model.
+TEST(seq2seq_corrupt_spm) {
+    tfm_ctx *ctx = tfmt_ctx(1);
+    tfm_model *m = NULL;
+    char dir[64], path[512], abs_p[1024];
+    const char *names[3] = {"config.json", "model.safetensors", "vocab.json"};
+    FILE *f;
+    int i;
+    strcpy(dir, "/tmp/tfm_s2s_XXXXXX");
+    REQUIRE(mkdtemp(dir));
+    for (i = 0; i < 3; i++) {
+        char rel[128];
+        snprintf(rel, sizeof rel, "golden/marian/marian_spm/%s", names[i]);
+        REQUIRE(realpath(tfmt_data(rel), abs_p));
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        REQUIRE(symlink(abs_p, path) == 0);
+    }
+    snprintf(path, sizeof path, "%s/source.spm", dir);
+    f = fopen(path, "wb");
+    REQUIRE(f);
+    fputs("\x0a\x05garbage that is no ModelProto", f);
+    fclose(f);
+    CHECK_STATUS(tfm_model_load(ctx, dir, NULL, &m), TFM_ERR_FORMAT);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "source.spm");
+    CHECK(m == NULL);
+    unlink(path);
+    for (i = 0; i < 3; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    tfm_ctx_free(ctx);
+}
