@@ -11,7 +11,7 @@ import os
 import sys
 import threading
 from ctypes import (POINTER, CFUNCTYPE, Structure, c_char, c_char_p, c_double,
-                    c_float, c_int, c_int32, c_int64, c_size_t, c_uint16,
+                    c_float, c_int, c_int32, c_int64, c_size_t,
                     c_uint32, c_uint64, c_void_p)
 
 # The C ABI this package was written against: TFM_VERSION_NUMBER of 0.1.0.

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _ffi
 from .core import Context, _Owned
-from .errors import (ERR_RANGE, MisuseError, UnsupportedError, error_for)
+from .errors import ERR_RANGE, MisuseError, UnsupportedError
 from .layers import _params
 
 TOKENIZER_TYPES = {"auto": 0, "llama2c": 1, "wordpiece": 2, "bpe": 3, "sentencepiece": 4}

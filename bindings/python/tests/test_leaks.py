@@ -4,7 +4,6 @@ import ctypes
 import gc
 
 import numpy as np
-import pytest
 
 import libtransformer as tfm
 from conftest import golden
