@@ -231,6 +231,9 @@ class Workspace(_Owned):
         ctx.call("tfm_workspace_create", ctx._h(), int(nbytes), byref(h))
         self._own(h.value, _ffi.lib().tfm_workspace_free, ctx)
 
+    def __len__(self):
+        return _ffi.lib().tfm_workspace_size(self._h())
+
 
 class KVCache(_Owned):
     """Keys and values of n_layers attention layers (one decoding stream)."""
@@ -308,6 +311,11 @@ class MultiheadAttention(_Module):
         _set_weights(w, weights, keep)
         self._make(ctx, "tfm_mha_create", "tfm_mha_free", p, w, keep)
 
+    def workspace_size(self, batch, seq_q, seq_k, ctx=None):
+        """Bytes of Workspace a forward pass of this size needs."""
+        ctx = ctx or self.ctx
+        return _ffi.lib().tfm_mha_workspace_size(ctx._h(), self._h(), batch, seq_q, seq_k)
+
     def forward(self, x, memory=None, memory_v=None, key_padding_mask=None,
                 attn_mask=None, positions=None, cache=None, layer=0, ws=None,
                 ctx=None, return_probs=False):
@@ -350,6 +358,9 @@ class FeedForward(_Module):
         _set_weights(w, weights, keep)
         self._make(ctx, "tfm_ffn_create", "tfm_ffn_free", p, w, keep)
 
+    def workspace_size(self, rows):
+        return _ffi.lib().tfm_ffn_workspace_size(self._h(), rows)
+
     def forward(self, x, ws=None, ctx=None):
         ctx = ctx or self.ctx
         tx, kx = to_tensor(x)
@@ -391,6 +402,10 @@ class EncoderLayer(_Module):
         self._make(ctx, "tfm_encoder_layer_create", "tfm_encoder_layer_free",
                    _layer_params(params), w, keep)
 
+    def workspace_size(self, batch, seq, ctx=None):
+        ctx = ctx or self.ctx
+        return _ffi.lib().tfm_encoder_layer_workspace_size(ctx._h(), self._h(), batch, seq)
+
     def forward(self, x, key_padding_mask=None, attn_mask=None, ws=None, ctx=None,
                 return_probs=False):
         ctx = ctx or self.ctx
@@ -418,6 +433,11 @@ class DecoderLayer(_Module):
         w = _layer_weights(weights, keep)
         self._make(ctx, "tfm_decoder_layer_create", "tfm_decoder_layer_free",
                    _layer_params(params), w, keep)
+
+    def workspace_size(self, batch, seq, seq_k, mem_seq, ctx=None):
+        ctx = ctx or self.ctx
+        return _ffi.lib().tfm_decoder_layer_workspace_size(ctx._h(), self._h(), batch, seq,
+                                                           seq_k, mem_seq)
 
     def forward(self, x, memory=None, key_padding_mask=None, attn_mask=None,
                 memory_padding_mask=None, self_cache=None, cross_cache=None,
@@ -471,6 +491,10 @@ class Encoder(_Stack):
     EncoderLayer) and an optional final norm ({"gamma", "beta"})."""
     _create, _free = "tfm_encoder_create", "tfm_encoder_free"
 
+    def workspace_size(self, batch, seq, ctx=None):
+        ctx = ctx or self.ctx
+        return _ffi.lib().tfm_encoder_workspace_size(ctx._h(), self._h(), batch, seq)
+
     def forward(self, x, key_padding_mask=None, attn_mask=None, ws=None, ctx=None):
         ctx = ctx or self.ctx
         tx, kx = to_tensor(x)
@@ -487,6 +511,11 @@ class Encoder(_Stack):
 class Decoder(_Stack):
     """tfm_decoder: n decoder layers and an optional final norm."""
     _create, _free = "tfm_decoder_create", "tfm_decoder_free"
+
+    def workspace_size(self, batch, seq, seq_k, mem_seq, ctx=None):
+        ctx = ctx or self.ctx
+        return _ffi.lib().tfm_decoder_workspace_size(ctx._h(), self._h(), batch, seq, seq_k,
+                                                     mem_seq)
 
     def forward(self, x, memory=None, key_padding_mask=None, attn_mask=None,
                 memory_padding_mask=None, self_cache=None, cross_cache=None, ws=None,

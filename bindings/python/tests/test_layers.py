@@ -180,5 +180,25 @@ def test_encoder_layer_and_stack(ctx, st, pre, norm_first, act):
         np.testing.assert_allclose(probs.sum(-1), 1, rtol=1e-5)
     with tfm.Encoder(ctx, [w], **params) as enc:
         np.testing.assert_array_equal(enc(x, key_padding_mask=kpm), out)
+        # a workspace sized once: the same result; one too small: a clear error
+        with tfm.Workspace(ctx, enc.workspace_size(2, 5)) as ws:
+            assert len(ws) >= enc.workspace_size(2, 5) > 0
+            np.testing.assert_array_equal(enc(x, key_padding_mask=kpm, ws=ws), out)
+        with tfm.Workspace(ctx, 64) as ws:
+            with pytest.raises(tfm.RangeError, match="workspace"):
+                enc(x, key_padding_mask=kpm, ws=ws)
     with tfm.Encoder(ctx, [w, w], final_norm={"gamma": np.ones(16, np.float32)}, **params) as e2:
         assert e2(x, key_padding_mask=kpm).shape == x.shape
+
+
+def test_mean_pool_and_cache_reorder(ctx):
+    x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4)
+    pad = np.array([[0, 0, 1], [0, 1, 1]], np.uint8)
+    out = tfm.mean_pool(ctx, x, pad)
+    np.testing.assert_allclose(out, [x[0, :2].mean(0), x[1, :1].mean(0)])
+    np.testing.assert_allclose(tfm.mean_pool(ctx, x), x.mean(1))
+    c = tfm.KVCache(ctx, n_kv_heads=1, head_dim=4, max_seq=4, max_batch=2)
+    c.reorder([1, 1])
+    with pytest.raises(tfm.RangeError):
+        c.reorder([0, 5])
+    c.close()
