@@ -2,8 +2,8 @@
  * Encoder-decoder translation models: loading (Hugging Face Marian folders
  * and the original transformer of nn.Transformer, described by a config)
  * and the forward passes, built on the library's layers: tfm_embed with
- * sinusoidal positions, a post-norm tfm_encoder stack and tfm_decoder_layer
- * modules with self- and cross-attention caches.
+ * sinusoidal positions, tfm_encoder_layer and tfm_decoder_layer modules
+ * (post-norm or pre-norm) with self- and cross-attention caches.
  *
  * Marian (MarianMTModel), HF names:
  *   model.shared.weight [V, D] (or model.encoder/decoder.embed_tokens.weight
@@ -53,7 +53,10 @@ static void s2s_free(tfm__s2s *s) {
     tfm_ctx *ctx;
     if (!s) return;
     ctx = s->ctx;
-    tfm_encoder_free(s->enc);
+    if (s->enc) {
+        for (l = 0; l < s->Le; l++) tfm_encoder_layer_free(s->enc[l]);
+        tfm__free(ctx, s->enc, (size_t)s->Le * sizeof *s->enc);
+    }
     if (s->dec) {
         for (l = 0; l < s->Ld; l++) tfm_decoder_layer_free(s->dec[l]);
         tfm__free(ctx, s->dec, (size_t)s->Ld * sizeof *s->dec);
@@ -433,10 +436,11 @@ static tfm_status build(loader *L, const tfm__json *root, const char *what) {
     s->enc_w = (tfm_layer_weights *)tfm__alloc(ctx, (size_t)s->Le * sizeof *s->enc_w);
     s->dec_w = (tfm_layer_weights *)tfm__alloc(ctx, (size_t)s->Ld * sizeof *s->dec_w);
     s->dec = (tfm_decoder_layer **)tfm__alloc(ctx, (size_t)s->Ld * sizeof *s->dec);
+    s->enc = (tfm_encoder_layer **)tfm__alloc(ctx, (size_t)s->Le * sizeof *s->enc);
     s->owned = (void **)tfm__alloc(ctx, (cap + 8) * sizeof(void *));
     s->owned_size = (size_t *)tfm__alloc(ctx, (cap + 8) * sizeof(size_t));
     if (s->owned && s->owned_size) s->cap_owned = (int)cap + 8;
-    if (!s->pool || !s->enc_w || !s->dec_w || !s->dec || !s->cap_owned)
+    if (!s->pool || !s->enc_w || !s->dec_w || !s->dec || !s->enc || !s->cap_owned)
         return tfm__err(ctx, TFM_ERR_NOMEM, "model_load: out of memory");
     if (s->kind == TFM__S2S_MARIAN) {
         TRY(tfm__json_get_bool(ctx, root, what, "share_encoder_decoder_embeddings", 1, &shared));
@@ -494,7 +498,7 @@ static tfm_status build(loader *L, const tfm__json *root, const char *what) {
     lp.norm = TFM_NORM_LAYER;
     lp.norm_eps = s->eps;
     lp.norm_first = norm_first;
-    TRY(tfm_encoder_create(ctx, &lp, s->Le, s->enc_w, &s->enc_norm, &s->enc));
+    for (l = 0; l < s->Le; l++) TRY(tfm_encoder_layer_create(ctx, &lp, &s->enc_w[l], &s->enc[l]));
     for (l = 0; l < s->Ld; l++) TRY(tfm_decoder_layer_create(ctx, &lp, &s->dec_w[l], &s->dec[l]));
     TRY(tfm_matrix_pack(ctx, s->lm_w, 1, &s->lm_pk));
     return TFM_OK;
@@ -577,7 +581,7 @@ tfm_status tfm__s2s_load_model(tfm_ctx *ctx, const char *dir, const tfm__json *c
 // ---- forward passes ----------------------------------------------------------------------------
 
 size_t tfm__s2s_enc_ws(tfm_ctx *ctx, const tfm__s2s *s, int64_t B, int64_t S) {
-    return tfm_encoder_workspace_size(ctx, s->enc, B, S);
+    return tfm_encoder_layer_workspace_size(ctx, s->enc[0], B, S);
 }
 
 tfm_status tfm__s2s_encode(tfm_ctx *ctx, const tfm__s2s *s, const tfm_tensor *ids,
@@ -585,6 +589,7 @@ tfm_status tfm__s2s_encode(tfm_ctx *ctx, const tfm__s2s *s, const tfm_tensor *id
     tfm_embed_weights ew = tfm_embed_weights_default();
     tfm_attn_masks am = tfm_attn_masks_default();
     tfm_status st;
+    int32_t l;
     if (ids->shape[1] > s->P)
         return tfm__err(ctx, TFM_ERR_RANGE, "translate: source of %lld tokens is past the "
                         "model's %d positions", (long long)ids->shape[1], (int)s->P);
@@ -593,7 +598,10 @@ tfm_status tfm__s2s_encode(tfm_ctx *ctx, const tfm__s2s *s, const tfm_tensor *id
     ew.sinusoidal = s->pos_layout;
     TRY(tfm_embed(ctx, &ew, ids, NULL, 0, mem));
     am.key_padding_mask = kpm;
-    return tfm_encoder_forward(ctx, s->enc, mem, &am, ws, mem);
+    for (l = 0; l < s->Le; l++)
+        TRY(tfm_encoder_layer_forward(ctx, s->enc[l], mem, &am, ws, mem, NULL));
+    if (s->enc_norm.gamma) return tfm_norm(ctx, TFM_NORM_LAYER, mem, &s->enc_norm, s->eps, mem);
+    return TFM_OK;
 }
 
 size_t tfm__s2s_dec_ws(tfm_ctx *ctx, const tfm__s2s *s, int64_t N, int64_t Tq, int64_t Tk,

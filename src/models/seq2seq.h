@@ -46,7 +46,7 @@ typedef struct tfm__s2s {
     tfm_layer_weights *enc_w;     // [Le]
     tfm_layer_weights *dec_w;     // [Ld]
     tfm_norm_weights enc_norm, dec_norm; // final norms (nn.Transformer)
-    tfm_encoder *enc;
+    tfm_encoder_layer **enc;      // [Le]
     tfm_decoder_layer **dec;      // [Ld]
     tfm_safetensors *st;
     void **owned;                 // converted weights, freed with the model

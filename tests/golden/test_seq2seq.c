@@ -396,3 +396,33 @@ TEST(seq2seq_corrupt_spm) {
     rmdir(dir);
     tfm_ctx_free(ctx);
 }
+
+// Allocation failures anywhere in loading, a session and both searches
+// (text and tokens) return TFM_ERR_NOMEM and leak nothing.
+static tfm_status oom_scenario(const tfm_ctx_params *params, void *arg) {
+    tfm_ctx *ctx = NULL;
+    tfm_model *m = NULL;
+    tfm_session *s = NULL;
+    tfm_translate_result *res = NULL;
+    tfm_translate_params p = tfm_translate_params_default();
+    tfm_status st;
+    const char *texts[2] = {"Das Haus ist klein.", "Wo ist der Bahnhof?"};
+    (void)arg;
+    if ((st = tfm_ctx_create(params, &ctx))) return st;
+    st = tfm_model_load(ctx, tfmt_data("golden/marian/marian_spm"), NULL, &m);
+    if (!st) st = tfm_session_create(ctx, m, NULL, &s);
+    p.attention = 1;
+    p.beam_size = 2;
+    if (!st) st = tfm_translate(s, texts, 2, &p, &res);
+    tfm_translate_result_free(res);
+    res = NULL;
+    p.beam_size = 1;
+    if (!st) st = tfm_translate(s, texts, 1, &p, &res);
+    tfm_translate_result_free(res);
+    tfm_session_free(s);
+    tfm_model_free(m);
+    tfm_ctx_free(ctx);
+    return st;
+}
+
+TEST(seq2seq_out_of_memory) { CHECK(OOM_WALK(oom_scenario, NULL) > 20); }
