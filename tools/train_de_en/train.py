@@ -5,7 +5,7 @@ usage: train.py WORK_DIR OUT_DIR [--minutes M] [--threads N] [options]
 
 WORK_DIR holds train.tsv and heldout.tsv from extract.py; OUT_DIR receives
 config.json, model.safetensors (F16 unless --f32), vocab.json, source.spm,
-target.spm, PROVENANCE.md and scores.json. Steps:
+target.spm, heldout.tsv (the scored pairs), PROVENANCE.md and scores.json. Steps:
   1. a joint SentencePiece unigram model on both sides of train.tsv
      (python3-sentencepiece); vocab.json maps its pieces to the model's ids
      as Marian folders do: </s> 0, <unk> 1, the pieces, <pad> last;
@@ -215,6 +215,10 @@ def main():
             if dtype == "F16":
                 p.copy_(p.half().float())
     marian.export(model, a.out, vocab, spm_path, dtype=dtype)
+    # the held-out pairs travel with the model (scores, checks, bench/translate)
+    with open(os.path.join(a.out, "heldout.tsv"), "w", encoding="utf-8") as f:
+        for de, en in held:
+            f.write(de + "\t" + en + "\n")
     inv = {i: p for p, i in vocab.items()}
 
     def detok(ids):
