@@ -19,6 +19,9 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "transformer.h"
+#if defined(__GNUC__) || defined(__clang__)
+#  pragma GCC diagnostic ignored "-Wunused-function" // the helpers it does not use
+#endif
 #include "bench_util.h"
 
 #include <stdio.h>
@@ -101,8 +104,6 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    (void)bench_read_bw; // bench_util.h helpers this program does not use
-    (void)bench_median;
     if (batch < 1 || beam < 1 || reps < 1) return 1;
     snprintf(path, sizeof path, "%s/heldout.tsv", dir);
     if (stat(dir, &sb) != 0 || !(texts = read_sources(path, &n)) || n == 0) {
