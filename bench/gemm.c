@@ -19,139 +19,17 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "transformer.h"
+#include "bench_util.h"
 
 #include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#  include <immintrin.h>
-#  define HAVE_X86 1
-#endif
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_d);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
 
 static int g_reps = 11;
 static double g_min_time = 0.06; // seconds per run
 
-// ---- machine limits -----------------------------------------------------------------------
-
-typedef struct {
-    long iters;
-    double flops, bytes;
-    const float *buf;
-    size_t n;
-    float sink;
-} peak_arg;
-
-#ifdef HAVE_X86
-__attribute__((target("avx512f,fma"))) static void *fma_loop(void *p) {
-    peak_arg *a = (peak_arg *)p;
-    // Twelve independent chains with distinct start values (so no two can be
-    // merged): enough to cover two FMA pipes of 4-cycle latency.
-    __m512 c0 = _mm512_set1_ps(0.f), c1 = _mm512_set1_ps(.1f), c2 = _mm512_set1_ps(.2f),
-           c3 = _mm512_set1_ps(.3f), c4 = _mm512_set1_ps(.4f), c5 = _mm512_set1_ps(.5f),
-           c6 = _mm512_set1_ps(.6f), c7 = _mm512_set1_ps(.7f), c8 = _mm512_set1_ps(.8f),
-           c9 = _mm512_set1_ps(.9f), c10 = _mm512_set1_ps(1.1f), c11 = _mm512_set1_ps(1.2f);
-    __m512 x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(0.9999999f);
-    long i;
-    for (i = 0; i < a->iters; i++) {
-        c0 = _mm512_fmadd_ps(c0, x, y); c1 = _mm512_fmadd_ps(c1, x, y);
-        c2 = _mm512_fmadd_ps(c2, x, y); c3 = _mm512_fmadd_ps(c3, x, y);
-        c4 = _mm512_fmadd_ps(c4, x, y); c5 = _mm512_fmadd_ps(c5, x, y);
-        c6 = _mm512_fmadd_ps(c6, x, y); c7 = _mm512_fmadd_ps(c7, x, y);
-        c8 = _mm512_fmadd_ps(c8, x, y); c9 = _mm512_fmadd_ps(c9, x, y);
-        c10 = _mm512_fmadd_ps(c10, x, y); c11 = _mm512_fmadd_ps(c11, x, y);
-    }
-    c0 = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(c0, c1), _mm512_add_ps(c2, c3)),
-                       _mm512_add_ps(_mm512_add_ps(c4, c5), _mm512_add_ps(c6, c7)));
-    c0 = _mm512_add_ps(c0, _mm512_add_ps(_mm512_add_ps(c8, c9), _mm512_add_ps(c10, c11)));
-    a->sink = _mm512_reduce_add_ps(c0);
-    a->flops = (double)a->iters * 12 * 16 * 2;
-    return NULL;
-}
-
-__attribute__((target("avx512f"))) static void *read_loop(void *p) {
-    peak_arg *a = (peak_arg *)p;
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-    size_t i;
-    for (i = 0; i + 64 <= a->n; i += 64) {
-        s0 = _mm512_add_ps(s0, _mm512_load_ps(a->buf + i));
-        s1 = _mm512_add_ps(s1, _mm512_load_ps(a->buf + i + 16));
-        s2 = _mm512_add_ps(s2, _mm512_load_ps(a->buf + i + 32));
-        s3 = _mm512_add_ps(s3, _mm512_load_ps(a->buf + i + 48));
-    }
-    a->sink = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-    a->bytes = (double)i * sizeof(float);
-    return NULL;
-}
-#endif
-
-// Runs fn on nt threads at once; returns the sum of flops (or bytes) / time.
-static double run_threads(void *(*fn)(void *), peak_arg *args, int nt, int bytes) {
-    pthread_t th[8];
-    double t0, t1, total = 0;
-    int i;
-    t0 = now();
-    for (i = 1; i < nt; i++) pthread_create(&th[i], NULL, fn, &args[i]);
-    fn(&args[0]);
-    for (i = 1; i < nt; i++) pthread_join(th[i], NULL);
-    t1 = now();
-    for (i = 0; i < nt; i++) total += bytes ? args[i].bytes : args[i].flops;
-    return total / (t1 - t0);
-}
-
-// One run of the FMA loop on nt threads (GFLOP/s).
-static double peak_once(int nt, long iters) {
-#ifdef HAVE_X86
-    peak_arg a[8];
-    int i;
-    memset(a, 0, sizeof a);
-    for (i = 0; i < nt; i++) a[i].iters = iters;
-    return run_threads(fma_loop, a, nt, 0) * 1e-9;
-#else
-    (void)nt;
-    (void)iters;
-    return 0;
-#endif
-}
-
-// One streaming read of n floats of buf, split among nt threads (GB/s).
-static double bw_once(int nt, const float *buf, size_t n) {
-#ifdef HAVE_X86
-    peak_arg a[8];
-    size_t per = n / (size_t)nt / 64 * 64;
-    int t;
-    memset(a, 0, sizeof a);
-    for (t = 0; t < nt; t++) {
-        a[t].buf = buf + (size_t)t * per;
-        a[t].n = per;
-    }
-    return run_threads(read_loop, a, nt, 1) * 1e-9;
-#else
-    (void)nt;
-    (void)buf;
-    (void)n;
-    return 0;
-#endif
-}
+// ---- machine limits: bench_peak_once and bench_read_once (bench_util.h) ---------------------
 
 // ---- OpenBLAS through dlopen -----------------------------------------------------------------
 
@@ -211,7 +89,7 @@ static double run_once(int impl, tfm_ctx *ctx, shape *s, int nt, int *next, doub
         if (!g_sgemm) return 0;
         if (g_blas_threads) g_blas_threads(nt);
     }
-    t0 = now();
+    t0 = bench_now();
     do {
         *next = (*next + 1) % s->copies;
         if (call(impl, ctx, s, *next)) {
@@ -219,7 +97,7 @@ static double run_once(int impl, tfm_ctx *ctx, shape *s, int nt, int *next, doub
             exit(1);
         }
         calls++;
-        t = now() - t0;
+        t = bench_now() - t0;
     } while (t < g_min_time);
     *gbs = (double)s->n * (double)s->k * 4.0 * (double)calls / t * 1e-9;
     return flops * (double)calls / t * 1e-9;
@@ -259,8 +137,8 @@ static void measure(shape *s, int nt, const float *bwbuf, size_t bwn, figures *f
         call(IMPL_BLAS, ctx, s, 0);
     }
     for (r = 0; r < g_reps; r++) {
-        pk[r] = peak_once(nt, 2000000);
-        bw[r] = s->m == 1 ? bw_once(nt, bwbuf, bwn) : 0;
+        pk[r] = bench_peak_once(nt, 2000000);
+        bw[r] = s->m == 1 ? bench_read_once(nt, bwbuf, bwn) : 0;
         fp[r] = run_once(IMPL_PACKED, ctx, s, nt, &next, &g[r]);
         fu[r] = run_once(IMPL_PLAIN, ctx, s, nt, &next, &x);
         fb[r] = run_once(IMPL_BLAS, ctx, s, nt, &next, &gb[r]);
@@ -274,14 +152,14 @@ static void measure(shape *s, int nt, const float *bwbuf, size_t bwn, figures *f
         }
     }
     tfm_ctx_free(ctx);
-    f->gbs = median(g, g_reps);
-    f->packed = median(fp, g_reps);
-    f->plain = median(fu, g_reps);
-    f->blas = median(fb, g_reps);
-    f->pct_peak = median(rp, g_reps);
-    f->vs_blas = median(rb, g_reps);
-    f->pct_bw = median(gp, g_reps);
-    f->blas_pct_bw = median(gb, g_reps);
+    f->gbs = bench_median(g, g_reps);
+    f->packed = bench_median(fp, g_reps);
+    f->plain = bench_median(fu, g_reps);
+    f->blas = bench_median(fb, g_reps);
+    f->pct_peak = bench_median(rp, g_reps);
+    f->vs_blas = bench_median(rb, g_reps);
+    f->pct_bw = bench_median(gp, g_reps);
+    f->blas_pct_bw = bench_median(gb, g_reps);
 }
 
 int main(int argc, char **argv) {
@@ -314,10 +192,10 @@ int main(int argc, char **argv) {
     for (i = 0; i < n; i++) buf[i] = (float)(i & 7);
     for (nt = 1; nt <= 2; nt++) {
         double peak, bw;
-        for (r = 0; r < g_reps; r++) v[r] = peak_once(nt, 5000000);
-        peak = median(v, g_reps);
-        for (r = 0; r < g_reps; r++) v[r] = bw_once(nt, buf, n);
-        bw = median(v, g_reps);
+        for (r = 0; r < g_reps; r++) v[r] = bench_peak_once(nt, 5000000);
+        peak = bench_median(v, g_reps);
+        for (r = 0; r < g_reps; r++) v[r] = bench_read_once(nt, buf, n);
+        bw = bench_median(v, g_reps);
         printf("threads %d: FMA peak %.1f GFLOP/s, read bandwidth %.1f GB/s (%.0f MiB)\n", nt,
                peak, bw, (double)bytes / (1 << 20));
     }
