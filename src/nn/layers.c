@@ -367,7 +367,8 @@ tfm_status tfm_decoder_layer_forward(tfm_ctx *ctx, const tfm_decoder_layer *d,
 
 typedef struct stack {
     tfm_ctx *ctx;
-    int64_t n;
+    int64_t n;     // layers built
+    int64_t n_alloc; // layers allocated (freed with this size)
     layer *layers;
     tfm_norm_weights final;
     int has_final;
@@ -382,7 +383,7 @@ static void stack_clear(stack *s) {
     int64_t i;
     if (!s->layers) return;
     for (i = 0; i < s->n; i++) layer_clear(&s->layers[i]);
-    tfm__free(s->ctx, s->layers, (size_t)s->n * sizeof(layer));
+    tfm__free(s->ctx, s->layers, (size_t)s->n_alloc * sizeof(layer));
     s->layers = NULL;
 }
 
@@ -399,6 +400,7 @@ static tfm_status stack_init(tfm_ctx *ctx, stack *s, const tfm_layer_params *p, 
     if (!p) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "stack: params is NULL");
     s->layers = (layer *)tfm__alloc(ctx, (size_t)n * sizeof(layer));
     if (!s->layers) return tfm__err(ctx, TFM_ERR_NOMEM, "stack: out of memory");
+    s->n_alloc = n;
     s->n = 0;
     for (i = 0; i < n; i++) {
         if ((st = layer_init(ctx, &s->layers[i], p, &w[i], decoder))) {

@@ -350,6 +350,7 @@ TEST(nn_props_alloc_failures) {
         tfm_decoder_free(dec);
         tfm_ctx_free(ctx);
         CHECK_EQ_INT(st.live_blocks, 0);
+        CHECK_EQ_INT(st.live_bytes, 0); // every block freed with the size it had
         if (!st.failed) break;
     }
     CHECK(k > 3 && k < 200);
