@@ -16,27 +16,24 @@
 
 // ---- packing ----------------------------------------------------------------------
 
+static void transpose16(__m512 *r);
+
 static void pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *ap) {
     int64_t i0, i, p;
     for (i0 = 0; i0 < m; i0 += GEMM_MR, ap += k * GEMM_MR) {
         int64_t mi = m - i0 < GEMM_MR ? m - i0 : GEMM_MR;
         const float *ai = a + i0 * lda;
-        if (mi == GEMM_MR) {
-            // 16 columns of 8 rows at a time: 8 loads, scattered into place.
-            for (p = 0; p + 16 <= k; p += 16) {
-                float t[GEMM_MR][16];
-                int64_t q;
-                for (i = 0; i < GEMM_MR; i++)
-                    _mm512_storeu_ps(t[i], _mm512_loadu_ps(ai + i * lda + p));
-                for (q = 0; q < 16; q++)
-                    for (i = 0; i < GEMM_MR; i++) ap[(p + q) * GEMM_MR + i] = t[i][q];
-            }
-            for (; p < k; p++)
-                for (i = 0; i < GEMM_MR; i++) ap[p * GEMM_MR + i] = ai[i * lda + p];
-        } else {
-            for (p = 0; p < k; p++)
-                for (i = 0; i < GEMM_MR; i++)
-                    ap[p * GEMM_MR + i] = i < mi ? ai[i * lda + p] : 0.0f;
+        // 16 values of k of the mr rows at a time, transposed in registers
+        // (rows past m and past mr are zero; the low 8 lanes are stored).
+        for (p = 0; p < k; p += 16) {
+            int64_t kq = k - p < 16 ? k - p : 16, q;
+            __mmask16 mk = kq == 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << kq) - 1);
+            __m512 r[16];
+            for (i = 0; i < 16; i++)
+                r[i] = i < mi ? _mm512_maskz_loadu_ps(mk, ai + i * lda + p) : _mm512_setzero_ps();
+            transpose16(r);
+            for (q = 0; q < kq; q++)
+                _mm256_storeu_ps(ap + (p + q) * GEMM_MR, _mm512_castps512_ps256(r[q]));
         }
     }
 }
