@@ -56,7 +56,11 @@ static void add_bias(const tfm__gemm_args *x, int64_t m0, int64_t m1, int64_t n0
 static void gemm_block(const tfm__gemm_kernels *g, const tfm__gemm_args *x, int64_t m0,
                        int64_t m1, int64_t n0, int64_t n1, float *ws) {
     const int64_t mr = g->mr, nr = g->nr, K = x->k;
-    const int64_t mc = g->mc, kc = g->kc, nc = ceil_div(g->nc, nr) * nr;
+    // nc blocks a plain B (its packed kc x nc block is reused over M); a
+    // prepacked B needs no N blocking, and without it A is packed only once
+    // per (pc, ic) block.
+    const int64_t mc = g->mc, kc = g->kc,
+                  nc = x->bp ? ceil_div(n1 - n0, nr) * nr : ceil_div(g->nc, nr) * nr;
     float *wa = ws, *wb = ws + (((size_t)min64(mc, ceil_div(x->m, mr) * mr) *
                                      (size_t)min64(kc, K) + 15) & ~(size_t)15);
     int64_t jc, pc, ic, jr, ir;

@@ -216,6 +216,19 @@ TEST(gemm_driver_all_isas) {
                     if (ik >= 2 && im >= 5 && in >= 3) continue; // keep it quick
                     check_driver_case(isas[s], g, &cs);
                 }
+        // N across more than one nc block of a plain B, both layouts.
+        for (v = 0; v < 4; v++) {
+            drv_case cs;
+            cs.m = v < 2 ? 3 : 9;
+            cs.n = g->nc + g->nr + 3;
+            cs.k = 17;
+            cs.trans_b = v & 1;
+            cs.packed = 0;
+            cs.bias = 1;
+            cs.beta = v == 3 ? 0.0f : 0.5f;
+            if (tfm__gemm_small_m(cs.m, 0, cs.trans_b)) cs.m = 9;
+            check_driver_case(isas[s], g, &cs);
+        }
     }
 }
 

@@ -202,7 +202,7 @@ void tfm__avx2_init_gemm(tfm__kernels *k) {
     g->nr = GEMM_NR;
     g->mc = 120; // see avx512/gemm.c; measured the same way
     g->kc = 768;
-    g->nc = 3072;
+    g->nc = 768;
     g->pack_a = pack_a;
     g->pack_b = pack_b;
     g->ukr = ukr;
