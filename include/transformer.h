@@ -413,6 +413,179 @@ TFM_API tfm_status tfm_embedding(tfm_ctx *ctx, const tfm_tensor *table,
                                  const tfm_tensor *ids, tfm_tensor *out);
 
 /* ==========================================================================
+ * Prepacked matrices
+ *
+ * A weight matrix never changes, so it can be packed once, at load time, into
+ * the layout the GEMM micro-kernels read (panels of a few columns over the
+ * whole K), and every matmul with it then skips the packing and streams the
+ * weights once. The layout belongs to the kernel set chosen at pack time
+ * (tfm_kernels_name()); a packed matrix is immutable and may be shared by any
+ * number of threads, each with its own ctx.
+ * ========================================================================== */
+typedef struct tfm_packed_matrix tfm_packed_matrix;
+
+/* Packs op(B)[K, N] for tfm_matmul_packed: b is [K, N], or [N, K] with
+ * trans_b = 1 (the layout of nn.Linear weights), f32, rows may be strided but
+ * each row contiguous. b is copied and may be freed afterwards. The packed
+ * copy is allocated through ctx, which must outlive it (like a tensor from
+ * tfm_tensor_create). *out is NULL on failure.
+ * Errors: TFM_ERR_INVALID_ARG (NULLs), TFM_ERR_DTYPE, TFM_ERR_SHAPE (not 2-D,
+ * last dimension strided), TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_matrix_pack(tfm_ctx *ctx, const tfm_tensor *b,
+                                   int trans_b, tfm_packed_matrix **out);
+/* K and N of a packed matrix (0 for NULL). Thread-safe. */
+TFM_API int64_t tfm_packed_matrix_rows(const tfm_packed_matrix *p);
+TFM_API int64_t tfm_packed_matrix_cols(const tfm_packed_matrix *p);
+/* Frees a packed matrix; NULL is a no-op. */
+TFM_API void tfm_packed_matrix_free(tfm_packed_matrix *p);
+
+/* tfm_matmul with a prepacked op(B): out = alpha * A . B + beta * out
+ * (+ bias). A: [..., M, K]; out: [..., M, N]; bias: [N] or NULL. Rows of A
+ * and out may be strided, each row contiguous. With beta == 0, out is not
+ * read. M <= 8 (a decode step) takes a GEMV path that reads the weights once.
+ * Results are bit-identical for any thread count (the work is split over
+ * output tiles, never over K), but may differ in the last bits from
+ * tfm_matmul with the same B for M <= 8.
+ * Errors: as tfm_matmul (TFM_ERR_INVALID_ARG, _DTYPE, _SHAPE, _NOMEM). */
+TFM_API tfm_status tfm_matmul_packed(tfm_ctx *ctx, const tfm_tensor *a,
+                                     const tfm_packed_matrix *b,
+                                     const tfm_tensor *bias, float alpha,
+                                     float beta, tfm_tensor *out);
+
+/* ==========================================================================
+ * Safetensors
+ *
+ * Reads weights in the safetensors format (an 8-byte little-endian header
+ * length, a JSON header {"name": {"dtype", "shape", "data_offsets"}, ...,
+ * "__metadata__": {string: string}}, then the raw little-endian data).
+ *
+ * A tfm_safetensors is a SET of tensors: one file, one host buffer, or the
+ * shards of a sharded checkpoint (model-0000N-of-0000M.safetensors listed by
+ * model.safetensors.index.json), looked up as one namespace.
+ *
+ * Everything is validated at open, with messages naming the file and the
+ * tensor ("safetensors: model.safetensors: tensor 'encoder.layer.3.
+ * attention.self.query.weight': data offset 912 past end of data (640
+ * bytes)"): the header length, the header JSON, each tensor's dtype, shape
+ * (at most TFM_SAFETENSORS_MAX_DIMS dims, element and byte counts that do
+ * not overflow) and data_offsets (two integers, begin <= end <= size of the
+ * data, end - begin == the shape's bytes), tensors whose bytes overlap,
+ * duplicate names, and __metadata__ (an object of strings).
+ *
+ * Ownership: tensor views BORROW the mapped file (or the host's buffer):
+ * they stay valid until tfm_safetensors_close and must not be written to
+ * (files are mapped read-only). Thread-safety: an opened set is immutable;
+ * every lookup (count, name, find, info, get, metadata) may be called from
+ * any number of threads at once, each with its own ctx. The ctx given to
+ * open is used for the set's memory and must outlive it.
+ * Data is little-endian; on a big-endian host open returns
+ * TFM_ERR_UNSUPPORTED.
+ * ========================================================================== */
+
+typedef struct tfm_safetensors tfm_safetensors;
+
+#define TFM_SAFETENSORS_MAX_DIMS 8
+
+/* Description of one tensor of a set. Strings and data are borrowed from
+ * the set (valid until close). */
+typedef struct tfm_safetensors_info {
+    const char *name;       /* tensor name                                  */
+    const char *dtype_name; /* as in the file: "F32", "BF16", "I16", ...    */
+    int32_t dtype;          /* tfm_dtype, or -1 when the library has none:
+                               F32, F16, BF16, I8, U8, BOOL (-> TFM_U8),
+                               I32, I64, F64 map; I16, U16, U32, U64, F8_*,
+                               C64 are listed with -1                       */
+    int32_t ndim;           /* 0 (a scalar) .. TFM_SAFETENSORS_MAX_DIMS     */
+    int64_t shape[TFM_SAFETENSORS_MAX_DIMS]; /* unused dims are 0           */
+    const void *data;       /* first byte (read-only)                       */
+    uint64_t nbytes;        /* bytes of data                                */
+    const char *file;       /* the file (or buffer name) that holds it      */
+} tfm_safetensors_info;
+
+/* Opens `path`, which is one of:
+ *  - a .safetensors file;
+ *  - an index file (a name ending in ".json", such as
+ *    model.safetensors.index.json): its "weight_map" {tensor: shard file}
+ *    names the shards, which are opened from the index's folder (shard names
+ *    must be plain file names); every tensor the index lists must be in the
+ *    shard it names, and a tensor name must not appear in two shards;
+ *  - a folder: its model.safetensors.index.json if present, else its
+ *    model.safetensors.
+ * Files are memory-mapped read-only (mmap on POSIX); where mapping fails,
+ * or where the file's header length leaves the data misaligned for its
+ * dtypes, the data is read into memory instead.
+ * *out is NULL on failure.
+ * Errors: TFM_ERR_INVALID_ARG (NULL ctx/path/out), TFM_ERR_IO (cannot open,
+ * map or read a file), TFM_ERR_NOT_FOUND (a file that does not exist, a
+ * folder without either file),
+ * TFM_ERR_FORMAT (any lie in a header or the index), TFM_ERR_UNSUPPORTED
+ * (big-endian host), TFM_ERR_NOMEM. */
+TFM_API tfm_status tfm_safetensors_open(tfm_ctx *ctx, const char *path,
+                                        tfm_safetensors **out);
+
+/* Opens a safetensors image held in host memory, `size` bytes at `data`.
+ * The buffer is BORROWED, not copied: it must stay unchanged and alive
+ * until tfm_safetensors_close. Its tensors are seen at their addresses in
+ * the buffer, so a buffer aligned to 8 bytes with a standard file (header
+ * padded to 8) gives aligned tensors; a tensor whose address is not a
+ * multiple of its element size is listed, and tfm_safetensors_get refuses it
+ * with TFM_ERR_FORMAT. `name` names the buffer in messages (NULL:
+ * "<memory>"). Errors as tfm_safetensors_open (no TFM_ERR_IO). */
+TFM_API tfm_status tfm_safetensors_open_memory(tfm_ctx *ctx, const void *data,
+                                               size_t size, const char *name,
+                                               tfm_safetensors **out);
+
+/* Unmaps the files and frees the set; every view and string obtained from
+ * it becomes invalid. NULL is a no-op. */
+TFM_API void tfm_safetensors_close(tfm_safetensors *st);
+
+/* Number of tensors in the set (0 for NULL). Thread-safe. */
+TFM_API int64_t tfm_safetensors_count(const tfm_safetensors *st);
+/* Name of tensor i, 0 <= i < count, in file order (shards in name order,
+ * each in its header's order); NULL outside the range. Thread-safe. */
+TFM_API const char *tfm_safetensors_name(const tfm_safetensors *st, int64_t i);
+/* Index of the tensor called `name`, or -1. Hashed. Thread-safe. */
+TFM_API int64_t tfm_safetensors_find(const tfm_safetensors *st,
+                                     const char *name);
+/* Fills *info for tensor i. Errors (no message; there is no ctx):
+ * TFM_ERR_INVALID_ARG (NULL), TFM_ERR_RANGE (i outside [0, count)).
+ * Thread-safe. */
+TFM_API tfm_status tfm_safetensors_info_at(const tfm_safetensors *st,
+                                           int64_t i,
+                                           tfm_safetensors_info *info);
+
+/* Fills the caller's struct `out` with a view of the tensor `name`
+ * (contiguous row-major, borrowing the set's data, TFM_I8 with scale 1;
+ * a scalar becomes shape [1]). Nothing to free. On failure *out is zeroed.
+ * Errors: TFM_ERR_INVALID_ARG (NULL), TFM_ERR_NOT_FOUND (no such tensor),
+ * TFM_ERR_DTYPE (a dtype the library has no type for, naming the tensor and
+ * the dtype), TFM_ERR_SHAPE (more than TFM_MAX_DIMS dims, or an empty
+ * tensor: a dimension of 0), TFM_ERR_FORMAT (data misaligned for its dtype,
+ * from a host buffer). Thread-safe (ctx receives the message). */
+TFM_API tfm_status tfm_safetensors_get(tfm_ctx *ctx, const tfm_safetensors *st,
+                                       const char *name, tfm_tensor *out);
+
+/* As tfm_safetensors_get, trying prefixes[0] + name, prefixes[1] + name, ...
+ * in order and returning the first that exists (for checkpoints saved with
+ * or without a model prefix: {"bert.", ""}). n_prefixes == 0 tries `name`
+ * alone. TFM_ERR_NOT_FOUND names every name tried. Thread-safe. */
+TFM_API tfm_status tfm_safetensors_get_prefixed(tfm_ctx *ctx,
+                                                const tfm_safetensors *st,
+                                                const char *const *prefixes,
+                                                int n_prefixes,
+                                                const char *name,
+                                                tfm_tensor *out);
+
+/* The "__metadata__" string map (of the first file, for a sharded set):
+ * the number of entries, key i (NULL outside the range), and the value for a
+ * key (NULL when absent). Strings are borrowed from the set. Thread-safe. */
+TFM_API int64_t tfm_safetensors_metadata_count(const tfm_safetensors *st);
+TFM_API const char *tfm_safetensors_metadata_key(const tfm_safetensors *st,
+                                                 int64_t i);
+TFM_API const char *tfm_safetensors_metadata_get(const tfm_safetensors *st,
+                                                 const char *key);
+
+/* ==========================================================================
  * Layers
  *
  * The building blocks of a transformer, for hosts that assemble their own
@@ -910,179 +1083,6 @@ TFM_API tfm_status tfm_decoder_forward(tfm_ctx *ctx, const tfm_decoder *dec,
                                        tfm_kv_cache *self_cache,
                                        tfm_kv_cache *cross_cache,
                                        tfm_workspace *ws, tfm_tensor *out);
-
-/* ==========================================================================
- * Safetensors
- *
- * Reads weights in the safetensors format (an 8-byte little-endian header
- * length, a JSON header {"name": {"dtype", "shape", "data_offsets"}, ...,
- * "__metadata__": {string: string}}, then the raw little-endian data).
- *
- * A tfm_safetensors is a SET of tensors: one file, one host buffer, or the
- * shards of a sharded checkpoint (model-0000N-of-0000M.safetensors listed by
- * model.safetensors.index.json), looked up as one namespace.
- *
- * Everything is validated at open, with messages naming the file and the
- * tensor ("safetensors: model.safetensors: tensor 'encoder.layer.3.
- * attention.self.query.weight': data offset 912 past end of data (640
- * bytes)"): the header length, the header JSON, each tensor's dtype, shape
- * (at most TFM_SAFETENSORS_MAX_DIMS dims, element and byte counts that do
- * not overflow) and data_offsets (two integers, begin <= end <= size of the
- * data, end - begin == the shape's bytes), tensors whose bytes overlap,
- * duplicate names, and __metadata__ (an object of strings).
- *
- * Ownership: tensor views BORROW the mapped file (or the host's buffer):
- * they stay valid until tfm_safetensors_close and must not be written to
- * (files are mapped read-only). Thread-safety: an opened set is immutable;
- * every lookup (count, name, find, info, get, metadata) may be called from
- * any number of threads at once, each with its own ctx. The ctx given to
- * open is used for the set's memory and must outlive it.
- * Data is little-endian; on a big-endian host open returns
- * TFM_ERR_UNSUPPORTED.
- * ========================================================================== */
-
-typedef struct tfm_safetensors tfm_safetensors;
-
-#define TFM_SAFETENSORS_MAX_DIMS 8
-
-/* Description of one tensor of a set. Strings and data are borrowed from
- * the set (valid until close). */
-typedef struct tfm_safetensors_info {
-    const char *name;       /* tensor name                                  */
-    const char *dtype_name; /* as in the file: "F32", "BF16", "I16", ...    */
-    int32_t dtype;          /* tfm_dtype, or -1 when the library has none:
-                               F32, F16, BF16, I8, U8, BOOL (-> TFM_U8),
-                               I32, I64, F64 map; I16, U16, U32, U64, F8_*,
-                               C64 are listed with -1                       */
-    int32_t ndim;           /* 0 (a scalar) .. TFM_SAFETENSORS_MAX_DIMS     */
-    int64_t shape[TFM_SAFETENSORS_MAX_DIMS]; /* unused dims are 0           */
-    const void *data;       /* first byte (read-only)                       */
-    uint64_t nbytes;        /* bytes of data                                */
-    const char *file;       /* the file (or buffer name) that holds it      */
-} tfm_safetensors_info;
-
-/* Opens `path`, which is one of:
- *  - a .safetensors file;
- *  - an index file (a name ending in ".json", such as
- *    model.safetensors.index.json): its "weight_map" {tensor: shard file}
- *    names the shards, which are opened from the index's folder (shard names
- *    must be plain file names); every tensor the index lists must be in the
- *    shard it names, and a tensor name must not appear in two shards;
- *  - a folder: its model.safetensors.index.json if present, else its
- *    model.safetensors.
- * Files are memory-mapped read-only (mmap on POSIX); where mapping fails,
- * or where the file's header length leaves the data misaligned for its
- * dtypes, the data is read into memory instead.
- * *out is NULL on failure.
- * Errors: TFM_ERR_INVALID_ARG (NULL ctx/path/out), TFM_ERR_IO (cannot open,
- * map or read a file), TFM_ERR_NOT_FOUND (a file that does not exist, a
- * folder without either file),
- * TFM_ERR_FORMAT (any lie in a header or the index), TFM_ERR_UNSUPPORTED
- * (big-endian host), TFM_ERR_NOMEM. */
-TFM_API tfm_status tfm_safetensors_open(tfm_ctx *ctx, const char *path,
-                                        tfm_safetensors **out);
-
-/* Opens a safetensors image held in host memory, `size` bytes at `data`.
- * The buffer is BORROWED, not copied: it must stay unchanged and alive
- * until tfm_safetensors_close. Its tensors are seen at their addresses in
- * the buffer, so a buffer aligned to 8 bytes with a standard file (header
- * padded to 8) gives aligned tensors; a tensor whose address is not a
- * multiple of its element size is listed, and tfm_safetensors_get refuses it
- * with TFM_ERR_FORMAT. `name` names the buffer in messages (NULL:
- * "<memory>"). Errors as tfm_safetensors_open (no TFM_ERR_IO). */
-TFM_API tfm_status tfm_safetensors_open_memory(tfm_ctx *ctx, const void *data,
-                                               size_t size, const char *name,
-                                               tfm_safetensors **out);
-
-/* Unmaps the files and frees the set; every view and string obtained from
- * it becomes invalid. NULL is a no-op. */
-TFM_API void tfm_safetensors_close(tfm_safetensors *st);
-
-/* Number of tensors in the set (0 for NULL). Thread-safe. */
-TFM_API int64_t tfm_safetensors_count(const tfm_safetensors *st);
-/* Name of tensor i, 0 <= i < count, in file order (shards in name order,
- * each in its header's order); NULL outside the range. Thread-safe. */
-TFM_API const char *tfm_safetensors_name(const tfm_safetensors *st, int64_t i);
-/* Index of the tensor called `name`, or -1. Hashed. Thread-safe. */
-TFM_API int64_t tfm_safetensors_find(const tfm_safetensors *st,
-                                     const char *name);
-/* Fills *info for tensor i. Errors (no message; there is no ctx):
- * TFM_ERR_INVALID_ARG (NULL), TFM_ERR_RANGE (i outside [0, count)).
- * Thread-safe. */
-TFM_API tfm_status tfm_safetensors_info_at(const tfm_safetensors *st,
-                                           int64_t i,
-                                           tfm_safetensors_info *info);
-
-/* Fills the caller's struct `out` with a view of the tensor `name`
- * (contiguous row-major, borrowing the set's data, TFM_I8 with scale 1;
- * a scalar becomes shape [1]). Nothing to free. On failure *out is zeroed.
- * Errors: TFM_ERR_INVALID_ARG (NULL), TFM_ERR_NOT_FOUND (no such tensor),
- * TFM_ERR_DTYPE (a dtype the library has no type for, naming the tensor and
- * the dtype), TFM_ERR_SHAPE (more than TFM_MAX_DIMS dims, or an empty
- * tensor: a dimension of 0), TFM_ERR_FORMAT (data misaligned for its dtype,
- * from a host buffer). Thread-safe (ctx receives the message). */
-TFM_API tfm_status tfm_safetensors_get(tfm_ctx *ctx, const tfm_safetensors *st,
-                                       const char *name, tfm_tensor *out);
-
-/* As tfm_safetensors_get, trying prefixes[0] + name, prefixes[1] + name, ...
- * in order and returning the first that exists (for checkpoints saved with
- * or without a model prefix: {"bert.", ""}). n_prefixes == 0 tries `name`
- * alone. TFM_ERR_NOT_FOUND names every name tried. Thread-safe. */
-TFM_API tfm_status tfm_safetensors_get_prefixed(tfm_ctx *ctx,
-                                                const tfm_safetensors *st,
-                                                const char *const *prefixes,
-                                                int n_prefixes,
-                                                const char *name,
-                                                tfm_tensor *out);
-
-/* The "__metadata__" string map (of the first file, for a sharded set):
- * the number of entries, key i (NULL outside the range), and the value for a
- * key (NULL when absent). Strings are borrowed from the set. Thread-safe. */
-TFM_API int64_t tfm_safetensors_metadata_count(const tfm_safetensors *st);
-TFM_API const char *tfm_safetensors_metadata_key(const tfm_safetensors *st,
-                                                 int64_t i);
-TFM_API const char *tfm_safetensors_metadata_get(const tfm_safetensors *st,
-                                                 const char *key);
-
-/* ==========================================================================
- * Prepacked matrices
- *
- * A weight matrix never changes, so it can be packed once, at load time, into
- * the layout the GEMM micro-kernels read (panels of a few columns over the
- * whole K), and every matmul with it then skips the packing and streams the
- * weights once. The layout belongs to the kernel set chosen at pack time
- * (tfm_kernels_name()); a packed matrix is immutable and may be shared by any
- * number of threads, each with its own ctx.
- * ========================================================================== */
-typedef struct tfm_packed_matrix tfm_packed_matrix;
-
-/* Packs op(B)[K, N] for tfm_matmul_packed: b is [K, N], or [N, K] with
- * trans_b = 1 (the layout of nn.Linear weights), f32, rows may be strided but
- * each row contiguous. b is copied and may be freed afterwards. The packed
- * copy is allocated through ctx, which must outlive it (like a tensor from
- * tfm_tensor_create). *out is NULL on failure.
- * Errors: TFM_ERR_INVALID_ARG (NULLs), TFM_ERR_DTYPE, TFM_ERR_SHAPE (not 2-D,
- * last dimension strided), TFM_ERR_NOMEM. */
-TFM_API tfm_status tfm_matrix_pack(tfm_ctx *ctx, const tfm_tensor *b,
-                                   int trans_b, tfm_packed_matrix **out);
-/* K and N of a packed matrix (0 for NULL). Thread-safe. */
-TFM_API int64_t tfm_packed_matrix_rows(const tfm_packed_matrix *p);
-TFM_API int64_t tfm_packed_matrix_cols(const tfm_packed_matrix *p);
-/* Frees a packed matrix; NULL is a no-op. */
-TFM_API void tfm_packed_matrix_free(tfm_packed_matrix *p);
-
-/* tfm_matmul with a prepacked op(B): out = alpha * A . B + beta * out
- * (+ bias). A: [..., M, K]; out: [..., M, N]; bias: [N] or NULL. Rows of A
- * and out may be strided, each row contiguous. With beta == 0, out is not
- * read. M <= 8 (a decode step) takes a GEMV path that reads the weights once.
- * Results are bit-identical for any thread count (the work is split over
- * output tiles, never over K), but may differ in the last bits from
- * tfm_matmul with the same B for M <= 8.
- * Errors: as tfm_matmul (TFM_ERR_INVALID_ARG, _DTYPE, _SHAPE, _NOMEM). */
-TFM_API tfm_status tfm_matmul_packed(tfm_ctx *ctx, const tfm_tensor *a,
-                                     const tfm_packed_matrix *b,
-                                     const tfm_tensor *bias, float alpha,
-                                     float beta, tfm_tensor *out);
 
 /* ==========================================================================
  * Models
