@@ -812,44 +812,21 @@ done:
 
 // ---- decode -------------------------------------------------------------------------
 
-typedef struct obuf {
-    char *p;
-    size_t n, cap;
-} obuf;
-
-static tfm_status ob_put(tfm_ctx *ctx, obuf *b, const char *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        char *np;
-        while (nc < b->n + n + 1) {
-            if (nc > ((size_t)-1) / 2) return tfm__err(ctx, TFM_ERR_RANGE, "decode: too long");
-            nc *= 2;
-        }
-        np = (char *)tfm__realloc(ctx, b->p, b->cap, nc);
-        if (!np) return tfm__err(ctx, TFM_ERR_NOMEM, "decode: out of memory");
-        b->p = np;
-        b->cap = nc;
-    }
-    if (n) memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-    return TFM_OK;
-}
-
 /* A run of byte pieces: whole UTF-8 characters as they are, each byte of a
  * broken sequence as U+FFFD (raw: the bytes as they are). */
-static tfm_status put_bytes(tfm_ctx *ctx, const unsigned char *v, size_t n, int raw, obuf *b) {
+static tfm_status put_bytes(tfm_ctx *ctx, const unsigned char *v, size_t n, int raw,
+                            tfm__sbuf *b) {
     size_t i = 0;
     tfm_status st = TFM_OK;
-    if (raw) return ob_put(ctx, b, (const char *)v, n);
+    if (raw) return tfm__sbuf_put(ctx, b, (const char *)v, n);
     while (i < n && st == TFM_OK) {
         uint32_t cp;
         int l = tfm__utf8_decode(v, n, i, &cp);
         if (l == 0) {
-            st = ob_put(ctx, b, "\xEF\xBF\xBD", 3);
+            st = tfm__sbuf_put(ctx, b, "\xEF\xBF\xBD", 3);
             i++;
         } else {
-            st = ob_put(ctx, b, (const char *)v + i, (size_t)l);
+            st = tfm__sbuf_put(ctx, b, (const char *)v + i, (size_t)l);
             i += (size_t)l;
         }
     }
@@ -857,12 +834,11 @@ static tfm_status put_bytes(tfm_ctx *ctx, const unsigned char *v, size_t n, int 
 }
 
 tfm_status tfm__spm_decode(tfm_ctx *ctx, const tfm_tokenizer *t, const int32_t *ids, size_t n,
-                           uint32_t flags, int at_start, int raw_bytes, char **text,
-                           size_t *len, size_t *cap) {
+                           uint32_t flags, int at_start, int raw_bytes, tfm__sbuf *out) {
     const tfm__spm *sp = t->spm;
-    obuf b = {NULL, 0, 0}, run = {NULL, 0, 0};
+    tfm__sbuf b = {NULL, 0, 0}, run = {NULL, 0, 0};
     size_t i;
-    tfm_status st = ob_put(ctx, &b, "", 0);
+    tfm_status st = tfm__sbuf_put(ctx, &b, "", 0);
     for (i = 0; i < n && st == TFM_OK; i++) {
         int32_t id = ids[i];
         int ty = sp->type[id];
@@ -871,7 +847,7 @@ tfm_status tfm__spm_decode(tfm_ctx *ctx, const tfm_tokenizer *t, const int32_t *
         if ((flags & TFM_DECODE_SKIP_SPECIAL) && t->is_special[id]) continue;
         if (ty == TFM__SPM_BYTE) {
             char c = (char)byte_of_piece(s, l);
-            st = ob_put(ctx, &run, &c, 1);
+            st = tfm__sbuf_put(ctx, &run, &c, 1);
             continue;
         }
         if (run.n) {
@@ -881,7 +857,7 @@ tfm_status tfm__spm_decode(tfm_ctx *ctx, const tfm_tokenizer *t, const int32_t *
         }
         if (ty == TFM__SPM_CONTROL) continue;
         if (ty == TFM__SPM_UNKNOWN) {
-            st = ob_put(ctx, &b, sp->unk_surface, sp->unk_surface_len);
+            st = tfm__sbuf_put(ctx, &b, sp->unk_surface, sp->unk_surface_len);
             continue;
         }
         /* the dummy-prefix space of the first piece goes (when the model
@@ -894,8 +870,8 @@ tfm_status tfm__spm_decode(tfm_ctx *ctx, const tfm_tokenizer *t, const int32_t *
         for (k = 0; k < l && st == TFM_OK;) {
             size_t e = k;
             while (e < l && !(e + 3 <= l && memcmp(s + e, "\xE2\x96\x81", 3) == 0)) e++;
-            st = ob_put(ctx, &b, s + k, e - k);
-            if (st == TFM_OK && e < l) st = ob_put(ctx, &b, " ", 1);
+            st = tfm__sbuf_put(ctx, &b, s + k, e - k);
+            if (st == TFM_OK && e < l) st = tfm__sbuf_put(ctx, &b, " ", 1);
             k = e < l ? e + 3 : e;
         }
     }
@@ -906,17 +882,13 @@ tfm_status tfm__spm_decode(tfm_ctx *ctx, const tfm_tokenizer *t, const int32_t *
         tfm__spm_ntext nt = {NULL, NULL, 0, 0};
         st = tfm__spm_normalize(ctx, &sp->denorm, NULL, t->blob, b.p, b.n, &nt);
         b.n = 0;
-        if (st == TFM_OK) st = ob_put(ctx, &b, nt.s, nt.n);
+        if (st == TFM_OK) st = tfm__sbuf_put(ctx, &b, nt.s, nt.n);
         tfm__spm_ntext_free(ctx, &nt);
     }
     if (st != TFM_OK) {
         if (b.p) tfm__free(ctx, b.p, b.cap);
-        *text = NULL;
-        *len = *cap = 0;
         return st;
     }
-    *text = b.p;
-    *len = b.n;
-    *cap = b.cap;
+    *out = b;
     return TFM_OK;
 }

@@ -37,6 +37,25 @@ void tfm__ids_free(tfm_ctx *ctx, tfm__ids *v) {
     v->n = v->cap = 0;
 }
 
+tfm_status tfm__sbuf_put(tfm_ctx *ctx, tfm__sbuf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        char *np;
+        while (nc < b->n + n + 1) {
+            if (nc > ((size_t)-1) / 2) return tfm__err(ctx, TFM_ERR_RANGE, "decode: too long");
+            nc *= 2;
+        }
+        np = (char *)tfm__realloc(ctx, b->p, b->cap, nc);
+        if (!np) return tfm__err(ctx, TFM_ERR_NOMEM, "decode: out of memory");
+        b->p = np;
+        b->cap = nc;
+    }
+    if (n) memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+    return TFM_OK;
+}
+
 tfm_status tfm__text_read_file(tfm_ctx *ctx, const char *path, char **data,
                                size_t *size) {
     FILE *f;
@@ -548,30 +567,6 @@ done:
 
 // ---- decode -----------------------------------------------------------------------
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static tfm_status sb_put(tfm_ctx *ctx, sbuf *b, const char *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        char *np;
-        while (nc < b->n + n + 1) {
-            if (nc > ((size_t)-1) / 2) return tfm__err(ctx, TFM_ERR_RANGE, "decode: too long");
-            nc *= 2;
-        }
-        np = (char *)tfm__realloc(ctx, b->p, b->cap, nc);
-        if (!np) return tfm__err(ctx, TFM_ERR_NOMEM, "decode: out of memory");
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-    return TFM_OK;
-}
-
 static int hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -580,7 +575,7 @@ static int hexval(char c) {
 }
 
 /* HF clean_up_tokenization: sequential replacements over b->p[from, n). */
-static void cleanup(sbuf *b, size_t from) {
+static void cleanup(tfm__sbuf *b, size_t from) {
     static const char *const pat[] = {" .", " ?", " !", " ,", " ' ", " n't",
                                        " 'm", " 's", " 've", " 're"};
     static const char *const to[] = {".", "?", "!", ",", "'", "n't", "'m", "'s", "'ve", "'re"};
@@ -604,23 +599,24 @@ static void cleanup(sbuf *b, size_t from) {
 
 /* The bytes one token adds after prev (-1 at the start), without flags. */
 static tfm_status piece(tfm_ctx *ctx, const tfm_tokenizer *t, int32_t prev, int32_t id,
-                        int first, sbuf *out) {
+                        int first, tfm__sbuf *out) {
     const char *s = tfm__tok_str(t, id);
     size_t l = tfm__tok_len(t, id);
     switch (t->type) {
     case TFM_TOKENIZER_WORDPIECE:
-        if (!first && l >= 2 && s[0] == '#' && s[1] == '#') return sb_put(ctx, out, s + 2, l - 2);
+        if (!first && l >= 2 && s[0] == '#' && s[1] == '#')
+            return tfm__sbuf_put(ctx, out, s + 2, l - 2);
         if (!first) {
             /* the WordPiece decoder's own clean-up, token by token */
             size_t at = out->n;
-            tfm_status st = sb_put(ctx, out, " ", 1);
-            if (st == TFM_OK) st = sb_put(ctx, out, s, l);
+            tfm_status st = tfm__sbuf_put(ctx, out, " ", 1);
+            if (st == TFM_OK) st = tfm__sbuf_put(ctx, out, s, l);
             if (st == TFM_OK) cleanup(out, at);
             return st;
         }
-        return sb_put(ctx, out, s, l);
+        return tfm__sbuf_put(ctx, out, s, l);
     case TFM_TOKENIZER_BPE:
-        return sb_put(ctx, out, t->bytes + t->bytes_off[id],
+        return tfm__sbuf_put(ctx, out, t->bytes + t->bytes_off[id],
                       t->bytes_off[id + 1] - t->bytes_off[id]);
     default:
         if ((prev < 0 || prev == t->special[TFM_TOKEN_BOS]) && l > 0 && s[0] == ' ') {
@@ -630,13 +626,13 @@ static tfm_status piece(tfm_ctx *ctx, const tfm_tokenizer *t, int32_t prev, int3
         if (l == 6 && s[0] == '<' && s[1] == '0' && s[2] == 'x' && s[5] == '>' &&
             hexval(s[3]) >= 0 && hexval(s[4]) >= 0) {
             char c = (char)(hexval(s[3]) * 16 + hexval(s[4]));
-            return sb_put(ctx, out, &c, 1);
+            return tfm__sbuf_put(ctx, out, &c, 1);
         }
-        return sb_put(ctx, out, s, l);
+        return tfm__sbuf_put(ctx, out, s, l);
     }
 }
 
-static tfm_status deliver(tfm_ctx *ctx, const sbuf *b, char *buf, size_t size,
+static tfm_status deliver(tfm_ctx *ctx, const tfm__sbuf *b, char *buf, size_t size,
                           size_t *n_out, const char *what) {
     *n_out = b->n;
     if (!buf && size == 0) return TFM_OK;
@@ -651,7 +647,7 @@ static tfm_status deliver(tfm_ctx *ctx, const sbuf *b, char *buf, size_t size,
 tfm_status tfm_tokenizer_decode(tfm_ctx *ctx, const tfm_tokenizer *t, const int32_t *ids,
                                 size_t n, uint32_t flags, char *buf, size_t size,
                                 size_t *n_out) {
-    sbuf b = {NULL, 0, 0};
+    tfm__sbuf b = {NULL, 0, 0};
     size_t i;
     int first = 1;
     tfm_status st = TFM_OK;
@@ -663,10 +659,10 @@ tfm_status tfm_tokenizer_decode(tfm_ctx *ctx, const tfm_tokenizer *t, const int3
             if (ids[i] < 0 || ids[i] >= t->n_vocab)
                 return tfm__err(ctx, TFM_ERR_RANGE, "decode: id %d at position %zu outside "
                                 "[0, %d)", (int)ids[i], i, (int)t->n_vocab);
-        st = tfm__spm_decode(ctx, t, ids, n, flags, 1, 0, &b.p, &b.n, &b.cap);
+        st = tfm__spm_decode(ctx, t, ids, n, flags, 1, 0, &b);
         n = 0; /* done: on to the common ending */
     } else {
-        st = sb_put(ctx, &b, "", 0);
+        st = tfm__sbuf_put(ctx, &b, "", 0);
     }
     for (i = 0; i < n && st == TFM_OK; i++) {
         int32_t id = ids[i];
@@ -690,7 +686,7 @@ tfm_status tfm_tokenizer_decode(tfm_ctx *ctx, const tfm_tokenizer *t, const int3
 tfm_status tfm_tokenizer_decode_next(tfm_ctx *ctx, const tfm_tokenizer *t, int32_t prev_id,
                                      int32_t id, uint32_t flags, char *buf, size_t size,
                                      size_t *n_out) {
-    sbuf b = {NULL, 0, 0};
+    tfm__sbuf b = {NULL, 0, 0};
     tfm_status st;
     if (n_out) *n_out = 0;
     if (!t || !n_out) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "decode_next: NULL argument");
@@ -703,9 +699,9 @@ tfm_status tfm_tokenizer_decode_next(tfm_ctx *ctx, const tfm_tokenizer *t, int32
          * piece (BOS) */
         int at_start = prev_id < 0 || (t->is_special[prev_id] &&
                                        prev_id != t->special[TFM_TOKEN_UNK]);
-        st = tfm__spm_decode(ctx, t, &id, 1, flags, at_start, 1, &b.p, &b.n, &b.cap);
+        st = tfm__spm_decode(ctx, t, &id, 1, flags, at_start, 1, &b);
     } else {
-        st = sb_put(ctx, &b, "", 0);
+        st = tfm__sbuf_put(ctx, &b, "", 0);
         if (st == TFM_OK && !((flags & TFM_DECODE_SKIP_SPECIAL) && t->is_special[id]))
             st = piece(ctx, t, prev_id, id, prev_id < 0, &b);
     }

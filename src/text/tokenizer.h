@@ -66,6 +66,15 @@ tfm_status tfm__ids_push(tfm_ctx *ctx, tfm__ids *v, int32_t id, int32_t start,
                          int32_t end);
 void tfm__ids_free(tfm_ctx *ctx, tfm__ids *v);
 
+/* ---- growable text (decoders) --------------------------------------------*/
+typedef struct tfm__sbuf {
+    char *p;                 /* NUL-terminated once anything was put       */
+    size_t n, cap;           /* bytes used (NUL not counted), allocated     */
+} tfm__sbuf;
+
+/* Appends s[0, n) (n may be 0: makes an empty string); errors name decode. */
+tfm_status tfm__sbuf_put(tfm_ctx *ctx, tfm__sbuf *b, const char *s, size_t n);
+
 /* ---- vocabulary ----------------------------------------------------------*/
 uint32_t tfm__tok_hash(const char *pre, size_t npre, const char *s, size_t n);
 /* Builds off[] and the hash from `blob` holding V NUL-terminated strings
@@ -117,7 +126,7 @@ tfm_status tfm__bpe_encode(tfm_ctx *ctx, const tfm_tokenizer *t, const char *s,
 
 /* SentencePiece (spm.c). Decode: ids valid; at_start: nothing precedes
  * them; raw_bytes: byte pieces as they are (streaming) rather than UTF-8
- * checked; the text is a new NUL-terminated buffer of *cap bytes. */
+ * checked; the text goes into *out (empty on entry; left empty on failure). */
 tfm_status tfm__spm_load(tfm_ctx *ctx, const char *path, tfm_tokenizer *t);
 tfm_status tfm__spm_from_memory(tfm_ctx *ctx, const void *data, size_t size,
                                 const char *name, tfm_tokenizer **out);
@@ -125,8 +134,7 @@ tfm_status tfm__spm_encode(tfm_ctx *ctx, const tfm_tokenizer *t, const char *s,
                            size_t n, int32_t base, tfm__ids *out);
 tfm_status tfm__spm_decode(tfm_ctx *ctx, const tfm_tokenizer *t,
                            const int32_t *ids, size_t n, uint32_t flags,
-                           int at_start, int raw_bytes, char **text,
-                           size_t *len, size_t *cap);
+                           int at_start, int raw_bytes, tfm__sbuf *out);
 void tfm__spm_free(tfm_ctx *ctx, struct tfm__spm *sp);
 
 /* Reads a whole file with the ctx allocator (NUL appended; free size + 1). */
