@@ -34,26 +34,30 @@ typedef struct {
 
 static void st_close(void *p) { tfm_safetensors_close((tfm_safetensors *)p); }
 
+tfm_status tfm__hf_check_shape(tfm_ctx *ctx, const char *dir, const char *name,
+                               const tfm_tensor *t, int64_t d0, int64_t d1) {
+    int ndim = d1 ? 2 : 1;
+    char sh[80];
+    if (t->ndim == ndim && t->shape[0] == d0 && (ndim == 1 || t->shape[1] == d1)) return TFM_OK;
+    if (ndim == 2)
+        return tfm__err(ctx, TFM_ERR_FORMAT,
+                        "model_load: %s: tensor '%s' is %s but config.json implies "
+                        "[%lld, %lld]", dir, name, tfm__shape_str(t, sh, sizeof sh),
+                        (long long)d0, (long long)d1);
+    return tfm__err(ctx, TFM_ERR_FORMAT,
+                    "model_load: %s: tensor '%s' is %s but config.json implies [%lld]",
+                    dir, name, tfm__shape_str(t, sh, sizeof sh), (long long)d0);
+}
+
 // The f32 data of tensor `name` with shape [d0] (d1 == 0) or [d0, d1].
 static tfm_status get_w(hf_loader *L, const char *name, int64_t d0, int64_t d1,
                         const float **out) {
     tfm_tensor t;
     tfm_status st;
-    int ndim = d1 ? 2 : 1;
-    char sh[80];
     *out = NULL;
     st = tfm_safetensors_get_prefixed(L->ctx, L->st, L->prefixes, L->n_prefixes, name, &t);
     if (st) return st;
-    if (t.ndim != ndim || t.shape[0] != d0 || (ndim == 2 && t.shape[1] != d1)) {
-        if (ndim == 2)
-            return tfm__err(L->ctx, TFM_ERR_FORMAT,
-                            "model_load: %s: tensor '%s' is %s but config.json implies "
-                            "[%lld, %lld]", L->dir, name, tfm__shape_str(&t, sh, sizeof sh),
-                            (long long)d0, (long long)d1);
-        return tfm__err(L->ctx, TFM_ERR_FORMAT,
-                        "model_load: %s: tensor '%s' is %s but config.json implies [%lld]",
-                        L->dir, name, tfm__shape_str(&t, sh, sizeof sh), (long long)d0);
-    }
+    if ((st = tfm__hf_check_shape(L->ctx, L->dir, name, &t, d0, d1))) return st;
     if (t.dtype == TFM_F32) {
         *out = (const float *)t.data;
         return TFM_OK;

@@ -152,5 +152,9 @@ tfm_status tfm__llama2c_load(tfm_ctx *ctx, const char *path, int use_mmap,
 // Hugging Face folder (src/models/hf.c).
 tfm_status tfm__hf_load(tfm_ctx *ctx, const char *dir, const tfm_model_params *p,
                         tfm_model *m);
+// Checks that tensor `name` of folder `dir` has shape [d0] (d1 == 0) or
+// [d0, d1], the sizes config.json implies (TFM_ERR_FORMAT naming both).
+tfm_status tfm__hf_check_shape(tfm_ctx *ctx, const char *dir, const char *name,
+                               const tfm_tensor *t, int64_t d0, int64_t d1);
 
 #endif /* TFM_MODELS_MODEL_H */

@@ -122,7 +122,6 @@ static tfm_status get_t(loader *L, const char *name, int64_t d0, int64_t d1, int
     tfm_tensor t, *p;
     tfm_status st;
     int ndim = d1 ? 2 : 1;
-    char sh[80];
     *out = NULL;
     if (tfm_safetensors_find(L->s->st, name) < 0) {
         if (optional) return TFM_OK;
@@ -137,16 +136,7 @@ static tfm_status get_t(loader *L, const char *name, int64_t d0, int64_t d1, int
         t.stride[0] = 1;
         t.stride[1] = 0;
     }
-    if (t.ndim != ndim || t.shape[0] != d0 || (ndim == 2 && t.shape[1] != d1)) {
-        if (ndim == 2)
-            return tfm__err(L->ctx, TFM_ERR_FORMAT,
-                            "model_load: %s: tensor '%s' is %s but config.json implies "
-                            "[%lld, %lld]", L->dir, name, tfm__shape_str(&t, sh, sizeof sh),
-                            (long long)d0, (long long)d1);
-        return tfm__err(L->ctx, TFM_ERR_FORMAT,
-                        "model_load: %s: tensor '%s' is %s but config.json implies [%lld]",
-                        L->dir, name, tfm__shape_str(&t, sh, sizeof sh), (long long)d0);
-    }
+    TRY(tfm__hf_check_shape(L->ctx, L->dir, name, &t, d0, d1));
     if (!(p = pool_next(L->s)))
         return tfm__err(L->ctx, TFM_ERR_NOMEM, "model_load: tensor table full at '%s'", name);
     if (t.dtype == TFM_F16 || t.dtype == TFM_BF16) {
