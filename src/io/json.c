@@ -7,6 +7,7 @@
  * arena in one piece and popped, so every container's items are contiguous.
  */
 #include "json.h"
+#include "file.h"
 
 #include <locale.h>
 #include <math.h>
@@ -623,39 +624,16 @@ tfm_status tfm__json_parse(tfm_ctx *ctx, const char *text, size_t len,
 tfm_status tfm__json_parse_file(tfm_ctx *ctx, const char *path,
                                 const tfm__json_limits *limits,
                                 tfm__json_doc **out) {
-    FILE *f;
-    long size;
     char *buf;
-    size_t got;
+    size_t size;
     tfm_status st;
     tfm__json_limits lim = limits ? *limits : tfm__json_limits_default();
     if (!out) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "json: out is NULL");
     *out = NULL;
     if (!path) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "json: path is NULL");
-    f = fopen(path, "rb");
-    if (!f) return tfm__err(ctx, TFM_ERR_IO, "json: %s: cannot open", path);
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return tfm__err(ctx, TFM_ERR_IO, "json: %s: cannot read", path);
-    }
-    if ((unsigned long)size > lim.max_size) {
-        fclose(f);
-        return tfm__err(ctx, TFM_ERR_RANGE, "json: %s: %ld bytes past the limit of %zu",
-                        path, size, lim.max_size);
-    }
-    buf = (char *)tfm__alloc_nozero(ctx, (size_t)size + 1);
-    if (!buf) {
-        fclose(f);
-        return tfm__err(ctx, TFM_ERR_NOMEM, "json: %s: out of memory", path);
-    }
-    got = fread(buf, 1, (size_t)size, f);
-    fclose(f);
-    if (got != (size_t)size) {
-        tfm__free(ctx, buf, (size_t)size + 1);
-        return tfm__err(ctx, TFM_ERR_IO, "json: %s: short read", path);
-    }
-    st = tfm__json_parse(ctx, buf, got, path, &lim, out);
-    tfm__free(ctx, buf, (size_t)size + 1);
+    if ((st = tfm__read_file(ctx, path, lim.max_size, "json", &buf, &size))) return st;
+    st = tfm__json_parse(ctx, buf, size, path, &lim, out);
+    tfm__free(ctx, buf, size + 1);
     return st;
 }
 

@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "../core/internal.h"
 #include "json.h"
+#include "file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -462,29 +463,14 @@ static tfm_status build_index(tfm_safetensors *st) {
 
 // Reads the file into an allocation (when mapping is unavailable or failed).
 static tfm_status read_whole(tfm_ctx *ctx, st_file *f) {
-    FILE *fp = fopen(f->path, "rb");
-    long size;
-    if (!fp) return tfm__err(ctx, TFM_ERR_IO, "safetensors: %s: cannot open: %s", f->path,
-                             strerror(errno));
-    if (fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 || fseek(fp, 0, SEEK_SET) != 0) {
-        fclose(fp);
-        return tfm__err(ctx, TFM_ERR_IO, "safetensors: %s: cannot read", f->path);
-    }
-    f->buf_size = (size_t)size + 1;
-    f->buf = tfm__alloc_nozero(ctx, f->buf_size);
-    if (!f->buf) {
-        fclose(fp);
-        f->buf_size = 0;
-        return tfm__err(ctx, TFM_ERR_NOMEM, "safetensors: %s: out of memory reading %ld bytes",
-                        f->path, size);
-    }
-    if (fread(f->buf, 1, (size_t)size, fp) != (size_t)size) {
-        fclose(fp);
-        return tfm__err(ctx, TFM_ERR_IO, "safetensors: %s: short read", f->path);
-    }
-    fclose(fp);
-    f->base = (const unsigned char *)f->buf;
-    f->size = (size_t)size;
+    char *buf;
+    size_t size;
+    tfm_status st = tfm__read_file(ctx, f->path, (size_t)-1, "safetensors", &buf, &size);
+    if (st) return st;
+    f->buf = buf;
+    f->buf_size = size + 1;
+    f->base = (const unsigned char *)buf;
+    f->size = size;
     return TFM_OK;
 }
 

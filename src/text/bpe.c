@@ -102,7 +102,7 @@ static tfm_status load_merges(tfm_ctx *ctx, const char *path, tfm_tokenizer *t) 
     char *data;
     size_t size, i, ls, nlines = 0, hsize = 16, line = 0;
     int32_t rank = 0;
-    tfm_status st = tfm__text_read_file(ctx, path, &data, &size);
+    tfm_status st = tfm__read_file(ctx, path, (size_t)-1, "tokenizer", &data, &size);
     if (st != TFM_OK) return st;
     for (i = 0; i < size; i++) nlines += data[i] == '\n';
     nlines++;

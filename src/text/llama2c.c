@@ -33,7 +33,7 @@ tfm_status tfm__tokbin_load(tfm_ctx *ctx, const char *path, tfm_tokenizer *t) {
     size_t size, pos, nrec = 0, blob = 0;
     int32_t max_len, i;
     const unsigned char *u;
-    tfm_status st = tfm__text_read_file(ctx, path, &data, &size);
+    tfm_status st = tfm__read_file(ctx, path, (size_t)-1, "tokenizer", &data, &size);
     if (st != TFM_OK) return st;
     u = (const unsigned char *)data;
     if (size < 4) {

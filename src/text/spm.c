@@ -583,7 +583,7 @@ tfm_status tfm__spm_load(tfm_ctx *ctx, const char *path, tfm_tokenizer *t) {
     char *data;
     size_t size;
     ldr L;
-    tfm_status st = tfm__text_read_file(ctx, path, &data, &size);
+    tfm_status st = tfm__read_file(ctx, path, (size_t)-1, "tokenizer", &data, &size);
     if (st != TFM_OK) return st;
     L.ctx = ctx;
     L.path = path;

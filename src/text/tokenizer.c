@@ -56,37 +56,6 @@ tfm_status tfm__sbuf_put(tfm_ctx *ctx, tfm__sbuf *b, const char *s, size_t n) {
     return TFM_OK;
 }
 
-tfm_status tfm__text_read_file(tfm_ctx *ctx, const char *path, char **data,
-                               size_t *size) {
-    FILE *f;
-    long sz;
-    char *buf;
-    *data = NULL;
-    *size = 0;
-    f = fopen(path, "rb");
-    if (!f) return tfm__err(ctx, TFM_ERR_IO, "tokenizer: cannot open '%s'", path);
-    if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return tfm__err(ctx, TFM_ERR_IO, "tokenizer: cannot read '%s'", path);
-    }
-    buf = (char *)tfm__alloc_nozero(ctx, (size_t)sz + 1);
-    if (!buf) {
-        fclose(f);
-        return tfm__err(ctx, TFM_ERR_NOMEM, "tokenizer: '%s': out of memory (%ld bytes)",
-                        path, sz);
-    }
-    if (sz > 0 && fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-        fclose(f);
-        tfm__free(ctx, buf, (size_t)sz + 1);
-        return tfm__err(ctx, TFM_ERR_IO, "tokenizer: cannot read '%s'", path);
-    }
-    fclose(f);
-    buf[sz] = 0;
-    *data = buf;
-    *size = (size_t)sz;
-    return TFM_OK;
-}
-
 // ---- vocabulary index ----------------------------------------------------------
 
 uint32_t tfm__tok_hash(const char *pre, size_t npre, const char *s, size_t n) {

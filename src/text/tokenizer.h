@@ -9,6 +9,7 @@
 #define TFM_TEXT_TOKENIZER_H
 
 #include "unicode.h"
+#include "../io/file.h"
 
 #define TFM__N_SPECIAL 7
 #define TFM__MAX_ADDED 16
@@ -136,9 +137,5 @@ tfm_status tfm__spm_decode(tfm_ctx *ctx, const tfm_tokenizer *t,
                            const int32_t *ids, size_t n, uint32_t flags,
                            int at_start, int raw_bytes, tfm__sbuf *out);
 void tfm__spm_free(tfm_ctx *ctx, struct tfm__spm *sp);
-
-/* Reads a whole file with the ctx allocator (NUL appended; free size + 1). */
-tfm_status tfm__text_read_file(tfm_ctx *ctx, const char *path, char **data,
-                          size_t *size);
 
 #endif /* TFM_TEXT_TOKENIZER_H */

@@ -67,7 +67,7 @@ tfm_status tfm__wordpiece_load(tfm_ctx *ctx, const char *vocab_path, const char 
     t->max_word_chars = 100;
     t->max_length = (int32_t)maxlen;
 
-    st = tfm__text_read_file(ctx, vocab_path, &data, &size);
+    st = tfm__read_file(ctx, vocab_path, (size_t)-1, "tokenizer", &data, &size);
     if (st != TFM_OK) goto done;
     /* pass 1: count lines, check them */
     for (i = 0, line_start = 0; i <= size; i++) {

@@ -1,0 +1,17 @@
+/*
+ * Reading whole files (internal API), shared by the loaders that parse a
+ * file from memory: JSON, safetensors without mmap, tokenizer files.
+ */
+#ifndef TFM_IO_FILE_H
+#define TFM_IO_FILE_H
+
+#include "../core/internal.h"
+
+/* Reads the file at `path` into a new allocation of *size + 1 bytes with a
+ * NUL appended (free with tfm__free(ctx, *data, *size + 1)). A file larger
+ * than max_size bytes is TFM_ERR_RANGE; open and read failures TFM_ERR_IO.
+ * Messages read "<what>: <path>: ...". On failure *data is NULL. */
+tfm_status tfm__read_file(tfm_ctx *ctx, const char *path, size_t max_size,
+                          const char *what, char **data, size_t *size);
+
+#endif /* TFM_IO_FILE_H */
