@@ -72,6 +72,14 @@ char *tfm__strndup(tfm_ctx *ctx, const char *s, size_t n);
 int tfm__mul_size(size_t a, size_t b, size_t *out);
 int tfm__mul_i64(int64_t a, int64_t b, int64_t *out);
 
+/* FNV-1a hash of s[0, n), for the loaders' open-addressing tables. */
+static inline uint32_t tfm__hash_bytes(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
 /* Runs fn over nth tasks on the context's pool (serially without one). */
 void tfm__parallel(tfm_ctx *ctx, tfm__task_fn fn, void *arg, int nth);
 /* Splits [0, n) into nth near-equal ranges; task ith gets [*lo, *hi). */

@@ -381,16 +381,6 @@ static int parse_number(parser *p, tfm__json *v) {
 
 // ---- values ------------------------------------------------------------------------
 
-static uint32_t hash_key(const char *s, size_t n) {
-    uint32_t h = 2166136261u;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 static int build_hash(parser *p, tfm__json *obj) {
     size_t size = 16, i;
     uint32_t *tab;
@@ -400,7 +390,7 @@ static int build_hash(parser *p, tfm__json *obj) {
     memset(tab, 0, size * sizeof *tab);
     for (i = 0; i < obj->n; i++) {
         const tfm__json_key *k = &obj->keys[i];
-        size_t h = hash_key(k->s, k->len) & (size - 1);
+        size_t h = tfm__hash_bytes(k->s, k->len) & (size - 1);
         for (;;) {
             uint32_t e = tab[h];
             if (e == 0) {
@@ -648,7 +638,7 @@ const tfm__json *tfm__json_getn(const tfm__json *obj, const char *key,
     size_t i;
     if (!obj || obj->type != TFM__JSON_OBJECT || !key) return NULL;
     if (obj->hash) {
-        size_t h = hash_key(key, key_len) & obj->hmask;
+        size_t h = tfm__hash_bytes(key, key_len) & obj->hmask;
         for (;;) {
             uint32_t e = obj->hash[h];
             if (e == 0) return NULL;

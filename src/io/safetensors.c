@@ -97,16 +97,6 @@ static int host_is_little_endian(void) {
     return b == 1;
 }
 
-static uint32_t hash_name(const char *s, size_t n) {
-    uint32_t h = 2166136261u;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 16777619u;
-    }
-    return h;
-}
-
 // ---- set lifetime -----------------------------------------------------------------
 
 static void file_release(tfm_ctx *ctx, st_file *f) {
@@ -435,7 +425,7 @@ static tfm_status build_index(tfm_safetensors *st) {
     st->hsize = size;
     for (i = 0; i < st->n; i++) {
         const st_tensor *t = &st->tensors[i];
-        size_t h = hash_name(t->name, t->name_len) & (size - 1);
+        size_t h = tfm__hash_bytes(t->name, t->name_len) & (size - 1);
         for (;;) {
             uint32_t e = st->hash[h];
             if (e == 0) {
@@ -778,7 +768,7 @@ const char *tfm_safetensors_name(const tfm_safetensors *st, int64_t i) {
 static int64_t find_n(const tfm_safetensors *st, const char *name, size_t len) {
     size_t h;
     if (!st || !name || !st->hash) return -1;
-    h = hash_name(name, len) & (st->hsize - 1);
+    h = tfm__hash_bytes(name, len) & (st->hsize - 1);
     for (;;) {
         uint32_t e = st->hash[h];
         if (e == 0) return -1;

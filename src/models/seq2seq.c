@@ -645,17 +645,10 @@ tfm_status tfm__s2s_decode(tfm_ctx *ctx, const tfm__s2s *s, const tfm_tensor *id
 
 // ---- vocab.json: pieces <-> ids ----------------------------------------------------------------
 
-static uint32_t phash_of(const char *p, size_t n) {
-    uint32_t h = 2166136261u;
-    size_t i;
-    for (i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 16777619u;
-    return h;
-}
-
 int32_t tfm__s2s_piece_id(const tfm__s2s *s, const char *p, size_t len) {
     uint32_t h;
     if (!s->phash) return -1;
-    for (h = phash_of(p, len) & (uint32_t)(s->hcap - 1);; h = (h + 1) & (uint32_t)(s->hcap - 1)) {
+    for (h = tfm__hash_bytes(p, len) & (uint32_t)(s->hcap - 1);; h = (h + 1) & (uint32_t)(s->hcap - 1)) {
         int32_t e = s->phash[h];
         if (!e) return -1;
         if (strlen(s->pieces[e - 1]) == len && memcmp(s->pieces[e - 1], p, len) == 0) return e - 1;
@@ -718,7 +711,8 @@ static tfm_status load_vocab(tfm_ctx *ctx, tfm__s2s *s, const char *dir) {
         memcpy(chars, k, kl);
         chars[kl] = 0;
         chars += kl + 1;
-        for (h = phash_of(k, kl) & (uint32_t)(cap - 1); s->phash[h]; h = (h + 1) & (uint32_t)(cap - 1)) {}
+        for (h = tfm__hash_bytes(k, kl) & (uint32_t)(cap - 1); s->phash[h];
+             h = (h + 1) & (uint32_t)(cap - 1)) {}
         s->phash[h] = (int32_t)v->i + 1;
     }
     tfm__json_free(doc);
