@@ -39,9 +39,19 @@
  *  - The library never aborts, exits or prints. Messages reach the host only
  *    through the log callback it installs in tfm_ctx_params.
  *  - Destructors (`*_free`, `*_close`) accept NULL and do nothing with it.
- *  - Parameter structs come from a `*_default()` function; fields are only
- *    ever appended, and each starts with its own size so a newer library can
- *    tell an older caller's struct apart.
+ *  - Parameter structs (tfm_X: tfm_ctx_params, tfm_mha_weights, ...) start
+ *    with `size_t struct_size` and only ever grow at their end. Fill one with
+ *    `tfm_X_init(&p, sizeof p)` (exported: it writes the defaults into the
+ *    first `sizeof p` bytes only, never more, and sets p.struct_size to the
+ *    bytes it wrote; NULL or a size below sizeof(size_t) does nothing) or
+ *    `p = tfm_X_default()` (an inline function in this header that calls
+ *    tfm_X_init with the caller's own size), then set the fields you need.
+ *    Hosts using the library through an FFI call tfm_X_init. A function
+ *    given such a struct reads only its first struct_size bytes: fields the
+ *    caller's version does not know keep their defaults. A struct_size below
+ *    sizeof(size_t) or above the library's own size is TFM_ERR_INVALID_ARG.
+ *    A struct embedded in another one (tfm_attn_params.masks, the weights in
+ *    tfm_layer_weights) is read as part of the outer one.
  *  - Threads: a tfm_ctx is used by one thread at a time (it holds the last
  *    error and the thread pool). Functions that take no ctx and are marked
  *    "thread-safe" may be called from anywhere.
@@ -66,11 +76,11 @@
 
 /* ---- version -------------------------------------------------------------*/
 #define TFM_VERSION_MAJOR 0
-#define TFM_VERSION_MINOR 1
+#define TFM_VERSION_MINOR 2
 #define TFM_VERSION_PATCH 0
 #define TFM_VERSION_NUMBER \
     (TFM_VERSION_MAJOR * 1000000 + TFM_VERSION_MINOR * 1000 + TFM_VERSION_PATCH)
-#define TFM_VERSION_STRING "0.1.0"
+#define TFM_VERSION_STRING "0.2.0"
 
 /* ---- export macros -------------------------------------------------------*/
 #if defined(_WIN32) && defined(TFM_SHARED)
@@ -90,6 +100,26 @@
 #else
 #  define TFM_DEPRECATED(func, hint) func
 #endif
+
+/* Defaults of a parameter struct tfm_X: the exported tfm_X_init(&p,
+ * sizeof p) writes them into the caller's struct, never past the size it is
+ * given; tfm_X_default() is an inline wrapper, compiled into the caller, so
+ * the size is always the caller's own (see Conventions). */
+#if defined(__cplusplus) || (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L)
+#  define TFM_INLINE inline
+#elif defined(__GNUC__) || defined(__clang__)
+#  define TFM_INLINE __inline__
+#elif defined(_MSC_VER)
+#  define TFM_INLINE __inline
+#else
+#  define TFM_INLINE
+#endif
+#define TFM_PARAMS_DEFAULT(T)                                                  \
+    static TFM_INLINE T T##_default(void) {                                    \
+        T p_;                                                                  \
+        T##_init(&p_, sizeof p_);                                              \
+        return p_;                                                             \
+    }
 
 #ifdef __cplusplus
 extern "C" {
@@ -125,7 +155,7 @@ TFM_API int tfm_version_number(void);
 /* Major, minor and patch of the linked library; any pointer may be NULL.
  * Thread-safe. */
 TFM_API void tfm_version(int *major, int *minor, int *patch);
-/* "0.1.0"; static storage. Thread-safe. */
+/* "0.2.0"; static storage. Thread-safe. */
 TFM_API const char *tfm_version_string(void);
 
 /* ==========================================================================
@@ -211,7 +241,8 @@ typedef struct tfm_ctx_params {
 
 /* Default parameters: 1 thread, libc allocator, 64-byte alignment, no log.
  * Thread-safe. */
-TFM_API tfm_ctx_params tfm_ctx_params_default(void);
+TFM_API void tfm_ctx_params_init(tfm_ctx_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_ctx_params)
 
 /* Creates a context: the allocator, the thread pool (n_threads - 1 workers
  * that sleep while idle; none in a build without threads, which then runs
@@ -667,7 +698,8 @@ typedef struct tfm_embed_weights {
     int64_t pos_offset;          /* first position id (default 0; fairseq and
                                     RoBERTa start at padding_idx + 1)        */
 } tfm_embed_weights;
-TFM_API tfm_embed_weights tfm_embed_weights_default(void);
+TFM_API void tfm_embed_weights_init(tfm_embed_weights *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_embed_weights)
 
 /* ids: i32 [B, S]; type_ids: i32 [B, S] or NULL (type 0 when `types` is
  * given); start: position of the first token (the KV cache length during
@@ -712,9 +744,13 @@ typedef enum tfm_norm_kind {
 } tfm_norm_kind;
 
 typedef struct tfm_norm_weights {
+    size_t struct_size;      /* set by _init / _default                     */
     const tfm_tensor *gamma; /* [D] or NULL (ones)                          */
     const tfm_tensor *beta;  /* [D] or NULL (zeros; LayerNorm only)         */
 } tfm_norm_weights;
+/* Both NULL. Thread-safe. */
+TFM_API void tfm_norm_weights_init(tfm_norm_weights *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_norm_weights)
 
 /* tfm_layernorm or tfm_rmsnorm by kind. out may alias x. */
 TFM_API tfm_status tfm_norm(tfm_ctx *ctx, tfm_norm_kind kind,
@@ -748,7 +784,8 @@ typedef struct tfm_attn_masks {
      * batches); NULL: the KV cache length + s.                              */
     const tfm_tensor *positions;
 } tfm_attn_masks;
-TFM_API tfm_attn_masks tfm_attn_masks_default(void);
+TFM_API void tfm_attn_masks_init(tfm_attn_masks *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_attn_masks)
 
 typedef struct tfm_attn_params {
     size_t struct_size;   /* set by _default                                 */
@@ -757,7 +794,8 @@ typedef struct tfm_attn_params {
     const float *alibi_slopes; /* [H] or NULL: adds slope[h] * (j - pos_i)   */
     tfm_attn_masks masks; /* key padding and additive masks (positions unused) */
 } tfm_attn_params;
-TFM_API tfm_attn_params tfm_attn_params_default(void);
+TFM_API void tfm_attn_params_init(tfm_attn_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_attn_params)
 
 /* out = softmax(scale * q k^T + masks) v, per batch item and head.
  * q [B, H, Sq, Dh], k [B, Hkv, Sk, Dh], v [B, Hkv, Sk, Dv], out
@@ -792,7 +830,8 @@ typedef struct tfm_kv_cache_params {
     int64_t head_dim;     /* Dh (required)                                   */
     int64_t max_seq;      /* positions per sequence (required)               */
 } tfm_kv_cache_params;
-TFM_API tfm_kv_cache_params tfm_kv_cache_params_default(void);
+TFM_API void tfm_kv_cache_params_init(tfm_kv_cache_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_kv_cache_params)
 
 /* Errors: TFM_ERR_INVALID_ARG (a size < 1), TFM_ERR_RANGE (overflow),
  * TFM_ERR_NOMEM. *out is NULL on failure. */
@@ -841,7 +880,8 @@ typedef struct tfm_mha_params {
                              much memory again as the weights, faster
                              matmuls); 0: multiply by the borrowed weights  */
 } tfm_mha_params;
-TFM_API tfm_mha_params tfm_mha_params_default(void);
+TFM_API void tfm_mha_params_init(tfm_mha_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_mha_params)
 
 /* Projection weights, borrowed. Either separate wq [H*Dh, D], wk [Hkv*Dh,
  * kdim], wv [Hkv*Dh, vdim] or, for self-attention, one fused wqkv
@@ -855,7 +895,8 @@ typedef struct tfm_mha_weights {
     const tfm_tensor *wo, *bo;
     int32_t in_out;
 } tfm_mha_weights;
-TFM_API tfm_mha_weights tfm_mha_weights_default(void);
+TFM_API void tfm_mha_weights_init(tfm_mha_weights *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_mha_weights)
 
 /* Checks the shapes and builds the module (which borrows the weights).
  * Errors: TFM_ERR_INVALID_ARG (missing weight, bad param), TFM_ERR_SHAPE
@@ -902,7 +943,8 @@ typedef struct tfm_additive_weights {
     const tfm_tensor *b;  /* [A] or NULL                                     */
     const tfm_tensor *v;  /* [A]                                             */
 } tfm_additive_weights;
-TFM_API tfm_additive_weights tfm_additive_weights_default(void);
+TFM_API void tfm_additive_weights_init(tfm_additive_weights *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_additive_weights)
 
 /* q [B, Sq, Dq], keys [B, Sk, Dk], values [B, Sk, Dv] (NULL: keys),
  * key_padding_mask u8/i32 [B, Sk] or NULL; context [B, Sq, Dv];
@@ -932,7 +974,8 @@ typedef struct tfm_ffn_params {
     int32_t gated;        /* 1: gated (w3 required)                          */
     int32_t prepack;      /* as tfm_mha_params.prepack (default 1)           */
 } tfm_ffn_params;
-TFM_API tfm_ffn_params tfm_ffn_params_default(void);
+TFM_API void tfm_ffn_params_init(tfm_ffn_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_ffn_params)
 
 typedef struct tfm_ffn_weights {
     size_t struct_size;   /* set by _default                                 */
@@ -941,7 +984,8 @@ typedef struct tfm_ffn_weights {
     const tfm_tensor *w3, *b3; /* [F, D], [F] (gated only)                   */
     int32_t in_out;       /* 1: matrices stored [in, out] (GPT-2's Conv1D)   */
 } tfm_ffn_weights;
-TFM_API tfm_ffn_weights tfm_ffn_weights_default(void);
+TFM_API void tfm_ffn_weights_init(tfm_ffn_weights *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_ffn_weights)
 
 TFM_API tfm_status tfm_ffn_create(tfm_ctx *ctx, const tfm_ffn_params *params,
                                   const tfm_ffn_weights *weights, tfm_ffn **out);
@@ -984,7 +1028,8 @@ typedef struct tfm_layer_params {
     int64_t memory_dim;   /* width of the encoder memory; 0: D              */
     int32_t prepack;      /* as tfm_mha_params.prepack (default 1)           */
 } tfm_layer_params;
-TFM_API tfm_layer_params tfm_layer_params_default(void);
+TFM_API void tfm_layer_params_init(tfm_layer_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_layer_params)
 
 /* Weights of one layer, borrowed. attn_norm goes with self-attention,
  * cross_norm with cross-attention, ffn_norm with the feed-forward. */
@@ -995,7 +1040,8 @@ typedef struct tfm_layer_weights {
     tfm_ffn_weights ffn;
     tfm_norm_weights attn_norm, cross_norm, ffn_norm;
 } tfm_layer_weights;
-TFM_API tfm_layer_weights tfm_layer_weights_default(void);
+TFM_API void tfm_layer_weights_init(tfm_layer_weights *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_layer_weights)
 
 typedef struct tfm_encoder_layer tfm_encoder_layer;
 typedef struct tfm_decoder_layer tfm_decoder_layer;
@@ -1129,7 +1175,8 @@ typedef struct tfm_model_params {
 } tfm_model_params;
 
 /* Defaults: tokenizer found beside the model, mmap on. Thread-safe. */
-TFM_API tfm_model_params tfm_model_params_default(void);
+TFM_API void tfm_model_params_init(tfm_model_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_model_params)
 
 /* Loads the model at `path` (a llama2.c .bin file or an HF folder); params
  * may be NULL. The model keeps ctx's allocator (the ctx must outlive it)
@@ -1185,7 +1232,8 @@ typedef struct tfm_session_params {
 
 /* Defaults: the model's context, batches as long as the context, errors at
  * the end of the context, no abort callback. Thread-safe. */
-TFM_API tfm_session_params tfm_session_params_default(void);
+TFM_API void tfm_session_params_init(tfm_session_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_session_params)
 
 /* Creates a session on `model`, computing with ctx's threads and reporting
  * errors in ctx (both must outlive the session; use ctx from one thread at
@@ -1268,7 +1316,8 @@ typedef struct tfm_gen_params {
 } tfm_gen_params;
 
 /* Defaults as documented above. Thread-safe. */
-TFM_API tfm_gen_params tfm_gen_params_default(void);
+TFM_API void tfm_gen_params_init(tfm_gen_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_gen_params)
 
 /* Result counts of a generation; any pointer argument may be NULL. */
 typedef struct tfm_gen_stats {
@@ -1389,7 +1438,8 @@ typedef struct tfm_tokenizer_params {
 
 /* Defaults: detect the format, settings from tokenizer_config.json.
  * Thread-safe. */
-TFM_API tfm_tokenizer_params tfm_tokenizer_params_default(void);
+TFM_API void tfm_tokenizer_params_init(tfm_tokenizer_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_tokenizer_params)
 
 /* Loads a tokenizer from `path` (a file or a folder, see above). `params`
  * may be NULL for defaults. The tokenizer keeps ctx for its memory: free it
@@ -1456,7 +1506,8 @@ typedef struct tfm_encode_params {
 
 /* Defaults: special tokens added, no limit, longest-first truncation,
  * special strings recognized. Thread-safe. */
-TFM_API tfm_encode_params tfm_encode_params_default(void);
+TFM_API void tfm_encode_params_init(tfm_encode_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_encode_params)
 
 /* Encodes `text` (and, when `pair` is not NULL, a second segment for
  * sentence-pair models) into ids[0, *n_out). Optional outputs (NULL to skip):
@@ -1593,7 +1644,8 @@ typedef struct tfm_encode_outputs {
     float *class_logits; /* [B, C] classifier logits (TFM_HEAD_CLASSIFIER)   */
 } tfm_encode_outputs;
 /* All outputs NULL. Thread-safe. */
-TFM_API tfm_encode_outputs tfm_encode_outputs_default(void);
+TFM_API void tfm_encode_outputs_init(tfm_encode_outputs *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_encode_outputs)
 
 /* Runs an encoder on a padded batch of token ids: ids, type_ids (NULL: all
  * 0; ignored by DistilBERT) and attention_mask (1 token, 0 padding; NULL:
@@ -1629,7 +1681,8 @@ typedef struct tfm_task_params {
                              cosine similarity; with NONE each position)    */
 } tfm_task_params;
 /* Defaults as documented above. Thread-safe. */
-TFM_API tfm_task_params tfm_task_params_default(void);
+TFM_API void tfm_task_params_init(tfm_task_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_task_params)
 
 /* One fill-mask prediction. */
 typedef struct tfm_prediction {
@@ -1769,7 +1822,8 @@ typedef struct tfm_translate_params {
 } tfm_translate_params;
 
 /* Defaults as documented above. Thread-safe. */
-TFM_API tfm_translate_params tfm_translate_params_default(void);
+TFM_API void tfm_translate_params_init(tfm_translate_params *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_translate_params)
 
 /* One translated sentence. */
 typedef struct tfm_translation {

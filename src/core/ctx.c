@@ -59,7 +59,7 @@ static void *default_alloc(void *ud, void *ptr, size_t osize, size_t nsize,
     return p;
 }
 
-tfm_ctx_params tfm_ctx_params_default(void) {
+void tfm_ctx_params_init(tfm_ctx_params *dst, size_t struct_size) {
     tfm_ctx_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
@@ -70,7 +70,7 @@ tfm_ctx_params tfm_ctx_params_default(void) {
     p.alignment = 64;
     p.log = NULL;
     p.log_ud = NULL;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
 // ---- context -------------------------------------------------------------------
@@ -82,12 +82,9 @@ tfm_status tfm_ctx_create(const tfm_ctx_params *params, tfm_ctx **out) {
 
     if (!out) return TFM_ERR_INVALID_ARG;
     *out = NULL;
-    if (params) {
-        if (params->struct_size < sizeof(size_t) ||
-            params->struct_size > sizeof(tfm_ctx_params))
-            return TFM_ERR_INVALID_ARG;
-        memcpy(&p, params, params->struct_size);
-    }
+    // No ctx yet to hold a message: the code alone.
+    if (tfm__params_read(NULL, &p, sizeof p, params, "ctx_create: params") != TFM_OK)
+        return TFM_ERR_INVALID_ARG;
     if (p.n_threads < 1 || p.n_threads > 1024) return TFM_ERR_INVALID_ARG;
     if (p.alignment < sizeof(void *) || (p.alignment & (p.alignment - 1)))
         return TFM_ERR_INVALID_ARG;

@@ -85,6 +85,25 @@ void tfm__parallel(tfm_ctx *ctx, tfm__task_fn fn, void *arg, int nth);
 /* Splits [0, n) into nth near-equal ranges; task ith gets [*lo, *hi). */
 void tfm__split_range(int64_t n, int ith, int nth, int64_t *lo, int64_t *hi);
 
+/* ---- parameter structs (params.c) ----------------------------------------*/
+
+/* tfm_X_init: writes min(dst_size, def_size) bytes of the defaults `def`
+ * into dst, zeroes the rest of dst_size and stores the bytes written in the
+ * leading struct_size field. dst NULL or dst_size < sizeof(size_t): no-op. */
+void tfm__params_init(void *dst, size_t dst_size, const void *def,
+                      size_t def_size);
+/* Reads a caller's parameter struct `src` (NULL: keep the defaults) over the
+ * library's defaults already in dst (dst_size = the library's sizeof): only
+ * the src->struct_size bytes the caller's version has, so fields it does not
+ * know keep their defaults; dst's struct_size becomes dst_size. A
+ * struct_size below sizeof(size_t) or above dst_size is TFM_ERR_INVALID_ARG
+ * with a message naming `what` ("mha: weights"). */
+tfm_status tfm__params_read(tfm_ctx *ctx, void *dst, size_t dst_size,
+                            const void *src, const char *what);
+/* tfm__params_read into a struct variable (not a pointer). */
+#define TFM__PARAMS_READ(ctx, dst, src, what)                                  \
+    tfm__params_read((ctx), &(dst), sizeof(dst), (src), (what))
+
 /* ---- tensors (tensor.c) --------------------------------------------------*/
 
 /* Shape of t as a string "[2, 3, 4]" into buf; returns buf. */

@@ -8,6 +8,7 @@
 #include "bert.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 static const tfm__bert *encoder_of(tfm_ctx *ctx, const tfm_model *m, const char *what,
@@ -37,11 +38,11 @@ const char *tfm_model_label(const tfm_model *m, int32_t i) {
     return b && b->has_cls && i >= 0 && i < b->C ? b->labels[i] : NULL;
 }
 
-tfm_encode_outputs tfm_encode_outputs_default(void) {
+void tfm_encode_outputs_init(tfm_encode_outputs *dst, size_t struct_size) {
     tfm_encode_outputs o;
     memset(&o, 0, sizeof o);
     o.struct_size = sizeof o;
-    return o;
+    tfm__params_init(dst, struct_size, &o, sizeof o);
 }
 
 tfm_status tfm_model_encode(tfm_ctx *ctx, const tfm_model *model, const int32_t *ids,
@@ -54,22 +55,19 @@ tfm_status tfm_model_encode(tfm_ctx *ctx, const tfm_model *model, const int32_t 
     if (!model || !ids || !outputs)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "model_encode: NULL %s",
                         !model ? "model" : !ids ? "ids" : "outputs");
-    if (outputs->struct_size < sizeof(size_t) || outputs->struct_size > sizeof o)
-        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "model_encode: bad outputs struct_size %zu",
-                        outputs->struct_size);
-    memcpy(&o, outputs, outputs->struct_size);
+    if ((st = TFM__PARAMS_READ(ctx, o, outputs, "model_encode: outputs"))) return st;
     if (!(b = encoder_of(ctx, model, "model_encode", &st))) return st;
     return tfm__bert_forward(ctx, b, ids, type_ids, attention_mask, batch, seq_len, o.hidden,
                              o.pooled, o.mlm_logits, o.class_logits);
 }
 
-tfm_task_params tfm_task_params_default(void) {
+void tfm_task_params_init(tfm_task_params *dst, size_t struct_size) {
     tfm_task_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.top_k = 5;
     p.pooling = TFM_POOLING_MEAN;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
 // ---- shared steps ----------------------------------------------------------------------
@@ -93,11 +91,10 @@ static tfm_status prepare(tfm_ctx *ctx, const tfm_model *m, const char *const *t
     for (i = 0; i < n; i++)
         if (!texts[i]) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s: text %d is NULL", what, (int)i);
     *p = tfm_task_params_default();
-    if (params) {
-        if (params->struct_size < sizeof(size_t) || params->struct_size > sizeof *p)
-            return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s: bad params struct_size %zu", what,
-                            params->struct_size);
-        memcpy(p, params, params->struct_size);
+    {
+        char w[64];
+        snprintf(w, sizeof w, "%s: params", what);
+        if ((st = tfm__params_read(ctx, p, sizeof *p, params, w))) return st;
     }
     if (p->max_length < 0 || p->top_k < 1 || p->pooling < TFM_POOLING_MEAN ||
         p->pooling > TFM_POOLING_NONE)

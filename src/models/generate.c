@@ -37,7 +37,7 @@ static uint64_t rng_seed(uint64_t seed) {
 
 // ---- sampling ------------------------------------------------------------------------------
 
-tfm_gen_params tfm_gen_params_default(void) {
+void tfm_gen_params_init(tfm_gen_params *dst, size_t struct_size) {
     tfm_gen_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
@@ -48,7 +48,7 @@ tfm_gen_params tfm_gen_params_default(void) {
     p.seed = 42;
     p.stop_token = -2;
     p.add_bos = -1;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
 typedef struct {
@@ -76,7 +76,10 @@ int32_t tfm_sample(float *logits, int32_t n, const tfm_gen_params *params, uint6
     float mx, sum, r, acc, temp, top_p;
     int32_t top_k;
     cand *c = (cand *)scratch;
+    tfm_gen_params pc = tfm_gen_params_default();
     if (!logits || n <= 0 || !params || !rng || (n_recent > 0 && !recent)) return -1;
+    if (tfm__params_read(NULL, &pc, sizeof pc, params, "sample: params")) return -1;
+    params = &pc;
     temp = params->temperature;
     top_k = params->top_k;
     top_p = params->top_p;
@@ -167,12 +170,8 @@ static double now_s(void) {
 // Stores params (or defaults) in *p after checking them.
 tfm_status tfm__gen_params(tfm_ctx *ctx, const tfm_gen_params *params, tfm_gen_params *p) {
     *p = tfm_gen_params_default();
-    if (params) {
-        if (params->struct_size < sizeof(size_t) || params->struct_size > sizeof *p)
-            return tfm__err(ctx, TFM_ERR_INVALID_ARG, "generate: bad params struct_size %zu",
-                            params->struct_size);
-        memcpy(p, params, params->struct_size);
-    }
+    tfm_status st = tfm__params_read(ctx, p, sizeof *p, params, "generate: params");
+    if (st) return st;
     if (p->max_new_tokens < 0 || p->max_total_tokens < 0)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "generate: negative token limit");
     if (!(p->temperature >= 0.0f) || p->temperature > 1e6f)

@@ -143,13 +143,13 @@ void tfm__model_unpack(tfm_model *m) {
 
 // ---- load / free ------------------------------------------------------------------------
 
-tfm_model_params tfm_model_params_default(void) {
+void tfm_model_params_init(tfm_model_params *dst, size_t struct_size) {
     tfm_model_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.use_mmap = 1;
     p.prepack = 1;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
 void tfm_model_free(tfm_model *m) {
@@ -183,12 +183,7 @@ tfm_status tfm_model_load(tfm_ctx *ctx, const char *path, const tfm_model_params
     if (!ctx || !path || !out)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "model_load: NULL %s",
                         !ctx ? "ctx" : !path ? "path" : "out");
-    if (params) {
-        if (params->struct_size < sizeof(size_t) || params->struct_size > sizeof p)
-            return tfm__err(ctx, TFM_ERR_INVALID_ARG, "model_load: bad params struct_size %zu",
-                            params->struct_size);
-        memcpy(&p, params, params->struct_size);
-    }
+    if ((st = tfm__params_read(ctx, &p, sizeof p, params, "model_load: params"))) return st;
     if (stat(path, &stt) != 0)
         return tfm__err(ctx, TFM_ERR_IO, "model_load: %s: no such file or folder", path);
     is_dir = S_ISDIR(stt.st_mode);
@@ -227,12 +222,12 @@ const struct tfm_tokenizer *tfm_model_tokenizer(const tfm_model *m) {
 
 // ---- sessions ------------------------------------------------------------------------------
 
-tfm_session_params tfm_session_params_default(void) {
+void tfm_session_params_init(tfm_session_params *dst, size_t struct_size) {
     tfm_session_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.context_policy = TFM_CONTEXT_ERROR;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
 // Carves `n` floats (64-byte aligned) out of a running offset.
@@ -262,12 +257,7 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
     if (!ctx || !m || !out)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "session_create: NULL %s",
                         !ctx ? "ctx" : !m ? "model" : "out");
-    if (params) {
-        if (params->struct_size < sizeof(size_t) || params->struct_size > sizeof p)
-            return tfm__err(ctx, TFM_ERR_INVALID_ARG,
-                            "session_create: bad params struct_size %zu", params->struct_size);
-        memcpy(&p, params, params->struct_size);
-    }
+    if ((st = tfm__params_read(ctx, &p, sizeof p, params, "session_create: params"))) return st;
     c = &m->cfg;
     if (p.max_context < 0 || p.max_batch < 0)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG,

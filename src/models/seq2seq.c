@@ -472,6 +472,8 @@ static tfm_status build(loader *L, const tfm__json *root, const char *what) {
         for (l = 0; l < s->Le; l++) TRY(torch_layer(L, 0, l, &s->enc_w[l]));
         for (l = 0; l < s->Ld; l++) TRY(torch_layer(L, 1, l, &s->dec_w[l]));
         TRY(get_t(L, "transformer.encoder.norm.weight", s->D, 0, 1, &t));
+        s->enc_norm = tfm_norm_weights_default();
+        s->dec_norm = tfm_norm_weights_default();
         s->enc_norm.gamma = t;
         TRY(get_t(L, "transformer.encoder.norm.bias", s->D, 0, 1, &t));
         s->enc_norm.beta = t;

@@ -21,12 +21,12 @@
 #include <stdio.h>
 #include <string.h>
 
-tfm_translate_params tfm_translate_params_default(void) {
+void tfm_translate_params_init(tfm_translate_params *dst, size_t struct_size) {
     tfm_translate_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.length_penalty = NAN;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
 #define TRY(x) do { if ((st = (x)) != TFM_OK) goto done; } while (0)
@@ -390,12 +390,8 @@ typedef struct resolved {
 static tfm_status resolve(tfm_ctx *ctx, const tfm__s2s *s, const tfm_translate_params *params,
                           resolved *r) {
     tfm_translate_params p = tfm_translate_params_default();
-    if (params) {
-        if (params->struct_size < sizeof(size_t) || params->struct_size > sizeof p)
-            return tfm__err(ctx, TFM_ERR_INVALID_ARG, "translate: bad params struct_size %zu "
-                            "(use tfm_translate_params_default)", params->struct_size);
-        memcpy(&p, params, params->struct_size);
-    }
+    tfm_status st = tfm__params_read(ctx, &p, sizeof p, params, "translate: params");
+    if (st) return st;
     if (p.beam_size < 0 || p.beam_size > 64 || p.max_length < 0 || p.max_source_length < 0)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG,
                         "translate: beam_size %d (0..64), max_length %d and max_source_length "

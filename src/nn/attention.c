@@ -18,19 +18,19 @@
 
 #define ATTN_PAR_MIN 16384 // below this much work (multiply-adds) one task
 
-tfm_attn_masks tfm_attn_masks_default(void) {
+void tfm_attn_masks_init(tfm_attn_masks *dst, size_t struct_size) {
     tfm_attn_masks m;
     memset(&m, 0, sizeof m);
     m.struct_size = sizeof m;
-    return m;
+    tfm__params_init(dst, struct_size, &m, sizeof m);
 }
 
-tfm_attn_params tfm_attn_params_default(void) {
+void tfm_attn_params_init(tfm_attn_params *dst, size_t struct_size) {
     tfm_attn_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.masks = tfm_attn_masks_default();
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
 // ---- checks ------------------------------------------------------------------------
@@ -59,6 +59,7 @@ tfm_status tfm__attn_setup(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *
                            tfm_tensor *out, tfm_tensor *probs, const char *op,
                            tfm__attn *a) {
     tfm_status st;
+    tfm_attn_params pc;
     char want[128];
     int d;
     memset(a, 0, sizeof *a);
@@ -66,8 +67,12 @@ tfm_status tfm__attn_setup(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *
     if ((st = check4(ctx, k, op, "k"))) return st;
     if ((st = check4(ctx, v, op, "v"))) return st;
     if ((st = check4(ctx, out, op, "out"))) return st;
-    if (params && params->struct_size < sizeof(size_t))
-        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s: params.struct_size is not set", op);
+    if (params) {
+        snprintf(want, sizeof want, "%s: params", op);
+        pc = tfm_attn_params_default();
+        if ((st = TFM__PARAMS_READ(ctx, pc, params, want))) return st;
+        params = &pc;
+    }
     a->B = q->shape[0];
     a->H = q->shape[1];
     a->Sq = q->shape[2];
@@ -272,11 +277,11 @@ tfm_status tfm_attention(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *k,
 // Buffers: qp [B, Sq, A] = q W_q^T + b, kp [B, Sk, A] = keys W_k^T, and per
 // task A + Sk floats (the tanh vector and the scores).
 
-tfm_additive_weights tfm_additive_weights_default(void) {
+void tfm_additive_weights_init(tfm_additive_weights *dst, size_t struct_size) {
     tfm_additive_weights w;
     memset(&w, 0, sizeof w);
     w.struct_size = sizeof w;
-    return w;
+    tfm__params_init(dst, struct_size, &w, sizeof w);
 }
 
 typedef struct {
@@ -344,11 +349,14 @@ tfm_status tfm_additive_attention(tfm_ctx *ctx, const tfm_additive_weights *w,
     add_job j;
     char s1[80];
     int tasks, nt;
+    tfm_additive_weights wc = tfm_additive_weights_default();
     if (!ctx) return TFM_ERR_INVALID_ARG;
-    if (!w || w->struct_size < sizeof(size_t) || !w->wq || !w->wk || !w->v)
+    if (w && (st = TFM__PARAMS_READ(ctx, wc, w, "additive_attention: weights"))) return st;
+    if (!w || !wc.wq || !wc.wk || !wc.v)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG,
-                        "%s: weights wq, wk and v are required (tfm_additive_weights_default)",
+                        "%s: weights wq, wk and v are required (tfm_additive_weights_init)",
                         op);
+    w = &wc;
     if ((st = tfm__check_tensor(ctx, w->wq, TFM_F32, 2, 2, "additive_attention: wq")) ||
         (st = tfm__check_tensor(ctx, w->wk, TFM_F32, 2, 2, "additive_attention: wk")) ||
         (st = tfm__check_tensor(ctx, w->v, TFM_F32, 1, 1, "additive_attention: v")))

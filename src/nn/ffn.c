@@ -10,20 +10,20 @@
 #include <stdio.h>
 #include <string.h>
 
-tfm_ffn_params tfm_ffn_params_default(void) {
+void tfm_ffn_params_init(tfm_ffn_params *dst, size_t struct_size) {
     tfm_ffn_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.act = TFM_ACT_RELU;
     p.prepack = 1;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
-tfm_ffn_weights tfm_ffn_weights_default(void) {
+void tfm_ffn_weights_init(tfm_ffn_weights *dst, size_t struct_size) {
     tfm_ffn_weights w;
     memset(&w, 0, sizeof w);
     w.struct_size = sizeof w;
-    return w;
+    tfm__params_init(dst, struct_size, &w, sizeof w);
 }
 
 static tfm_status check_lin(tfm_ctx *ctx, const tfm_tensor *w, const tfm_tensor *b,
@@ -60,14 +60,11 @@ tfm_status tfm_ffn_create(tfm_ctx *ctx, const tfm_ffn_params *params,
     if (!ctx) return TFM_ERR_INVALID_ARG;
     if (!params || !weights || !out)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "ffn: params, weights or out is NULL");
-    if (params->struct_size < sizeof(size_t) || weights->struct_size < sizeof(size_t))
-        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
-                        "ffn: struct_size not set (use tfm_ffn_params_default and "
-                        "tfm_ffn_weights_default)");
     p = tfm_ffn_params_default();
-    TFM__COPY_PARAMS(p, params);
     w = tfm_ffn_weights_default();
-    TFM__COPY_PARAMS(w, weights);
+    if ((st = TFM__PARAMS_READ(ctx, p, params, "ffn: params")) ||
+        (st = TFM__PARAMS_READ(ctx, w, weights, "ffn: weights")))
+        return st;
     params = &p;
     weights = &w;
     D = params->d_model;
@@ -191,10 +188,22 @@ tfm_status tfm_ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
 
 // ---- norms and pooling ---------------------------------------------------------------
 
+void tfm_norm_weights_init(tfm_norm_weights *dst, size_t struct_size) {
+    tfm_norm_weights w;
+    memset(&w, 0, sizeof w);
+    w.struct_size = sizeof w;
+    tfm__params_init(dst, struct_size, &w, sizeof w);
+}
+
 tfm_status tfm_norm(tfm_ctx *ctx, tfm_norm_kind kind, const tfm_tensor *x,
                     const tfm_norm_weights *w, float eps, tfm_tensor *out) {
-    const tfm_tensor *g = w ? w->gamma : NULL, *b = w ? w->beta : NULL;
+    tfm_norm_weights wc = tfm_norm_weights_default();
+    const tfm_tensor *g, *b;
+    tfm_status st;
     if (!ctx) return TFM_ERR_INVALID_ARG;
+    if ((st = TFM__PARAMS_READ(ctx, wc, w, "norm: weights"))) return st;
+    g = wc.gamma;
+    b = wc.beta;
     if (kind == TFM_NORM_LAYER) return tfm_layernorm(ctx, x, g, b, eps, out);
     if (kind == TFM_NORM_RMS) {
         if (b) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "norm: RMSNorm takes no beta");

@@ -10,27 +10,28 @@
 
 #include <string.h>
 
-tfm_kv_cache_params tfm_kv_cache_params_default(void) {
+void tfm_kv_cache_params_init(tfm_kv_cache_params *dst, size_t struct_size) {
     tfm_kv_cache_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.n_layers = 1;
     p.max_batch = 1;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
 tfm_status tfm_kv_cache_create(tfm_ctx *ctx, const tfm_kv_cache_params *params,
                                tfm_kv_cache **out) {
     tfm_kv_cache *c;
+    tfm_kv_cache_params pc = tfm_kv_cache_params_default();
+    tfm_status st;
     int64_t n;
     size_t bytes;
     if (out) *out = NULL;
     if (!ctx) return TFM_ERR_INVALID_ARG;
     if (!params || !out)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "kv_cache: params or out is NULL");
-    if (params->struct_size < sizeof(size_t))
-        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
-                        "kv_cache: params.struct_size is not set (use tfm_kv_cache_params_default)");
+    if ((st = TFM__PARAMS_READ(ctx, pc, params, "kv_cache: params"))) return st;
+    params = &pc;
     if (params->n_layers < 1 || params->max_batch < 1 || params->n_kv_heads < 1 ||
         params->head_dim < 1 || params->max_seq < 1)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG,
@@ -47,9 +48,7 @@ tfm_status tfm_kv_cache_create(tfm_ctx *ctx, const tfm_kv_cache_params *params,
     c = (tfm_kv_cache *)tfm__alloc(ctx, sizeof *c);
     if (!c) return tfm__err(ctx, TFM_ERR_NOMEM, "kv_cache: out of memory");
     c->ctx = ctx;
-    c->p = tfm_kv_cache_params_default();
-    TFM__COPY_PARAMS(c->p, params);
-    c->p.struct_size = sizeof c->p;
+    c->p = pc;
     c->bytes = bytes;
     c->k = (float *)tfm__alloc_nozero(ctx, bytes);
     c->v = c->k ? (float *)tfm__alloc_nozero(ctx, bytes) : NULL;

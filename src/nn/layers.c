@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-tfm_layer_params tfm_layer_params_default(void) {
+void tfm_layer_params_init(tfm_layer_params *dst, size_t struct_size) {
     tfm_layer_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
@@ -21,17 +21,20 @@ tfm_layer_params tfm_layer_params_default(void) {
     p.norm_eps = 1e-5f;
     p.rope_theta = 10000.0f;
     p.prepack = 1;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
-tfm_layer_weights tfm_layer_weights_default(void) {
+void tfm_layer_weights_init(tfm_layer_weights *dst, size_t struct_size) {
     tfm_layer_weights w;
     memset(&w, 0, sizeof w);
     w.struct_size = sizeof w;
     w.self_attn = tfm_mha_weights_default();
     w.cross_attn = tfm_mha_weights_default();
     w.ffn = tfm_ffn_weights_default();
-    return w;
+    w.attn_norm = tfm_norm_weights_default();
+    w.cross_norm = tfm_norm_weights_default();
+    w.ffn_norm = tfm_norm_weights_default();
+    tfm__params_init(dst, struct_size, &w, sizeof w);
 }
 
 // ---- one layer (shared by encoder and decoder) ------------------------------------------
@@ -83,14 +86,11 @@ static tfm_status layer_init(tfm_ctx *ctx, layer *l, const tfm_layer_params *par
     l->ctx = ctx;
     if (!params || !w)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "layer: params or weights is NULL");
-    if (params->struct_size < sizeof(size_t) || w->struct_size < sizeof(size_t))
-        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
-                        "layer: struct_size not set (use tfm_layer_params_default and "
-                        "tfm_layer_weights_default)");
     pc = tfm_layer_params_default();
-    TFM__COPY_PARAMS(pc, params);
     wc = tfm_layer_weights_default();
-    TFM__COPY_PARAMS(wc, w);
+    if ((st = TFM__PARAMS_READ(ctx, pc, params, "layer: params")) ||
+        (st = TFM__PARAMS_READ(ctx, wc, w, "layer: weights")))
+        return st;
     w = &wc;
     if (p->norm != TFM_NORM_LAYER && p->norm != TFM_NORM_RMS)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "layer: unknown norm kind %d", (int)p->norm);
@@ -138,9 +138,12 @@ static tfm_status layer_init(tfm_ctx *ctx, layer *l, const tfm_layer_params *par
     l->p = *p;
     l->p.struct_size = sizeof l->p;
     l->decoder = decoder;
+    // Embedded structs are read as part of the layer's weights.
     l->n_attn = w->attn_norm;
     l->n_cross = w->cross_norm;
     l->n_ffn = w->ffn_norm;
+    l->n_attn.struct_size = l->n_cross.struct_size = l->n_ffn.struct_size =
+        sizeof(tfm_norm_weights);
     return TFM_OK;
 }
 
@@ -413,12 +416,16 @@ static tfm_status stack_init(tfm_ctx *ctx, stack *s, const tfm_layer_params *p, 
         }
         s->n = i + 1;
     }
-    if (fn && fn->gamma) {
-        if ((st = check_norm(ctx, p, fn, "final_norm"))) {
+    s->final = tfm_norm_weights_default();
+    if ((st = TFM__PARAMS_READ(ctx, s->final, fn, "final_norm"))) {
+        stack_clear(s);
+        return st;
+    }
+    if (s->final.gamma) {
+        if ((st = check_norm(ctx, p, &s->final, "final_norm"))) {
             stack_clear(s);
             return st;
         }
-        s->final = *fn;
         s->has_final = 1;
     }
     s->kind = (tfm_norm_kind)p->norm;

@@ -18,20 +18,20 @@
 #include <stdio.h>
 #include <string.h>
 
-tfm_mha_params tfm_mha_params_default(void) {
+void tfm_mha_params_init(tfm_mha_params *dst, size_t struct_size) {
     tfm_mha_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.rope_theta = 10000.0f;
     p.prepack = 1;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
-tfm_mha_weights tfm_mha_weights_default(void) {
+void tfm_mha_weights_init(tfm_mha_weights *dst, size_t struct_size) {
     tfm_mha_weights w;
     memset(&w, 0, sizeof w);
     w.struct_size = sizeof w;
-    return w;
+    tfm__params_init(dst, struct_size, &w, sizeof w);
 }
 
 // ---- create ------------------------------------------------------------------------
@@ -93,14 +93,11 @@ tfm_status tfm_mha_create(tfm_ctx *ctx, const tfm_mha_params *params,
     if (!ctx) return TFM_ERR_INVALID_ARG;
     if (!params || !weights || !out)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: params, weights or out is NULL");
-    if (params->struct_size < sizeof(size_t) || weights->struct_size < sizeof(size_t))
-        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
-                        "mha: struct_size not set (use tfm_mha_params_default and "
-                        "tfm_mha_weights_default)");
     p = tfm_mha_params_default();
-    TFM__COPY_PARAMS(p, params);
     w = tfm_mha_weights_default();
-    TFM__COPY_PARAMS(w, weights);
+    if ((st = TFM__PARAMS_READ(ctx, p, params, "mha: params")) ||
+        (st = TFM__PARAMS_READ(ctx, w, weights, "mha: weights")))
+        return st;
     D = p.d_model;
     H = p.n_heads;
     if (D < 1 || H < 1)
@@ -309,6 +306,7 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
     tfm_tensor tq, tk, tv, tc, tqv, tkv, tvv, tcv;
     int64_t sh[4], st4[4];
     tfm_attn_params ap;
+    tfm_attn_masks mc;
     tfm__attn at;
     tfm_status st;
     int fill = 0; // projections of keys/values to compute (new rows)
@@ -322,9 +320,11 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
                         (long long)out->shape[1], (long long)Sq);
     if (out->data == x->data || (mem && out->data == mem->data))
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: out must not alias x or memory");
-    if (masks && masks->struct_size < sizeof(size_t))
-        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
-                        "mha: masks.struct_size is not set (use tfm_attn_masks_default)");
+    if (masks) {
+        mc = tfm_attn_masks_default();
+        if ((st = TFM__PARAMS_READ(ctx, mc, masks, "mha: masks"))) return st;
+        masks = &mc;
+    }
     if (cache && (st = check_cache(ctx, m, cache, layer, B))) return st;
 
     if (cross) {

@@ -44,13 +44,6 @@ tfm_status tfm__arena_open(tfm_ctx *ctx, tfm_workspace *ws, size_t need,
                            const char *what, tfm__arena *a, void **tmp);
 void tfm__arena_close(tfm_ctx *ctx, void *tmp, size_t need);
 
-// Copies a caller's parameter struct over the defaults already in dst: only
-// the struct_size bytes the caller's version has (fields are only appended),
-// so an older caller gets the defaults of the fields it does not know.
-#define TFM__COPY_PARAMS(dst, src)                                             \
-    memcpy(&(dst), (src),                                                      \
-           (src)->struct_size < sizeof(dst) ? (src)->struct_size : sizeof(dst))
-
 // ---- tensors without allocation ------------------------------------------------
 
 // Fills a caller-owned struct as an f32 view of `data` with the given

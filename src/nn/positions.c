@@ -71,12 +71,12 @@ tfm_status tfm_pos_sinusoidal(tfm_ctx *ctx, tfm_pos_layout layout, int64_t offse
 
 // ---- embeddings ------------------------------------------------------------------------
 
-tfm_embed_weights tfm_embed_weights_default(void) {
+void tfm_embed_weights_init(tfm_embed_weights *dst, size_t struct_size) {
     tfm_embed_weights w;
     memset(&w, 0, sizeof w);
     w.struct_size = sizeof w;
     w.token_scale = 1.0f;
-    return w;
+    tfm__params_init(dst, struct_size, &w, sizeof w);
 }
 
 static tfm_status check_table(tfm_ctx *ctx, const tfm_tensor *t, int64_t d,
@@ -97,11 +97,14 @@ tfm_status tfm_embed(tfm_ctx *ctx, const tfm_embed_weights *w, const tfm_tensor 
     int64_t B, S, D, b, s, last;
     const tfm__kernels *k;
     char sh[80];
+    tfm_embed_weights wc = tfm_embed_weights_default();
     if (!ctx) return TFM_ERR_INVALID_ARG;
-    if (!w || w->struct_size < sizeof(size_t) || !w->tokens)
+    if (w && (st = TFM__PARAMS_READ(ctx, wc, w, "embed: weights"))) return st;
+    if (!w || !wc.tokens)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG,
-                        "embed: weights%s missing (use tfm_embed_weights_default)",
-                        w ? ".tokens or struct_size" : "");
+                        "embed: weights%s missing (use tfm_embed_weights_init)",
+                        w ? ".tokens" : "");
+    w = &wc;
     if ((st = tfm__check_tensor(ctx, ids, TFM_I32, 2, 2, "embed: ids"))) return st;
     if ((st = tfm__check_tensor(ctx, out, TFM_F32, 3, 3, "embed: out"))) return st;
     if (w->tokens->ndim != 2)

@@ -136,14 +136,14 @@ void tfm__tok_add_special(tfm_tokenizer *t, int32_t id) {
 
 // ---- load -------------------------------------------------------------------------
 
-tfm_tokenizer_params tfm_tokenizer_params_default(void) {
+void tfm_tokenizer_params_init(tfm_tokenizer_params *dst, size_t struct_size) {
     tfm_tokenizer_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
     p.type = TFM_TOKENIZER_AUTO;
     p.lower_case = -1;
     p.strip_accents = -1;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
 static int file_exists(const char *path) {
@@ -218,11 +218,7 @@ tfm_status tfm_tokenizer_load(tfm_ctx *ctx, const char *path,
     if (!out) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "tokenizer_load: out is NULL");
     *out = NULL;
     if (!path) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "tokenizer_load: path is NULL");
-    if (params) {
-        if (params->struct_size < sizeof(size_t) + 3 * sizeof(int32_t))
-            return tfm__err(ctx, TFM_ERR_INVALID_ARG, "tokenizer_load: bad struct_size");
-        p = *params;
-    }
+    if ((st = TFM__PARAMS_READ(ctx, p, params, "tokenizer_load: params"))) return st;
     if (stat(path, &sb) != 0)
         return tfm__err(ctx, TFM_ERR_IO, "tokenizer: cannot open '%s'", path);
     is_dir = S_ISDIR(sb.st_mode);
@@ -331,7 +327,7 @@ int32_t tfm_tokenizer_token_to_id(const tfm_tokenizer *t, const char *token, siz
 
 // ---- encode -----------------------------------------------------------------------
 
-tfm_encode_params tfm_encode_params_default(void) {
+void tfm_encode_params_init(tfm_encode_params *dst, size_t struct_size) {
     tfm_encode_params p;
     memset(&p, 0, sizeof p);
     p.struct_size = sizeof p;
@@ -339,7 +335,7 @@ tfm_encode_params tfm_encode_params_default(void) {
     p.max_length = 0;
     p.truncation = TFM_TRUNCATE_LONGEST_FIRST;
     p.parse_special = 1;
-    return p;
+    tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
 static tfm_status encode_chunk(tfm_ctx *ctx, const tfm_tokenizer *t, const char *s,
@@ -501,11 +497,7 @@ tfm_status tfm_tokenizer_encode(tfm_ctx *ctx, const tfm_tokenizer *tok, const ch
     if (!ids && capacity)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "encode: ids is NULL with capacity %zu",
                         capacity);
-    if (params) {
-        if (params->struct_size < sizeof p)
-            return tfm__err(ctx, TFM_ERR_INVALID_ARG, "encode: bad params struct_size");
-        p = *params;
-    }
+    if ((st = TFM__PARAMS_READ(ctx, p, params, "encode: params"))) return st;
     if (!text) text = "";
     if (text_len == TFM_STRLEN) text_len = strlen(text);
     if (pair && pair_len == TFM_STRLEN) pair_len = strlen(pair);
@@ -708,11 +700,7 @@ tfm_status tfm_tokenizer_encode_batch(tfm_ctx *ctx, const tfm_tokenizer *tok,
     *out = NULL;
     if (!tok || !texts || n < 1)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "encode_batch: NULL tokenizer/texts or n < 1");
-    if (params) {
-        if (params->struct_size < sizeof p)
-            return tfm__err(ctx, TFM_ERR_INVALID_ARG, "encode_batch: bad params struct_size");
-        p = *params;
-    }
+    if ((st = TFM__PARAMS_READ(ctx, p, params, "encode_batch: params"))) return st;
     if (pad_to_max && p.max_length <= 0)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "encode_batch: pad_to_max without max_length");
     /* pass 1: lengths */

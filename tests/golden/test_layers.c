@@ -441,7 +441,7 @@ TEST(golden_layers_ffn_and_norms) {
     tfm_ctx *ctx = tfmt_ctx(1);
     tfm_safetensors *st = open_golden(ctx);
     tfm_tensor x, w1, b1, w2, b2, w3, r, g, bt, to;
-    tfm_norm_weights nw;
+    tfm_norm_weights nw = tfm_norm_weights_default();
     float out[3 * 8], nout[4 * 12];
     size_t i;
     REQUIRE(st);

@@ -8,7 +8,8 @@
 #   BUILD=build bash tests/sh/abi.sh --update   writes a new baseline from
 #       the library (build it with -g from the current sources first); an
 #       incompatible change is accepted only together with a new version in
-#       include/transformer.h (MAJOR for a removal), recorded in abi/VERSION
+#       include/transformer.h (MAJOR for a removal; MINOR while MAJOR is 0),
+#       recorded in abi/VERSION
 set -u
 BUILD=${BUILD:-build}
 BASE=abi/libtransformer.abi
@@ -26,6 +27,9 @@ esac
 [ -e "$so" ] || { echo "missing $so"; exit 1; }
 
 hv() { sed -n "s/^#define TFM_VERSION_$1 \\([0-9]*\\)/\\1/p" include/transformer.h; }
+# The part of a version that changes with an incompatible ABI: MAJOR, or
+# 0.MINOR while MAJOR is 0 (docs/ABI.md).
+level() { case "$1" in 0.*) echo "${1%.*}" ;; *) echo "${1%%.*}" ;; esac; }
 version="$(hv MAJOR).$(hv MINOR).$(hv PATCH)"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
@@ -75,9 +79,10 @@ if [ $UPDATE = 1 ]; then
       echo "its end) in include/transformer.h, rebuild, and run --update again (docs/ABI.md)"
       exit 1
     fi
-    if [ $removed -gt 0 ] && [ "${version%%.*}" = "${base_version%%.*}" ]; then
+    if [ $removed -gt 0 ] && [ "$(level "$version")" = "$(level "$base_version")" ]; then
       cat "$tmp/report"
       echo "refused: $removed removed function(s)/variable(s) need a new TFM_VERSION_MAJOR"
+      echo "(while MAJOR is 0: a new TFM_VERSION_MINOR)"
       exit 1
     fi
   fi

@@ -170,7 +170,7 @@ TEST(nn_ffn_swiglu_and_rmsnorm) {
     tfm_tensor tw1, tw2, tw3, tx, to, tg;
     tfm_ffn_params p = tfm_ffn_params_default();
     tfm_ffn_weights w = tfm_ffn_weights_default();
-    tfm_norm_weights nw;
+    tfm_norm_weights nw = tfm_norm_weights_default();
     tfm_ffn *ffn;
     int r, i, j;
     tw1 = wrap(w1, 2, F, D, 1, 1);

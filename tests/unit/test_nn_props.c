@@ -98,7 +98,7 @@ TEST(nn_props_padding_and_batch_of_lengths) {
     bank bk;
     tfm_layer_weights w[L];
     tfm_layer_params p = layer_params(&sh);
-    tfm_norm_weights fn;
+    tfm_norm_weights fn = tfm_norm_weights_default();
     tfm_encoder *enc;
     tfm_attn_masks m = tfm_attn_masks_default();
     float x[B * S * D], x2[B * S * D], o1[B * S * D], o2[B * S * D], alone[S * D];
@@ -150,7 +150,7 @@ TEST(nn_props_llama_stack_cached_equals_full) {
     bank bk;
     tfm_layer_weights w[L];
     tfm_layer_params p = layer_params(&sh);
-    tfm_norm_weights fn;
+    tfm_norm_weights fn = tfm_norm_weights_default();
     tfm_decoder *dec;
     tfm_kv_cache *cache;
     tfm_kv_cache_params cp = tfm_kv_cache_params_default();

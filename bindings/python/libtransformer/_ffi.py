@@ -10,14 +10,15 @@ import ctypes.util
 import os
 import sys
 import threading
-from ctypes import (POINTER, CFUNCTYPE, Structure, c_char, c_char_p, c_double,
+from ctypes import (POINTER, CFUNCTYPE, Structure, c_char_p, c_double,
                     c_float, c_int, c_int32, c_int64, c_size_t,
                     c_uint32, c_uint64, c_void_p)
 
-# The C ABI this package was written against: TFM_VERSION_NUMBER of 0.1.0.
+# The C ABI this package was written against: TFM_VERSION_NUMBER of 0.2.0.
 # A library of the same major version and at least this number is accepted
-# (within a major version the ABI only grows; see docs/ABI.md).
-EXPECTED_VERSION = (0, 1, 0)
+# (within a major version the ABI only grows; see docs/ABI.md). While the
+# major version is 0, the minor version plays its part: 0.2 needs 0.2.x.
+EXPECTED_VERSION = (0, 2, 0)
 EXPECTED_VERSION_NUMBER = (EXPECTED_VERSION[0] * 1000000 +
                            EXPECTED_VERSION[1] * 1000 + EXPECTED_VERSION[2])
 
@@ -82,7 +83,7 @@ class tfm_embed_weights(Structure):
 
 class tfm_norm_weights(Structure):
     _c_name_ = "tfm_norm_weights"
-    _fields_ = [("gamma", T), ("beta", T)]
+    _fields_ = [("struct_size", c_size_t), ("gamma", T), ("beta", T)]
 
 
 class tfm_attn_masks(Structure):
@@ -289,21 +290,9 @@ STRUCTS = [tfm_ctx_params, tfm_tensor, tfm_safetensors_info, tfm_embed_weights,
            tfm_translate_params, tfm_translation, tfm_translate_result]
 
 
-# The *_default() functions return their struct by value. A newer library
-# may have appended fields, and it writes its own sizeof into the caller's
-# return slot; declaring the result as the struct plus spare room keeps such
-# a write inside memory ctypes owns. The spare bytes are dropped on return.
-_RET_SPARE = 256
-_padded_cache = {}
-
-
-def _padded(struct):
-    p = _padded_cache.get(struct)
-    if p is None:
-        p = type(struct.__name__ + "_ret", (Structure,),
-                 {"_fields_": [("s", struct), ("_spare", c_char * _RET_SPARE)]})
-        _padded_cache[struct] = p
-    return p
+# Parameter structs are filled by tfm_X_init(&p, sizeof p): the library
+# writes its defaults into the package's struct, never past its size, and
+# reads back only the struct_size bytes this package knows (docs/ABI.md).
 
 
 # ---- function table -----------------------------------------------------------
@@ -328,7 +317,7 @@ _FUNCS = {
     "tfm_kernels_forced": (c_int, []),
     "tfm_kernels_supported": (c_int, [cp]),
     # context
-    "tfm_ctx_params_default": (_padded(tfm_ctx_params), []),
+    "tfm_ctx_params_init": (None, [POINTER(tfm_ctx_params), c_size_t]),
     "tfm_ctx_create": (c_int, [POINTER(tfm_ctx_params), POINTER(P)]),
     "tfm_ctx_free": (None, [P]),
     "tfm_ctx_last_error": (cp, [P]),
@@ -382,36 +371,37 @@ _FUNCS = {
     "tfm_encoder_workspace_size": (c_size_t, [P, P, c_int64, c_int64]),
     "tfm_decoder_workspace_size": (c_size_t, [P, P, c_int64, c_int64, c_int64, c_int64]),
     "tfm_pos_sinusoidal": (c_int, [P, c_int, c_int64, T]),
-    "tfm_embed_weights_default": (_padded(tfm_embed_weights), []),
+    "tfm_embed_weights_init": (None, [POINTER(tfm_embed_weights), c_size_t]),
     "tfm_embed": (c_int, [P, POINTER(tfm_embed_weights), T, T, c_int64, T]),
     "tfm_rope": (c_int, [P, T, c_int, c_float, c_int64, c_int64, T]),
     "tfm_alibi_slopes": (None, [c_int64, fp]),
+    "tfm_norm_weights_init": (None, [POINTER(tfm_norm_weights), c_size_t]),
     "tfm_norm": (c_int, [P, c_int, T, POINTER(tfm_norm_weights), c_float, T]),
     "tfm_mean_pool": (c_int, [P, T, T, T]),
-    "tfm_attn_masks_default": (_padded(tfm_attn_masks), []),
-    "tfm_attn_params_default": (_padded(tfm_attn_params), []),
+    "tfm_attn_masks_init": (None, [POINTER(tfm_attn_masks), c_size_t]),
+    "tfm_attn_params_init": (None, [POINTER(tfm_attn_params), c_size_t]),
     "tfm_attention": (c_int, [P, T, T, T, POINTER(tfm_attn_params), T, T]),
-    "tfm_kv_cache_params_default": (_padded(tfm_kv_cache_params), []),
+    "tfm_kv_cache_params_init": (None, [POINTER(tfm_kv_cache_params), c_size_t]),
     "tfm_kv_cache_create": (c_int, [P, POINTER(tfm_kv_cache_params), POINTER(P)]),
     "tfm_kv_cache_free": (None, [P]),
     "tfm_kv_cache_len": (c_int64, [P, c_int64]),
     "tfm_kv_cache_reset": (None, [P]),
     "tfm_kv_cache_truncate": (None, [P, c_int64]),
     "tfm_kv_cache_reorder": (c_int, [P, P, i32p, c_int64]),
-    "tfm_mha_params_default": (_padded(tfm_mha_params), []),
-    "tfm_mha_weights_default": (_padded(tfm_mha_weights), []),
+    "tfm_mha_params_init": (None, [POINTER(tfm_mha_params), c_size_t]),
+    "tfm_mha_weights_init": (None, [POINTER(tfm_mha_weights), c_size_t]),
     "tfm_mha_create": (c_int, [P, POINTER(tfm_mha_params), POINTER(tfm_mha_weights), POINTER(P)]),
     "tfm_mha_free": (None, [P]),
     "tfm_mha_forward": (c_int, [P, P, T, T, T, POINTER(tfm_attn_masks), P, c_int64, P, T, T]),
-    "tfm_additive_weights_default": (_padded(tfm_additive_weights), []),
+    "tfm_additive_weights_init": (None, [POINTER(tfm_additive_weights), c_size_t]),
     "tfm_additive_attention": (c_int, [P, POINTER(tfm_additive_weights), T, T, T, T, T, T]),
-    "tfm_ffn_params_default": (_padded(tfm_ffn_params), []),
-    "tfm_ffn_weights_default": (_padded(tfm_ffn_weights), []),
+    "tfm_ffn_params_init": (None, [POINTER(tfm_ffn_params), c_size_t]),
+    "tfm_ffn_weights_init": (None, [POINTER(tfm_ffn_weights), c_size_t]),
     "tfm_ffn_create": (c_int, [P, POINTER(tfm_ffn_params), POINTER(tfm_ffn_weights), POINTER(P)]),
     "tfm_ffn_free": (None, [P]),
     "tfm_ffn_forward": (c_int, [P, P, T, P, T]),
-    "tfm_layer_params_default": (_padded(tfm_layer_params), []),
-    "tfm_layer_weights_default": (_padded(tfm_layer_weights), []),
+    "tfm_layer_params_init": (None, [POINTER(tfm_layer_params), c_size_t]),
+    "tfm_layer_weights_init": (None, [POINTER(tfm_layer_weights), c_size_t]),
     "tfm_encoder_layer_create": (c_int, [P, POINTER(tfm_layer_params), POINTER(tfm_layer_weights), POINTER(P)]),
     "tfm_encoder_layer_free": (None, [P]),
     "tfm_encoder_layer_forward": (c_int, [P, P, T, POINTER(tfm_attn_masks), P, T, T]),
@@ -425,7 +415,7 @@ _FUNCS = {
     "tfm_decoder_free": (None, [P]),
     "tfm_decoder_forward": (c_int, [P, P, T, T, POINTER(tfm_attn_masks), T, P, P, P, T]),
     # models and sessions
-    "tfm_model_params_default": (_padded(tfm_model_params), []),
+    "tfm_model_params_init": (None, [POINTER(tfm_model_params), c_size_t]),
     "tfm_model_load": (c_int, [P, cp, POINTER(tfm_model_params), POINTER(P)]),
     "tfm_model_free": (None, [P]),
     "tfm_model_arch": (cp, [P]),
@@ -437,7 +427,7 @@ _FUNCS = {
     "tfm_model_eos": (c_int32, [P]),
     "tfm_model_weight_bytes": (c_uint64, [P]),
     "tfm_model_tokenizer": (P, [P]),
-    "tfm_session_params_default": (_padded(tfm_session_params), []),
+    "tfm_session_params_init": (None, [POINTER(tfm_session_params), c_size_t]),
     "tfm_session_create": (c_int, [P, P, POINTER(tfm_session_params), POINTER(P)]),
     "tfm_session_free": (None, [P]),
     "tfm_session_prefill": (c_int, [P, i32p, c_int32, fp]),
@@ -449,12 +439,12 @@ _FUNCS = {
     "tfm_session_ctx": (P, [P]),
     "tfm_session_model": (P, [P]),
     # generation
-    "tfm_gen_params_default": (_padded(tfm_gen_params), []),
+    "tfm_gen_params_init": (None, [POINTER(tfm_gen_params), c_size_t]),
     "tfm_generate": (c_int, [P, cp, POINTER(tfm_gen_params), i32p, c_int32, i32p, POINTER(tfm_gen_stats)]),
     "tfm_generate_tokens": (c_int, [P, i32p, c_int32, POINTER(tfm_gen_params), i32p, c_int32, i32p, POINTER(tfm_gen_stats)]),
     "tfm_sample": (c_int32, [fp, c_int32, POINTER(tfm_gen_params), POINTER(c_uint64), i32p, c_int32, c_void_p]),
     # tokenizers
-    "tfm_tokenizer_params_default": (_padded(tfm_tokenizer_params), []),
+    "tfm_tokenizer_params_init": (None, [POINTER(tfm_tokenizer_params), c_size_t]),
     "tfm_tokenizer_load": (c_int, [P, cp, POINTER(tfm_tokenizer_params), POINTER(P)]),
     "tfm_tokenizer_free": (None, [P]),
     "tfm_tokenizer_type_of": (c_int, [P]),
@@ -463,7 +453,7 @@ _FUNCS = {
     "tfm_tokenizer_special_id": (c_int32, [P, c_int]),
     "tfm_tokenizer_id_to_token": (c_void_p, [P, c_int32, szp]),
     "tfm_tokenizer_token_to_id": (c_int32, [P, cp, c_size_t]),
-    "tfm_encode_params_default": (_padded(tfm_encode_params), []),
+    "tfm_encode_params_init": (None, [POINTER(tfm_encode_params), c_size_t]),
     "tfm_tokenizer_encode": (c_int, [P, P, cp, c_size_t, cp, c_size_t, POINTER(tfm_encode_params), i32p, i32p, i32p, c_size_t, szp]),
     "tfm_tokenizer_decode": (c_int, [P, P, i32p, c_size_t, c_uint32, c_void_p, c_size_t, szp]),
     "tfm_tokenizer_decode_next": (c_int, [P, P, c_int32, c_int32, c_uint32, c_void_p, c_size_t, szp]),
@@ -473,9 +463,9 @@ _FUNCS = {
     "tfm_model_heads": (c_uint32, [P]),
     "tfm_model_n_labels": (c_int32, [P]),
     "tfm_model_label": (cp, [P, c_int32]),
-    "tfm_encode_outputs_default": (_padded(tfm_encode_outputs), []),
+    "tfm_encode_outputs_init": (None, [POINTER(tfm_encode_outputs), c_size_t]),
     "tfm_model_encode": (c_int, [P, P, i32p, i32p, i32p, c_int32, c_int32, POINTER(tfm_encode_outputs)]),
-    "tfm_task_params_default": (_padded(tfm_task_params), []),
+    "tfm_task_params_init": (None, [POINTER(tfm_task_params), c_size_t]),
     "tfm_fill_mask": (c_int, [P, P, POINTER(cp), c_int32, POINTER(tfm_task_params), POINTER(POINTER(tfm_fill_mask_result))]),
     "tfm_fill_mask_result_free": (None, [POINTER(tfm_fill_mask_result)]),
     "tfm_embed_texts": (c_int, [P, P, POINTER(cp), c_int32, POINTER(tfm_task_params), POINTER(POINTER(tfm_embeddings))]),
@@ -483,7 +473,7 @@ _FUNCS = {
     "tfm_classify": (c_int, [P, P, POINTER(cp), POINTER(cp), c_int32, POINTER(tfm_task_params), POINTER(POINTER(tfm_classification))]),
     "tfm_classification_free": (None, [POINTER(tfm_classification)]),
     # translation
-    "tfm_translate_params_default": (_padded(tfm_translate_params), []),
+    "tfm_translate_params_init": (None, [POINTER(tfm_translate_params), c_size_t]),
     "tfm_translate_tokens": (c_int, [P, POINTER(i32p), i32p, c_int32, POINTER(tfm_translate_params), POINTER(POINTER(tfm_translate_result))]),
     "tfm_translate": (c_int, [P, POINTER(cp), c_int32, POINTER(tfm_translate_params), POINTER(POINTER(tfm_translate_result))]),
     "tfm_translate_result_free": (None, [POINTER(tfm_translate_result)]),
@@ -577,12 +567,16 @@ def _check_version(cdll, path):
     f.restype = c_int
     f.argtypes = []
     n = f()
-    major = n // 1000000
-    if major != EXPECTED_VERSION[0] or n < EXPECTED_VERSION_NUMBER:
+    major, minor = n // 1000000, n // 1000 % 1000
+    if (major != EXPECTED_VERSION[0] or n < EXPECTED_VERSION_NUMBER or
+            (major == 0 and minor != EXPECTED_VERSION[1])):
         raise LibraryVersionError(
             "libtransformer at %s is version %d.%d.%d; this package needs version "
-            "%d.x.y, at least %d.%d.%d (the same major version, no older)"
-            % (path, major, n // 1000 % 1000, n % 1000, EXPECTED_VERSION[0],
+            "%s, at least %d.%d.%d (the same major version, no older; while the "
+            "major version is 0, the same minor version)"
+            % (path, major, minor, n % 1000,
+               "%d.%d.x" % EXPECTED_VERSION[:2] if EXPECTED_VERSION[0] == 0
+               else "%d.x.y" % EXPECTED_VERSION[0],
                EXPECTED_VERSION[0], EXPECTED_VERSION[1], EXPECTED_VERSION[2]))
 
 
@@ -629,11 +623,8 @@ def lib():
 
 
 def default_struct(struct, name):
-    """The library's defaults for `struct` with struct_size set to the size
-    this package knows (ctypes.sizeof)."""
+    """The library's defaults for `struct`, written by its init function
+    `name` (tfm_X_init) into a struct of the size this package knows."""
     s = struct()
-    ctypes.memmove(ctypes.byref(s), ctypes.byref(getattr(lib(), name)()),
-                   ctypes.sizeof(struct))
-    if hasattr(s, "struct_size"):
-        s.struct_size = ctypes.sizeof(struct)
+    getattr(lib(), name)(ctypes.byref(s), ctypes.sizeof(struct))
     return s

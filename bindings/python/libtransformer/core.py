@@ -132,7 +132,7 @@ class Context(_Owned):
 
     def __init__(self, n_threads=1, log=None, log_level=1, _alloc=None):
         L = _ffi.lib()
-        p = _ffi.default_struct(_ffi.tfm_ctx_params, "tfm_ctx_params_default")
+        p = _ffi.default_struct(_ffi.tfm_ctx_params, "tfm_ctx_params_init")
         p.n_threads = int(n_threads)
         p.log_level = int(log_level)
         self._callbacks = []

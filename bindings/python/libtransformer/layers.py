@@ -52,7 +52,7 @@ def _set_weights(struct, weights, keep, prefix=""):
 
 
 def _norm_weights(weights, prefix, keep):
-    nw = _ffi.tfm_norm_weights()
+    nw = _ffi.default_struct(_ffi.tfm_norm_weights, "tfm_norm_weights_init")
     _set_weights(nw, weights, keep, prefix)
     return nw
 
@@ -133,7 +133,7 @@ def _mask(m):
 def _masks(key_padding_mask=None, attn_mask=None, positions=None):
     """A tfm_attn_masks and the arrays it points into."""
     keep = []
-    m = _ffi.default_struct(_ffi.tfm_attn_masks, "tfm_attn_masks_default")
+    m = _ffi.default_struct(_ffi.tfm_attn_masks, "tfm_attn_masks_init")
     for name, a, dt in (("key_padding_mask", key_padding_mask, None),
                         ("attn_mask", attn_mask, None),
                         ("positions", positions, (np.int32,))):
@@ -150,7 +150,7 @@ def attention(ctx, q, k, v, scale=0.0, causal=False, alibi_slopes=None,
     """softmax(scale q k^T + masks) v for q [B, H, Sq, Dh], k [B, Hkv, Sk,
     Dh], v [B, Hkv, Sk, Dv]. With return_probs, also the attention
     probabilities [B, H, Sq, Sk] (for heatmaps)."""
-    p = _ffi.default_struct(_ffi.tfm_attn_params, "tfm_attn_params_default")
+    p = _ffi.default_struct(_ffi.tfm_attn_params, "tfm_attn_params_init")
     p.scale = float(scale)
     p.causal = int(bool(causal))
     masks, keep = _masks(key_padding_mask, attn_mask)
@@ -180,7 +180,7 @@ def embed(ctx, ids, tokens, positions=None, types=None, type_ids=None,
     """token_scale * tokens[ids] + positions[...] + sinusoid + types[...]
     for ids int32 [B, S]; returns [B, S, D]."""
     keep = []
-    w = _params(_ffi.tfm_embed_weights, "tfm_embed_weights_default",
+    w = _params(_ffi.tfm_embed_weights, "tfm_embed_weights_init",
                 {"token_scale": float(token_scale), "sinusoidal": sinusoidal,
                  "pos_offset": int(pos_offset)})
     for name, a in (("tokens", tokens), ("positions", positions), ("types", types)):
@@ -200,7 +200,7 @@ def additive_attention(ctx, q, keys, values=None, key_padding_mask=None, *, wq, 
                        b=None, return_weights=False):
     """Bahdanau attention: context [B, Sq, Dv] (and weights [B, Sq, Sk])."""
     keep = []
-    w = _ffi.default_struct(_ffi.tfm_additive_weights, "tfm_additive_weights_default")
+    w = _ffi.default_struct(_ffi.tfm_additive_weights, "tfm_additive_weights_init")
     _set_weights(w, {"wq": wq, "wk": wk, "v": v, "b": b}, keep)
     tq, kq = to_tensor(q)
     tk, kk = to_tensor(keys)
@@ -239,7 +239,7 @@ class KVCache(_Owned):
     """Keys and values of n_layers attention layers (one decoding stream)."""
 
     def __init__(self, ctx, n_kv_heads, head_dim, max_seq, n_layers=1, max_batch=1):
-        p = _params(_ffi.tfm_kv_cache_params, "tfm_kv_cache_params_default",
+        p = _params(_ffi.tfm_kv_cache_params, "tfm_kv_cache_params_init",
                     dict(n_layers=n_layers, max_batch=max_batch, n_kv_heads=n_kv_heads,
                          head_dim=head_dim, max_seq=max_seq))
         h = c_void_p()
@@ -305,9 +305,9 @@ class MultiheadAttention(_Module):
 
     def __init__(self, ctx, weights, **params):
         _check_keys(weights, _MHA_W, "MultiheadAttention")
-        p = _params(_ffi.tfm_mha_params, "tfm_mha_params_default", params)
+        p = _params(_ffi.tfm_mha_params, "tfm_mha_params_init", params)
         keep = []
-        w = _ffi.default_struct(_ffi.tfm_mha_weights, "tfm_mha_weights_default")
+        w = _ffi.default_struct(_ffi.tfm_mha_weights, "tfm_mha_weights_init")
         _set_weights(w, weights, keep)
         self._make(ctx, "tfm_mha_create", "tfm_mha_free", p, w, keep)
 
@@ -352,9 +352,9 @@ class FeedForward(_Module):
 
     def __init__(self, ctx, weights, **params):
         _check_keys(weights, _FFN_W, "FeedForward")
-        p = _params(_ffi.tfm_ffn_params, "tfm_ffn_params_default", params)
+        p = _params(_ffi.tfm_ffn_params, "tfm_ffn_params_init", params)
         keep = []
-        w = _ffi.default_struct(_ffi.tfm_ffn_weights, "tfm_ffn_weights_default")
+        w = _ffi.default_struct(_ffi.tfm_ffn_weights, "tfm_ffn_weights_init")
         _set_weights(w, weights, keep)
         self._make(ctx, "tfm_ffn_create", "tfm_ffn_free", p, w, keep)
 
@@ -380,14 +380,14 @@ _LAYER_KEYS = (["self_attn." + n for n in _MHA_W] + ["cross_attn." + n for n in 
 
 def _layer_weights(weights, keep):
     _check_keys(weights, _LAYER_KEYS, "layer weights")
-    w = _ffi.default_struct(_ffi.tfm_layer_weights, "tfm_layer_weights_default")
+    w = _ffi.default_struct(_ffi.tfm_layer_weights, "tfm_layer_weights_init")
     for sub in ("self_attn", "cross_attn", "ffn", "attn_norm", "cross_norm", "ffn_norm"):
         _set_weights(getattr(w, sub), weights, keep, sub + ".")
     return w
 
 
 def _layer_params(params):
-    return _params(_ffi.tfm_layer_params, "tfm_layer_params_default", params)
+    return _params(_ffi.tfm_layer_params, "tfm_layer_params_init", params)
 
 
 class EncoderLayer(_Module):

@@ -74,7 +74,7 @@ class Tokenizer(_Owned):
         self = cls.__new__(cls)
         own_ctx = ctx is None
         ctx = ctx or Context()
-        p = _params(_ffi.tfm_tokenizer_params, "tfm_tokenizer_params_default", {})
+        p = _params(_ffi.tfm_tokenizer_params, "tfm_tokenizer_params_init", {})
         p.type = TOKENIZER_TYPES[type] if isinstance(type, str) else int(type)
         if lower_case is not None:
             p.lower_case = int(bool(lower_case))
@@ -143,7 +143,7 @@ class Tokenizer(_Owned):
 
     def _encode(self, text, pair, ctx, want_extra, **kw):
         ctx = ctx or self.ctx
-        p = _params(_ffi.tfm_encode_params, "tfm_encode_params_default", {})
+        p = _params(_ffi.tfm_encode_params, "tfm_encode_params_init", {})
         p.add_special = int(bool(kw.pop("add_special", True)))
         p.max_length = int(kw.pop("max_length", 0))
         tr = kw.pop("truncation", "longest_first")
@@ -193,7 +193,7 @@ class Tokenizer(_Owned):
         """Encodes and right-pads several texts: a dict of int32 arrays ids,
         type_ids, attention_mask [n, seq_len], lengths [n], and pad_id."""
         ctx = ctx or self.ctx
-        p = _params(_ffi.tfm_encode_params, "tfm_encode_params_default", {})
+        p = _params(_ffi.tfm_encode_params, "tfm_encode_params_init", {})
         for k, v in options.items():
             if k == "truncation" and isinstance(v, str):
                 v = TRUNCATION[v]
@@ -285,7 +285,7 @@ class Model(_Owned):
         self = cls.__new__(cls)
         own_ctx = ctx is None
         ctx = ctx or Context(n_threads)
-        p = _params(_ffi.tfm_model_params, "tfm_model_params_default", {})
+        p = _params(_ffi.tfm_model_params, "tfm_model_params_init", {})
         tok = _fspath(tokenizer) if tokenizer is not None else None
         p.tokenizer_path = tok
         p.no_tokenizer = int(bool(no_tokenizer))
@@ -383,7 +383,7 @@ class Model(_Owned):
 
     # -- encoder tasks
     def _task_params(self, kw):
-        p = _params(_ffi.tfm_task_params, "tfm_task_params_default", {})
+        p = _params(_ffi.tfm_task_params, "tfm_task_params_init", {})
         for k, v in kw.items():
             if k == "pooling" and isinstance(v, str):
                 if v not in POOLING:
@@ -412,7 +412,7 @@ class Model(_Owned):
                 raise ValueError("shape %s differs from the ids' %s" % (a.shape, ids.shape))
             keep.append(a)
             return a.ctypes.data_as(_ffi.i32p)
-        o = _params(_ffi.tfm_encode_outputs, "tfm_encode_outputs_default", {})
+        o = _params(_ffi.tfm_encode_outputs, "tfm_encode_outputs_init", {})
         D, V, C = self.dim, self.vocab_size, len(self.labels)
         shapes = {"hidden": (B, S, D), "pooled": (B, D), "mlm_logits": (B, S, V),
                   "class_logits": (B, C)}
@@ -563,7 +563,7 @@ class Session(_Owned):
     Used by one thread at a time; keeps its model and ctx alive."""
 
     def __init__(self, model, ctx, max_context=0, max_batch=0, slide=False, abort=None):
-        p = _params(_ffi.tfm_session_params, "tfm_session_params_default", {})
+        p = _params(_ffi.tfm_session_params, "tfm_session_params_init", {})
         p.max_context = int(max_context)
         p.max_batch = int(max_batch)
         p.context_policy = 1 if slide else 0
@@ -635,7 +635,7 @@ class Session(_Owned):
         return out
 
     def _gen_params(self, options):
-        return _params(_ffi.tfm_gen_params, "tfm_gen_params_default", options)
+        return _params(_ffi.tfm_gen_params, "tfm_gen_params_init", options)
 
     def _start(self, prompt, gp, on_token, claimed=False):
         """Runs tfm_generate(_tokens) on this thread; on_token(id, bytes)
@@ -746,8 +746,8 @@ class Session(_Owned):
 
     # -- translation
     def _translate_params(self, options):
-        _need("tfm_translate_params_default")
-        p = _params(_ffi.tfm_translate_params, "tfm_translate_params_default", {})
+        _need("tfm_translate_params_init")
+        p = _params(_ffi.tfm_translate_params, "tfm_translate_params_init", {})
         for k, v in options.items():
             if k not in ("beam_size", "length_penalty", "max_length", "early_stopping",
                          "truncate", "max_source_length", "attention"):
@@ -813,7 +813,7 @@ class Sampler:
     """
 
     def __init__(self, seed=42, **options):
-        self.params = _params(_ffi.tfm_gen_params, "tfm_gen_params_default", options)
+        self.params = _params(_ffi.tfm_gen_params, "tfm_gen_params_init", options)
         self.params.seed = int(seed)
         self.state = ctypes.c_uint64(int(seed))
 

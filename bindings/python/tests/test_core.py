@@ -54,6 +54,16 @@ def test_version_mismatch_is_refused():
         with pytest.raises(tfm.LibraryVersionError, match="no older"):
             _ffi._check_version(Old, "/x/libtransformer.so")
 
+    class NextMinor(Fake):
+        class tfm_version_number(Fake.tfm_version_number):
+            def __new__(cls):
+                return _ffi.EXPECTED_VERSION_NUMBER + 1000
+    if _ffi.EXPECTED_VERSION[0] == 0:  # 0.x: each minor version is its own ABI
+        with pytest.raises(tfm.LibraryVersionError, match="same minor version"):
+            _ffi._check_version(NextMinor, "/x/libtransformer.so")
+    else:
+        _ffi._check_version(NextMinor, "/x/libtransformer.so")
+
 
 def _py(code, **env):
     e = dict(os.environ, PYTHONPATH=PKG)
