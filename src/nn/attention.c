@@ -172,38 +172,112 @@ tfm_status tfm__attn_setup(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *
 }
 
 // ---- the core -------------------------------------------------------------------------
+//
+// A unit of work is (batch, key/value head, a group of the query heads that
+// share it, a block of queries). Its scores S = scale * Q K^T come from the
+// GEMM kernels over packed blocks of K, each packed block serving every head
+// of the group (grouped-query heads read their K and V once); the masks and
+// a softmax per row follow, then O = P V, again over packed blocks of V.
+// The keys of a unit end at the last one its last query sees (causal); a
+// row's probabilities past its own last key are zeros in P.
+//
+// Blocks of at least MR queries run the micro-kernel on packed A; smaller
+// ones (a decoding step: one query, or the query heads of one key/value head)
+// the small-M kernel on the same packed B, which gives every element the
+// same arithmetic as the micro-kernel (kernels.h; tests/kernels/test_attn.c
+// checks it). So each output element is one fixed sequence of operations
+// whatever the blocking: the same bits for any thread count, and a query
+// row gets the same result whether its call holds 1 or 500 queries (a
+// prompt fed in pieces matches the prompt fed whole).
+
+#define ATTN_ROWS 128    // score rows of a unit at most (up to 512 keys)
+#define ATTN_MIN_ROWS 8  // ... and at least (long key ranges)
+#define ATTN_KC 256      // depth of a packed block (head width; keys in P V)
+#define ATTN_NB 128      // width of a packed B block (keys; value columns)
+
+static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t r16(int64_t n) { return (n + 15) & ~(int64_t)15; }
+
+// Per-task scratch of a call with sk keys, in floats: the score block, the
+// packed A and B blocks, and 16 floats to align the task's base to 64 bytes.
+// The score block holds ATTN_ROWS rows up to 512 keys, then a constant
+// ATTN_ROWS * 512 floats (fewer rows), down to ATTN_MIN_ROWS rows: it never
+// shrinks as sk grows, so scratch sized for a longer context serves any
+// shorter call.
+typedef struct {
+    int64_t rows, nb; // score rows per unit; packed B width (whole panels)
+    int64_t s, wa, wb, task;
+} attn_sizes;
+
+static attn_sizes attn_sizes_of(const tfm__gemm_kernels *g, int64_t sk) {
+    attn_sizes z;
+    int64_t n = sk > 1 ? sk : 1, area = n <= 512 ? ATTN_ROWS * n : ATTN_ROWS * 512;
+    int64_t low = (ATTN_MIN_ROWS > g->mr ? ATTN_MIN_ROWS : g->mr) * n;
+    if (area < low) area = low;
+    z.rows = area / n;
+    z.nb = ATTN_NB / g->nr * g->nr;
+    if (z.nb < g->nr) z.nb = g->nr;
+    z.s = r16(area);
+    z.wa = r16(z.rows * ATTN_KC);
+    z.wb = r16((int64_t)ATTN_KC * z.nb);
+    z.task = z.s + z.wa + z.wb + 16;
+    return z;
+}
+
+int64_t tfm__attn_scratch(tfm_ctx *ctx, int64_t sk) {
+    return (int64_t)tfm_ctx_n_threads(ctx) * attn_sizes_of(tfm__gemm_of(tfm__k()), sk).task;
+}
+
+// Units: query blocks of mb rows (mbp: rounded up to MR), gu query heads per
+// unit, ngu such groups per key/value head.
+typedef struct {
+    int64_t mb, mbp, nqb, gu, ngu, units;
+} attn_plan;
+
+static void attn_plan_of(const tfm__attn *a, const tfm__gemm_kernels *g, const attn_sizes *z,
+                         attn_plan *p) {
+    int64_t G = a->H / a->Hkv, mb = imin(a->Sq, z->rows), per;
+    if (mb >= g->mr) mb -= mb % g->mr; // whole micro-panels
+    p->nqb = cdiv(a->Sq, mb);
+    p->mb = cdiv(a->Sq, p->nqb); // blocks of even size, none larger
+    p->mbp = cdiv(p->mb, g->mr) * g->mr;
+    per = p->mb < g->mr ? p->mb : p->mbp; // rows a head takes (packed A: mbp)
+    p->gu = imin(G, z->rows / per > 0 ? z->rows / per : 1);
+    p->ngu = cdiv(G, p->gu);
+    p->gu = cdiv(G, p->ngu);
+    p->units = a->B * a->Hkv * p->ngu * p->nqb;
+}
 
 typedef struct {
     const tfm__attn *a;
     const tfm__kernels *k;
     const tfm__gemm_kernels *g;
+    attn_sizes z;
+    attn_plan p;
     float *scratch;
 } attn_job;
 
-static int attn_tasks(tfm_ctx *ctx, const tfm__attn *a) {
-    int64_t rows = a->B * a->H * a->Sq;
+static int attn_tasks(tfm_ctx *ctx, const attn_job *j) {
+    const tfm__attn *a = j->a;
     int nt = tfm_ctx_n_threads(ctx);
-    double work = (double)rows * (double)a->Sk * (double)(a->Dh + a->Dv);
-    if (work < (a->par_min > 0 ? a->par_min : ATTN_PAR_MIN) || rows < 2) return 1;
-    return rows < nt ? (int)rows : nt;
+    double work = (double)(a->B * a->H * a->Sq) * (double)a->Sk * (double)(a->Dh + a->Dv);
+    if (work < (a->par_min > 0 ? a->par_min : ATTN_PAR_MIN) || j->p.units < 2) return 1;
+    return j->p.units < nt ? (int)j->p.units : nt;
 }
 
-int64_t tfm__attn_scratch(tfm_ctx *ctx, int64_t sk) {
-    return (int64_t)tfm_ctx_n_threads(ctx) * (sk > 0 ? sk : 1);
+// Keys that query i sees.
+static int64_t keys_of(const tfm__attn *a, int64_t i) {
+    int64_t pos = a->Sk - a->Sq + i;
+    if (!a->causal) return a->Sk;
+    return pos + 1 < a->Sk ? (pos + 1 > 0 ? pos + 1 : 0) : a->Sk;
 }
 
-static void attn_row(const tfm__attn *a, const tfm__kernels *kt, const tfm__gemm_kernels *g,
-                     int64_t r, float *s) {
-    int64_t b = r / (a->H * a->Sq), h = (r / a->Sq) % a->H, i = r % a->Sq;
-    int64_t kh = h / (a->H / a->Hkv), pos = a->Sk - a->Sq + i, nk = a->Sk, j;
-    const float *qr = a->q + b * a->qs[0] + h * a->qs[1] + i * a->qs[2];
-    const float *kb = a->k + b * a->ks[0] + kh * a->ks[1];
-    const float *vb = a->v + b * a->vs[0] + kh * a->vs[1];
-    float *orow = a->o + b * a->os[0] + h * a->os[1] + i * a->os[2];
-    if (a->causal) nk = pos + 1 < a->Sk ? (pos + 1 > 0 ? pos + 1 : 0) : a->Sk;
-    // scores = scale * q . k_j (the GEMV kernel: several keys per pass, each
-    // score the same sum whatever the blocking), then the masks
-    if (nk > 0) g->gemv_t(1, nk, a->Dh, a->scale, qr, a->Dh, kb, a->ks[2], 0.0f, s, nk);
+// Row (b, h, i) of scores s[0, nk) -> probabilities: the masks, then a
+// softmax (a fully masked row gives zeros); copied out when asked for.
+static void mask_softmax(const tfm__attn *a, const tfm__kernels *kt, int64_t b, int64_t h,
+                         int64_t i, float *s, int64_t nk) {
+    int64_t pos = a->Sk - a->Sq + i, j;
     if (a->alibi) {
         float sl = a->alibi[h];
         for (j = 0; j < nk; j++) s[j] += sl * (float)(j - pos);
@@ -222,34 +296,138 @@ static void attn_row(const tfm__attn *a, const tfm__kernels *kt, const tfm__gemm
                 if (m[j * a->am_s[3]]) s[j] = -INFINITY;
         }
     }
-    // softmax (a fully masked row gives zeros)
     if (nk > 0) kt->softmax(nk, s, NULL, s);
     if (a->p) {
         float *pr = a->p + b * a->ps[0] + h * a->ps[1] + i * a->ps[2];
         if (nk > 0) memcpy(pr, s, (size_t)nk * sizeof(float));
         for (j = nk; j < a->Sk; j++) pr[j] = 0.0f;
     }
-    // out = sum_j p_j v_j
-    memset(orow, 0, (size_t)a->Dv * sizeof(float));
-    for (j = 0; j < nk; j++)
-        if (s[j] != 0.0f) kt->axpy(a->Dv, s[j], vb + j * a->vs[2], orow);
+}
+
+// C = alpha * A B (+ C when beta is 1) for the gn heads of a unit over one
+// packed B block (kcb x ncb, panels kcb * NR apart): A rows of head gi at
+// a + gi * ahs, lda apart (small blocks), or packed at wa (mbp rows a head);
+// C rows of head gi at c + gi * chs, ldc apart.
+static void unit_mm(const tfm__gemm_kernels *g, int64_t gn, int64_t mi, int64_t mbp,
+                    int64_t kcb, int64_t ncb, float alpha, float beta, const float *a,
+                    int64_t ahs, int64_t lda, const float *wa, const float *wb, float *c,
+                    int64_t chs, int64_t ldc) {
+    const int64_t mr = g->mr, nr = g->nr;
+    int64_t gi, jr, t;
+    if (mi < mr && mi == 1 && gn > 1) { // one query of several heads: one call
+        g->gemv_p(gn, ncb, kcb, alpha, a, ahs, wb, beta, c, chs);
+    } else if (mi < mr) {
+        for (gi = 0; gi < gn; gi++)
+            g->gemv_p(mi, ncb, kcb, alpha, a + gi * ahs, lda, wb, beta, c + gi * chs, ldc);
+    } else {
+        for (jr = 0; jr < ncb; jr += nr)
+            for (gi = 0; gi < gn; gi++)
+                for (t = 0; t < mi; t += mr)
+                    g->ukr(kcb, wa + gi * mbp * kcb + t * kcb, wb + (jr / nr) * kcb * nr,
+                           alpha, beta, c + gi * chs + t * ldc + jr, ldc, imin(mr, mi - t),
+                           imin(nr, ncb - jr));
+    }
+}
+
+// o[dv] = sum_j p_j v_j over nk keys (rows vs apart) with the micro-kernel's
+// arithmetic: per block of ATTN_KC keys one fused multiply-add chain from
+// zero (axpy, as the SIMD micro-kernels and their axpy both fuse and the
+// scalar ones both do not), blocks added in order (tmp: dv floats).
+static void pv_row(const tfm__kernels *kt, int64_t nk, int64_t dv, const float *p,
+                   const float *v, int64_t vs, float *o, float *tmp) {
+    int64_t pc, j, n;
+    for (pc = 0; pc < nk; pc += ATTN_KC) {
+        float *acc = pc ? tmp : o;
+        n = imin(ATTN_KC, nk - pc);
+        memset(acc, 0, (size_t)dv * sizeof(float));
+        for (j = pc; j < pc + n; j++) kt->axpy(dv, p[j], v + j * vs, acc);
+        if (pc) kt->add(dv, o, tmp, o);
+    }
+}
+
+static void attn_unit(const attn_job *jb, int64_t u, float *s, float *wa, float *wb) {
+    const tfm__attn *a = jb->a;
+    const tfm__gemm_kernels *g = jb->g;
+    const attn_plan *p = &jb->p;
+    const int64_t G = a->H / a->Hkv, nr = g->nr, nb = jb->z.nb, mb = p->mb, mbp = p->mbp;
+    int64_t qb = u % p->nqb, hg = (u / p->nqb) % p->ngu, kh = (u / (p->nqb * p->ngu)) % a->Hkv,
+            b = u / (p->nqb * p->ngu * a->Hkv);
+    int64_t h0 = kh * G + hg * p->gu, gn = imin(p->gu, G - hg * p->gu);
+    int64_t i0 = qb * mb, mi = imin(mb, a->Sq - i0), nk = keys_of(a, i0 + mi - 1), ld = nk;
+    const float *qb0 = a->q + b * a->qs[0] + h0 * a->qs[1] + i0 * a->qs[2];
+    const float *kb = a->k + b * a->ks[0] + kh * a->ks[1];
+    const float *vb = a->v + b * a->vs[0] + kh * a->vs[1];
+    float *ob = a->o + b * a->os[0] + h0 * a->os[1] + i0 * a->os[2];
+    int small = mi < g->mr;
+    int64_t pc, kcb, jc, gi, i;
+
+    // S = scale * Q K^T (head gi's rows at s + gi * mb * ld)
+    for (pc = 0; nk > 0 && (pc < a->Dh || pc == 0); pc += ATTN_KC) {
+        kcb = imin(ATTN_KC, a->Dh - pc);
+        if (!small)
+            for (gi = 0; gi < gn; gi++)
+                g->pack_a(mi, kcb, qb0 + gi * a->qs[1] + pc, a->qs[2], wa + gi * mbp * kcb);
+        for (jc = 0; jc < nk; jc += nb) {
+            int64_t ncb = imin(nb, nk - jc);
+            g->pack_b(kcb, ncb, kb + jc * a->ks[2] + pc, a->ks[2], 1, wb, kcb * nr);
+            unit_mm(g, gn, mi, mbp, kcb, ncb, a->scale, pc ? 1.0f : 0.0f, qb0 + pc, a->qs[1],
+                    a->qs[2], wa, wb, s + jc, mb * ld, ld);
+        }
+    }
+    // masks and softmax per row, zeros past a row's own keys
+    for (gi = 0; gi < gn; gi++)
+        for (i = 0; i < mi; i++) {
+            float *sr = s + (gi * mb + i) * ld;
+            int64_t ni = keys_of(a, i0 + i);
+            mask_softmax(a, jb->k, b, h0 + gi, i0 + i, sr, ni);
+            if (ni < nk) memset(sr + ni, 0, (size_t)(nk - ni) * sizeof(float));
+        }
+    // O = P V
+    if (nk == 0)
+        for (gi = 0; gi < gn; gi++)
+            for (i = 0; i < mi; i++)
+                memset(ob + gi * a->os[1] + i * a->os[2], 0, (size_t)a->Dv * sizeof(float));
+    if (small) { // rows of a few queries: axpy over the keys, V read in place
+        for (gi = 0; gi < gn; gi++)
+            for (i = 0; i < mi; i++)
+                for (jc = 0; jc < a->Dv; jc += jb->z.wa) // tmp: wa, in slices
+                    pv_row(jb->k, nk, imin(jb->z.wa, a->Dv - jc), s + (gi * mb + i) * ld,
+                           vb + jc, a->vs[2], ob + gi * a->os[1] + i * a->os[2] + jc, wa);
+        return;
+    }
+    for (pc = 0; pc < nk; pc += ATTN_KC) {
+        kcb = imin(ATTN_KC, nk - pc);
+        for (gi = 0; gi < gn; gi++)
+            g->pack_a(mi, kcb, s + gi * mb * ld + pc, ld, wa + gi * mbp * kcb);
+        for (jc = 0; jc < a->Dv; jc += nb) {
+            int64_t ncb = imin(nb, a->Dv - jc);
+            g->pack_b(kcb, ncb, vb + pc * a->vs[2] + jc, a->vs[2], 0, wb, kcb * nr);
+            unit_mm(g, gn, mi, mbp, kcb, ncb, 1.0f, pc ? 1.0f : 0.0f, s + pc, mb * ld, ld, wa,
+                    wb, ob + jc, a->os[1], a->os[2]);
+        }
+    }
 }
 
 static void attn_task(void *arg, int ith, int nth) {
     const attn_job *j = (const attn_job *)arg;
-    int64_t lo, hi, r;
-    float *s = j->scratch + (int64_t)ith * (j->a->Sk > 0 ? j->a->Sk : 1);
-    tfm__split_range(j->a->B * j->a->H * j->a->Sq, ith, nth, &lo, &hi);
-    for (r = lo; r < hi; r++) attn_row(j->a, j->k, j->g, r, s);
+    float *base = j->scratch + (int64_t)ith * j->z.task;
+    float *s = (float *)(((uintptr_t)base + 63) & ~(uintptr_t)63);
+    int64_t lo, hi, u;
+    tfm__split_range(j->p.units, ith, nth, &lo, &hi);
+    for (u = lo; u < hi; u++) attn_unit(j, u, s, s + j->z.s, s + j->z.s + j->z.wa);
 }
 
 void tfm__attn_run(tfm_ctx *ctx, const tfm__attn *a, float *scratch) {
     attn_job j;
+    memset(&j, 0, sizeof j);
     j.a = a;
     j.k = tfm__k();
     j.g = tfm__gemm_of(j.k);
+    j.z = attn_sizes_of(j.g, a->Sk);
+    if (a->B <= 0 || a->H <= 0 || a->Sq <= 0) return;
+    attn_plan_of(a, j.g, &j.z, &j.p);
     j.scratch = scratch;
-    tfm__parallel(ctx, attn_task, &j, attn_tasks(ctx, a));
+    tfm__parallel(ctx, attn_task, &j, attn_tasks(ctx, &j));
 }
 
 tfm_status tfm_attention(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *k,
