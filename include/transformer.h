@@ -136,12 +136,15 @@ typedef enum tfm_status {
     TFM_ERR_INVALID_ARG = 2, /* NULL where a value is needed, bad value       */
     TFM_ERR_SHAPE = 3,       /* shapes do not fit together                    */
     TFM_ERR_DTYPE = 4,       /* a dtype the call does not accept              */
-    TFM_ERR_IO = 5,          /* a file could not be opened, read or mapped    */
+    TFM_ERR_IO = 5,          /* a file exists but could not be opened, read
+                                or mapped (a path that does not exist is
+                                TFM_ERR_NOT_FOUND, for every loader)         */
     TFM_ERR_FORMAT = 6,      /* a file or text is malformed or lies           */
     TFM_ERR_MISUSE = 7,      /* calls made in an order that is not allowed    */
     TFM_ERR_RANGE = 8,       /* a value past a limit (sequence length, id)    */
     TFM_ERR_UNSUPPORTED = 9, /* valid input this build cannot handle          */
-    TFM_ERR_NOT_FOUND = 10,  /* a named item (tensor, file, field) is absent  */
+    TFM_ERR_NOT_FOUND = 10,  /* a named item (tensor, file, field) is absent;
+                                also a file or folder that does not exist   */
     TFM_ABORTED = 11         /* the host's abort callback asked to stop       */
 } tfm_status;
 
@@ -546,9 +549,9 @@ typedef struct tfm_safetensors_info {
  * or where the file's header length leaves the data misaligned for its
  * dtypes, the data is read into memory instead.
  * *out is NULL on failure.
- * Errors: TFM_ERR_INVALID_ARG (NULL ctx/path/out), TFM_ERR_IO (cannot open,
- * map or read a file), TFM_ERR_NOT_FOUND (a file that does not exist, a
- * folder without either file),
+ * Errors: TFM_ERR_INVALID_ARG (NULL ctx/path/out), TFM_ERR_IO (a file that
+ * exists cannot be opened, mapped or read), TFM_ERR_NOT_FOUND (a file or
+ * folder that does not exist, a folder without either file),
  * TFM_ERR_FORMAT (any lie in a header or the index), TFM_ERR_UNSUPPORTED
  * (big-endian host), TFM_ERR_NOMEM. */
 TFM_API tfm_status tfm_safetensors_open(tfm_ctx *ctx, const char *path,
@@ -1181,10 +1184,11 @@ TFM_PARAMS_DEFAULT(tfm_model_params)
 /* Loads the model at `path` (a llama2.c .bin file or an HF folder); params
  * may be NULL. The model keeps ctx's allocator (the ctx must outlive it)
  * but may afterwards be used with any ctx. *out is NULL on failure.
- * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_IO (cannot open/map/read),
- * TFM_ERR_FORMAT (truncated file, header and size disagree, config and
- * weights disagree; the message names the file, tensor or field),
- * TFM_ERR_NOT_FOUND (a required tensor, field or file is absent),
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_IO (a file that exists cannot be
+ * opened, mapped or read), TFM_ERR_FORMAT (truncated file, header and size
+ * disagree, config and weights disagree; the message names the file, tensor
+ * or field), TFM_ERR_NOT_FOUND (`path` does not exist, or a required tensor,
+ * field or file is absent),
  * TFM_ERR_UNSUPPORTED (an architecture or dtype not handled),
  * TFM_ERR_NOMEM. */
 TFM_API tfm_status tfm_model_load(tfm_ctx *ctx, const char *path,
@@ -1444,8 +1448,9 @@ TFM_PARAMS_DEFAULT(tfm_tokenizer_params)
 /* Loads a tokenizer from `path` (a file or a folder, see above). `params`
  * may be NULL for defaults. The tokenizer keeps ctx for its memory: free it
  * with tfm_tokenizer_free before ctx. *out is NULL on failure.
- * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_IO (unreadable file), TFM_ERR_NOT_FOUND
- * (a folder without tokenizer files), TFM_ERR_FORMAT (a malformed file: the
+ * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_IO (a file that exists but cannot be
+ * read), TFM_ERR_NOT_FOUND (`path` or a file it names does not exist, a
+ * folder without tokenizer files), TFM_ERR_FORMAT (a malformed file: the
  * message names the file and the record, line or field), TFM_ERR_NOMEM. */
 TFM_API tfm_status tfm_tokenizer_load(tfm_ctx *ctx, const char *path,
                                       const tfm_tokenizer_params *params,

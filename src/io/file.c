@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+tfm_status tfm__open_status(int err) {
+    return err == ENOENT || err == ENOTDIR ? TFM_ERR_NOT_FOUND : TFM_ERR_IO;
+}
+
 tfm_status tfm__read_file(tfm_ctx *ctx, const char *path, size_t max_size,
                           const char *what, char **data, size_t *size) {
     FILE *f;
@@ -16,7 +20,7 @@ tfm_status tfm__read_file(tfm_ctx *ctx, const char *path, size_t max_size,
     *size = 0;
     f = fopen(path, "rb");
     if (!f)
-        return tfm__err(ctx, TFM_ERR_IO, "%s: %s: cannot open: %s", what, path,
+        return tfm__err(ctx, tfm__open_status(errno), "%s: %s: cannot open: %s", what, path,
                         strerror(errno));
     if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);

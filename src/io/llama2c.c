@@ -20,6 +20,7 @@
  */
 #define _POSIX_C_SOURCE 200112L
 #include "../models/model.h"
+#include "file.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -48,7 +49,8 @@ tfm_status tfm__file_map(tfm_ctx *ctx, const char *path, int use_mmap,
         struct stat stt;
         int fd = open(path, O_RDONLY);
         if (fd < 0)
-            return tfm__err(ctx, TFM_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+            return tfm__err(ctx, tfm__open_status(errno), "%s: cannot open: %s", path,
+                            strerror(errno));
         if (fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode)) {
             close(fd);
             return tfm__err(ctx, TFM_ERR_IO, "%s: not a regular file", path);
@@ -74,7 +76,9 @@ tfm_status tfm__file_map(tfm_ctx *ctx, const char *path, int use_mmap,
     (void)use_mmap;
 #endif
     f = fopen(path, "rb");
-    if (!f) return tfm__err(ctx, TFM_ERR_IO, "%s: cannot open", path);
+    if (!f)
+        return tfm__err(ctx, tfm__open_status(errno), "%s: cannot open: %s", path,
+                        strerror(errno));
     if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return tfm__err(ctx, TFM_ERR_IO, "%s: cannot read its size", path);

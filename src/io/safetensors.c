@@ -470,8 +470,8 @@ static tfm_status load_image(tfm_ctx *ctx, st_file *f) {
     int fd = open(f->path, O_RDONLY);
     void *p;
     if (fd < 0)
-        return tfm__err(ctx, errno == ENOENT ? TFM_ERR_NOT_FOUND : TFM_ERR_IO,
-                        "safetensors: %s: cannot open: %s", f->path, strerror(errno));
+        return tfm__err(ctx, tfm__open_status(errno), "safetensors: %s: cannot open: %s",
+                        f->path, strerror(errno));
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
         close(fd);
         return tfm__err(ctx, TFM_ERR_IO, "safetensors: %s: not a regular file", f->path);

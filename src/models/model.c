@@ -7,7 +7,9 @@
 #define _POSIX_C_SOURCE 200112L
 #include "model.h"
 #include "seq2seq.h"
+#include "../io/file.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -185,7 +187,8 @@ tfm_status tfm_model_load(tfm_ctx *ctx, const char *path, const tfm_model_params
                         !ctx ? "ctx" : !path ? "path" : "out");
     if ((st = tfm__params_read(ctx, &p, sizeof p, params, "model_load: params"))) return st;
     if (stat(path, &stt) != 0)
-        return tfm__err(ctx, TFM_ERR_IO, "model_load: %s: no such file or folder", path);
+        return tfm__err(ctx, tfm__open_status(errno), "model_load: %s: %s", path,
+                        strerror(errno));
     is_dir = S_ISDIR(stt.st_mode);
     m = (tfm_model *)tfm__alloc(ctx, sizeof *m);
     if (!m) return tfm__err(ctx, TFM_ERR_NOMEM, "model_load: out of memory");

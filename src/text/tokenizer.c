@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200112L
 #include "tokenizer.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -220,7 +221,8 @@ tfm_status tfm_tokenizer_load(tfm_ctx *ctx, const char *path,
     if (!path) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "tokenizer_load: path is NULL");
     if ((st = TFM__PARAMS_READ(ctx, p, params, "tokenizer_load: params"))) return st;
     if (stat(path, &sb) != 0)
-        return tfm__err(ctx, TFM_ERR_IO, "tokenizer: cannot open '%s'", path);
+        return tfm__err(ctx, tfm__open_status(errno), "tokenizer: cannot open '%s': %s", path,
+                        strerror(errno));
     is_dir = S_ISDIR(sb.st_mode);
     type = p.type;
     if (type == TFM_TOKENIZER_AUTO) {

@@ -397,7 +397,7 @@ TEST(bert_bad_weights) {
     expect_load_error("bert_mlm", "model.safetensors", "s/\"data_offsets\":\\[0,/\"data_offsets\":[9000000,/",
                       TFM_ERR_FORMAT, "model.safetensors", NULL);
     expect_load_error("bert_mlm", "config.json", "s/{/[/", TFM_ERR_FORMAT, "config.json", NULL);
-    expect_load_error("bert_mlm", "config.json", NULL, TFM_ERR_IO, "config.json", NULL);
+    expect_load_error("bert_mlm", "config.json", NULL, TFM_ERR_NOT_FOUND, "config.json", NULL);
 }
 
 // ---- out of memory ----------------------------------------------------------------------------

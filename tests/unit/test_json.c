@@ -346,7 +346,7 @@ TEST(json_parse_file) {
     CHECK_STR(tfm__json_str(tfm__json_get(tfm__json_root(doc), "model_type")), "bert");
     tfm__json_free(doc);
     unlink(path);
-    CHECK_STATUS(tfm__json_parse_file(ctx, "/nonexistent/x.json", NULL, &doc), TFM_ERR_IO);
+    CHECK_STATUS(tfm__json_parse_file(ctx, "/nonexistent/x.json", NULL, &doc), TFM_ERR_NOT_FOUND);
     CHECK_CONTAINS(tfm_ctx_last_error(ctx), "/nonexistent/x.json: cannot open");
     CHECK(doc == NULL);
     tfm_ctx_free(ctx);

@@ -88,7 +88,13 @@ TEST(model_llama2c_bad_files) {
         CHECK_CONTAINS(tfm_ctx_last_error(ctx), "n_heads");
     }
     // Missing file.
-    CHECK_STATUS(tfm_model_load(ctx, "/nonexistent/x.bin", NULL, &m), TFM_ERR_IO);
+    CHECK_STATUS(tfm_model_load(ctx, "/nonexistent/x.bin", NULL, &m), TFM_ERR_NOT_FOUND);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "/nonexistent/x.bin");
+    {
+        tfm_model_params mp = tfm_model_params_default();
+        mp.use_mmap = 0; // the fopen path
+        CHECK_STATUS(tfm_model_load(ctx, "/nonexistent/x.bin", &mp, &m), TFM_ERR_NOT_FOUND);
+    }
     CHECK_STATUS(tfm_model_load(ctx, NULL, NULL, &m), TFM_ERR_INVALID_ARG);
     remove(path);
     free(b);

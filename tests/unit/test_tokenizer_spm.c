@@ -633,7 +633,7 @@ TEST(spm_folders_and_files) {
                    "length 64 past the end of the message (0 bytes left) at byte 10");
     remove(a);
     snprintf(a, sizeof a, "%s/missing.model", dir);
-    CHECK_STATUS(tfm_tokenizer_load(ctx, a, NULL, &t), TFM_ERR_IO);
+    CHECK_STATUS(tfm_tokenizer_load(ctx, a, NULL, &t), TFM_ERR_NOT_FOUND);
     rmdir(dir);
     tfm_ctx_free(ctx);
 }
