@@ -6,9 +6,10 @@
  * Dh query/key width, Dv value width. Query i sits at key position
  * Sk - Sq + i (the queries are the last Sq positions).
  *
- * Work is split over output rows (b, h, i); each row is computed alone, with
- * the same operations in the same order whatever the split, so results are
- * bit-identical for any thread count.
+ * Work is split over units of (b, key/value head, query heads, query block)
+ * (see "the core"); each output element gets the same operations in the
+ * same order whatever the split, so results are bit-identical for any
+ * thread count.
  */
 #include "nn.h"
 

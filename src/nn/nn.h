@@ -83,7 +83,8 @@ tfm_status tfm__attn_setup(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *
                            const tfm_tensor *v, const tfm_attn_params *params,
                            tfm_tensor *out, tfm_tensor *probs, const char *op,
                            tfm__attn *a);
-// Scratch floats the attention needs (n_tasks * Sk).
+// Scratch floats the attention needs for calls of up to sk keys (per thread:
+// a block of scores, about 128 x sk, and packed blocks; attention.c).
 int64_t tfm__attn_scratch(tfm_ctx *ctx, int64_t sk);
 // Runs it; scratch holds tfm__attn_scratch(ctx, Sk) floats.
 void tfm__attn_run(tfm_ctx *ctx, const tfm__attn *a, float *scratch);
