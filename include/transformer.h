@@ -1839,8 +1839,12 @@ typedef struct tfm_translation {
     int32_t *ids;           /* [n_ids]                                      */
     float score;            /* beam: sum of log-probabilities / n_ids^penalty;
                                greedy: sum of log-probabilities             */
-    char *text;             /* decoded target (special tokens left out), or
-                               NULL for the token-level call                */
+    char *text;             /* the target decoded with the pieces of the
+                               folder's vocab.json (pad, EOS and unk left
+                               out, U+2581 read as a space, the leading one
+                               dropped), by tfm_translate and
+                               tfm_translate_tokens alike; NULL when the
+                               folder has no vocab.json                     */
     /* [n_ids, n_src] when asked for: row t is the cross-attention of the
      * step that produced ids[t], in the decoder's last layer, averaged over
      * its heads (rows sum to 1 over the source tokens).                     */
@@ -1855,7 +1859,9 @@ typedef struct tfm_translate_result {
 
 /* Translates n source sentences given as token ids: src[i] holds
  * src_lens[i] ids, used as given (end each with the model's EOS, as its
- * tokenizer does). The sentences are padded into one batch.
+ * tokenizer does). The sentences are padded into one batch. Each result's
+ * text is filled when the model's folder has vocab.json (see
+ * tfm_translation.text), NULL otherwise; no tokenizer is needed.
  * *out is NULL on failure; free it with tfm_translate_result_free.
  * Errors: TFM_ERR_INVALID_ARG (NULLs, n < 1, a sentence of no tokens or of
  * the EOS alone, naming it, a session that is not on a translation model,
