@@ -8,16 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static tfm_tokenizer *load_gpt2(tfm_ctx *ctx) {
-    const char *dir = tfmt_shared("vocab/gpt2");
-    tfm_tokenizer *t = NULL;
-    if (!dir) return NULL;
-    if (tfm_tokenizer_load(ctx, dir, NULL, &t) != TFM_OK) {
-        tfmt_fail(__FILE__, __LINE__, "load: %s", tfm_ctx_last_error(ctx));
-        return NULL;
-    }
-    return t;
-}
+static tfm_tokenizer *load_gpt2(tfm_ctx *ctx) { return tc_load_shared(ctx, "vocab/gpt2"); }
 
 TEST(bpe_gpt2_shared_cases) {
     tfm_ctx *ctx;
@@ -146,30 +137,16 @@ TEST(bpe_gpt2_long_input_is_fast) {
     tfm_tokenizer *t;
     static const char *const words[] = {"The ", "quick, ", "caf\xC3\xA9 ", "don't ",
                                         "\xE4\xB8\xAD\xE6\x96\x87 ", "12345 ", "   \n", "\xF0\x9F\x98\x80 "};
-    size_t cap = 1 << 20, len = 0, n;
+    size_t len;
     char *text;
-    int i = 1;
-    clock_t c0;
-    double secs;
     if (!tfmt_shared("vocab/gpt2")) SKIP("../shared is absent (vocab/gpt2)");
     ctx = tfmt_ctx(1);
     t = load_gpt2(ctx);
     REQUIRE(t != NULL);
-    text = (char *)malloc(cap + 100064);
-    while (len < cap) {
-        size_t l = strlen(words[i % 8]);
-        memcpy(text + len, words[i % 8], l);
-        len += l;
-        i = (i * 5 + 1) % 1000003;
-    }
-    /* one 100 KB word: the heap keeps BPE from going quadratic */
-    memset(text + len, 'q', 100000);
-    len += 100000;
-    c0 = clock();
-    CHECK_OK(ctx, tfm_tokenizer_encode(ctx, t, text, len, NULL, 0, NULL, NULL, NULL, NULL, 0, &n));
-    secs = (double)(clock() - c0) / CLOCKS_PER_SEC;
-    CHECK(secs < 2.0);
-    if (tfmt_failed() || getenv("TFMT_VERBOSE")) printf("  1.1 MB encode: %.3f s, %zu ids\n", secs, n);
+    /* ending in one 100 KB word: the heap keeps BPE from going quadratic */
+    text = tc_long_text(words, 8, &len);
+    REQUIRE(text != NULL);
+    tc_check_fast(ctx, t, "gpt2", text, len);
     free(text);
     tfm_tokenizer_free(t);
     tfm_ctx_free(ctx);

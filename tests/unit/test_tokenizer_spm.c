@@ -3,7 +3,7 @@
  * tokens, streaming decode, and malformed model files. */
 #define _POSIX_C_SOURCE 200809L
 #include "harness.h"
-#include "io/json.h"
+#include "test_tokenizer_cases.h"
 #include "text/spm.h"
 
 #include <stdlib.h>
@@ -36,16 +36,6 @@ static int model_index(const char *name) {
     for (i = 0; i < N_MODELS; i++)
         if (strcmp(k_models[i], name) == 0) return i;
     return -1;
-}
-
-static int ids_equal(const tfm__json *want, const int32_t *got, size_t n) {
-    size_t i;
-    if (!tfm__json_is(want, TFM__JSON_ARRAY) || tfm__json_len(want) != n) return 0;
-    for (i = 0; i < n; i++) {
-        const tfm__json *v = tfm__json_at(want, i);
-        if (!v || !v->is_int || v->i != got[i]) return 0;
-    }
-    return 1;
 }
 
 static void print_case(const char *model, const char *text, const tfm__json *want,
@@ -136,7 +126,7 @@ static int run_cases(tfm_ctx *ctx, tfm_tokenizer **toks, int *n_enc, int *n_dec)
             if (st != TFM_OK) {
                 printf("    %s \"%s\": %s\n", model, text->s, tfm_ctx_last_error(ctx));
                 bad = 1;
-            } else if (!ids_equal(want, ids, n)) {
+            } else if (!tc_ids_equal(want, ids, n)) {
                 if (fails < 12) print_case(model, text->s, want, ids, n, t);
                 bad = 1;
             } else {
@@ -750,32 +740,16 @@ TEST(spm_long_input_is_fast) {
     static const char *const words[] = {"Das ", "Paket ", "konnte ", "nicht ", "gefunden ",
                                         "\xEF\xBC\xA1\xEF\xBC\xA2 ", "caf\xC3\xA9  ",
                                         "\xF0\x9F\x98\x80 ", "\xE4\xB8\xAD\xE6\x96\x87 "};
-    size_t cap = 1 << 20, len = 0, n;
-    char *text = (char *)malloc(cap + 100064);
-    int i = 1, k;
+    static const char *const names[] = {"uni", "bpe", "uni_bytes"};
+    size_t len;
+    /* ending in one 100 KB word: neither the lattice nor the merges go quadratic */
+    char *text = tc_long_text(words, 9, &len);
+    int k;
     REQUIRE(text != NULL);
-    while (len < cap) {
-        size_t l = strlen(words[i % 9]);
-        memcpy(text + len, words[i % 9], l);
-        len += l;
-        i = (i * 5 + 1) % 1000003;
-    }
-    /* one 100 KB word: neither the lattice nor the merges go quadratic */
-    memset(text + len, 'q', 100000);
-    len += 100000;
     for (k = 0; k < 3; k++) {
-        static const char *const names[] = {"uni", "bpe", "uni_bytes"};
         tfm_tokenizer *t = load_model(ctx, names[k]);
-        clock_t c0;
-        double secs;
         REQUIRE(t != NULL);
-        c0 = clock();
-        CHECK_OK(ctx, tfm_tokenizer_encode(ctx, t, text, len, NULL, 0, NULL, NULL, NULL, NULL,
-                                           0, &n));
-        secs = (double)(clock() - c0) / CLOCKS_PER_SEC;
-        CHECK(secs < 2.0);
-        if (tfmt_failed() || getenv("TFMT_VERBOSE"))
-            printf("  %s: 1.1 MB encode: %.3f s, %zu ids\n", names[k], secs, n);
+        tc_check_fast(ctx, t, names[k], text, len);
         tfm_tokenizer_free(t);
     }
     free(text);
