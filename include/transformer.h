@@ -1285,8 +1285,9 @@ TFM_API const tfm_model *tfm_session_model(const tfm_session *session);
  * Samples tokens one at a time from a session: greedy (temperature 0) or
  * seeded random sampling with temperature, top-k and top-p (nucleus)
  * filtering and a repetition penalty. Sampling uses its own small random
- * generator seeded from `seed`: the same seed, model and parameters give
- * the same tokens on any machine and thread count.
+ * generator (xorshift64*) whose state starts at tfm_sample_seed(seed): the
+ * same seed, model and parameters give the same tokens on any machine and
+ * thread count, and a host's own loop over tfm_sample can give them too.
  * ========================================================================== */
 
 /* Streaming callback, called once per generated token with its id and its
@@ -1354,14 +1355,28 @@ TFM_API tfm_status tfm_generate_tokens(tfm_session *session,
 
 /* Picks the next token from `logits` [n] (modified in place: penalty,
  * temperature, filtering) under params, with the generator state *rng
- * (seed it with any value; advanced on each random draw). `recent` [n_recent]
+ * (any value works; advanced on each random draw). `recent` [n_recent]
  * are the ids the repetition penalty applies to. `scratch` must hold 8*n
  * bytes, 4-byte aligned (only read when top-k or top-p filter). Returns the
- * id, or -1 for bad arguments. Thread-safe (touches only its arguments). */
+ * id, or -1 for bad arguments. Thread-safe (touches only its arguments).
+ *
+ * tfm_generate_tokens is this loop, so a host can reproduce its tokens:
+ *     uint64_t rng = tfm_sample_seed(params.seed);
+ *     tfm_session_reset(s); tfm_session_prefill(s, prompt, n_prompt, NULL);
+ *     repeat: copy tfm_session_logits(s) ([vocab] floats) to a buffer,
+ *             id = tfm_sample(buf, vocab, &params, &rng, history, n_history,
+ *                             scratch), where history holds the prompt and
+ *             the ids sampled so far; stop at the stop token or a limit;
+ *             append id to history; tfm_session_step(s, id, NULL).
+ * (tfm_generate does the same after tokenizing its prompt.) */
 TFM_API int32_t tfm_sample(float *logits, int32_t n,
                            const tfm_gen_params *params, uint64_t *rng,
                            const int32_t *recent, int32_t n_recent,
                            void *scratch);
+/* The generator state tfm_generate starts from for `seed`
+ * (tfm_gen_params.seed): the seed scrambled by splitmix64, never 0. Use it to
+ * seed a loop over tfm_sample that matches tfm_generate. Thread-safe. */
+TFM_API uint64_t tfm_sample_seed(uint64_t seed);
 
 /* ==========================================================================
  * Tokenizers

@@ -27,7 +27,9 @@ static uint64_t rng_next(uint64_t *s) {
 // Uniform in [0, 1) with 24 bits.
 static float rng_f32(uint64_t *s) { return (float)(rng_next(s) >> 40) / 16777216.0f; }
 
-static uint64_t rng_seed(uint64_t seed) {
+// The initial state for a seed: splitmix64 of it (never 0), so that nearby
+// seeds start far apart.
+uint64_t tfm_sample_seed(uint64_t seed) {
     uint64_t z = seed + 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
@@ -237,7 +239,7 @@ tfm_status tfm_generate_tokens(tfm_session *s, const int32_t *prompt, int32_t n_
     lg = scratch + 2 * (size_t)V;
     memcpy(hist, prompt, (size_t)n_prompt * sizeof(int32_t));
     n_hist = n_prompt;
-    rng = rng_seed(p.seed);
+    rng = tfm_sample_seed(p.seed);
 
     tfm_session_reset(s);
     t0 = now_s();

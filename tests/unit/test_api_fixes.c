@@ -4,6 +4,8 @@
  */
 #include "../harness.h"
 
+#include <stdlib.h>
+
 TEST(translate_tokens_fills_text_from_vocab_json) {
     tfm_ctx *ctx = tfmt_ctx(1);
     tfm_model *m = NULL;
@@ -24,6 +26,54 @@ TEST(translate_tokens_fills_text_from_vocab_json) {
     REQUIRE_OK(ctx, tfm_translate_tokens(s, srcs, lens, 1, &p, &r));
     CHECK(r->n == 1 && r->items[0].text != NULL);
     tfm_translate_result_free(r);
+    tfm_session_free(s);
+    tfm_model_free(m);
+    tfm_ctx_free(ctx);
+}
+
+// A loop over prefill/step and tfm_sample, seeded with tfm_sample_seed,
+// gives tfm_generate_tokens's tokens.
+TEST(sample_seed_reproduces_generate) {
+    tfm_ctx *ctx = tfmt_ctx(1);
+    tfm_model *m = NULL;
+    tfm_session *s = NULL;
+    tfm_gen_params gp = tfm_gen_params_default();
+    int32_t prompt[3] = {1, 2, 3}, a[8], hist[16], n_a = 0, n_hist, V, i;
+    float *lg = NULL, *scratch = NULL;
+    uint64_t rng;
+    REQUIRE_OK(ctx, tfm_model_load(ctx, tfmt_data("golden/gpt2/tiny"), NULL, &m));
+    REQUIRE_OK(ctx, tfm_session_create(ctx, m, NULL, &s));
+    V = tfm_model_vocab_size(m);
+    lg = (float *)malloc((size_t)V * sizeof(float));
+    scratch = (float *)malloc((size_t)V * 2 * sizeof(float));
+    REQUIRE(lg && scratch);
+    gp.temperature = 1.5f;
+    gp.top_k = 20;
+    gp.top_p = 0.95f;
+    gp.repetition_penalty = 1.3f;
+    gp.seed = 12345;
+    gp.max_new_tokens = 8;
+    gp.stop_token = -1;
+    REQUIRE_OK(ctx, tfm_generate_tokens(s, prompt, 3, &gp, a, 8, &n_a, NULL));
+    REQUIRE(n_a == 8);
+
+    rng = tfm_sample_seed(gp.seed);
+    CHECK(rng != gp.seed && rng != 0);
+    memcpy(hist, prompt, sizeof prompt);
+    n_hist = 3;
+    tfm_session_reset(s);
+    REQUIRE_OK(ctx, tfm_session_prefill(s, prompt, 3, NULL));
+    for (i = 0; i < 8; i++) {
+        int32_t id;
+        memcpy(lg, tfm_session_logits(s), (size_t)V * sizeof(float));
+        id = tfm_sample(lg, V, &gp, &rng, hist, n_hist, scratch);
+        CHECK_EQ_INT(id, a[i]);
+        hist[n_hist++] = id;
+        if (i < 7) REQUIRE_OK(ctx, tfm_session_step(s, id, NULL));
+    }
+    CHECK(tfm_sample_seed(1) != tfm_sample_seed(2));
+    free(lg);
+    free(scratch);
     tfm_session_free(s);
     tfm_model_free(m);
     tfm_ctx_free(ctx);

@@ -443,6 +443,7 @@ _FUNCS = {
     "tfm_generate": (c_int, [P, cp, POINTER(tfm_gen_params), i32p, c_int32, i32p, POINTER(tfm_gen_stats)]),
     "tfm_generate_tokens": (c_int, [P, i32p, c_int32, POINTER(tfm_gen_params), i32p, c_int32, i32p, POINTER(tfm_gen_stats)]),
     "tfm_sample": (c_int32, [fp, c_int32, POINTER(tfm_gen_params), POINTER(c_uint64), i32p, c_int32, c_void_p]),
+    "tfm_sample_seed": (c_uint64, [c_uint64]),
     # tokenizers
     "tfm_tokenizer_params_init": (None, [POINTER(tfm_tokenizer_params), c_size_t]),
     "tfm_tokenizer_load": (c_int, [P, cp, POINTER(tfm_tokenizer_params), POINTER(P)]),

@@ -805,8 +805,10 @@ class Session(_Owned):
 class Sampler:
     """tfm_sample for hand-written decoding loops: picks the next token from
     logits under the generation options (temperature, top_k, top_p,
-    repetition_penalty) with its own seeded random state, as tfm_generate
-    does.
+    repetition_penalty) with its own random state, seeded as tfm_generate
+    seeds it (tfm_sample_seed): with the same options and seed, a loop that
+    passes the prompt and the tokens so far as `recent` gives tfm_generate's
+    tokens.
 
         sampler = tfm.Sampler(temperature=0.8, top_p=0.9, seed=7)
         token = sampler(session.step(token), recent=ids[-64:])
@@ -815,7 +817,7 @@ class Sampler:
     def __init__(self, seed=42, **options):
         self.params = _params(_ffi.tfm_gen_params, "tfm_gen_params_init", options)
         self.params.seed = int(seed)
-        self.state = ctypes.c_uint64(int(seed))
+        self.state = ctypes.c_uint64(_ffi.lib().tfm_sample_seed(int(seed)))
 
     def __call__(self, logits, recent=()):
         x = np.array(logits, np.float32, copy=True).reshape(-1)  # modified by the call

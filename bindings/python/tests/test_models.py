@@ -395,4 +395,17 @@ def test_sampler(stories):
                         on_token=lambda i, p: want.append(i))
         assert g == want
         assert tfm.Sampler(temperature=0)(logits) == int(np.argmax(logits))
+        # seeded sampling by hand equals generation with the same seed
+        opts = dict(temperature=0.8, top_k=20, repetition_penalty=1.3)
+        want = []
+        s.generate_text("", seed=9, max_new_tokens=12, stop_token=-1,
+                        on_token=lambda i, p: want.append(i), **opts)
+        sampler = tfm.Sampler(seed=9, **opts)
+        s.reset()
+        logits = s.prefill([model.bos])
+        got = []
+        for _ in range(12):
+            got.append(sampler(logits, recent=[model.bos] + got))
+            logits = s.step(got[-1])
+        assert got == want
     assert tfm.kernels_supported("ref") and not tfm.kernels_supported("nonesuch")
