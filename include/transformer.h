@@ -1241,9 +1241,12 @@ TFM_PARAMS_DEFAULT(tfm_session_params)
 
 /* Creates a session on `model`, computing with ctx's threads and reporting
  * errors in ctx (both must outlive the session; use ctx from one thread at
- * a time). params may be NULL. *out is NULL on failure.
- * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_RANGE (max_context past the
- * model's), TFM_ERR_NOMEM. */
+ * a time). params may be NULL. *out is NULL on failure. Sessions run
+ * decoders ("llama", "gpt2") and translators ("marian", "transformer");
+ * encoders ("bert", "distilbert") have none: they run through
+ * tfm_model_encode and the encoder tasks.
+ * Errors: TFM_ERR_INVALID_ARG (also an encoder model, naming it),
+ * TFM_ERR_RANGE (max_context past the model's), TFM_ERR_NOMEM. */
 TFM_API tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *model,
                                       const tfm_session_params *params,
                                       tfm_session **out);

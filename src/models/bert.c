@@ -479,7 +479,7 @@ tfm_status tfm__bert_load_model(tfm_ctx *ctx, const char *dir, const tfm__json *
     m->cfg.hidden = b->F;
     m->cfg.n_layers = b->L;
     m->cfg.n_heads = b->H;
-    m->cfg.n_kv_heads = 0; // no KV cache: tfm_session_create refuses an encoder
+    m->cfg.n_kv_heads = 0; // no KV cache (tfm_session_create refuses encoders by name)
     m->cfg.head_dim = b->E;
     m->cfg.vocab = b->V;
     m->cfg.max_ctx = b->P;

@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200112L
 #include "model.h"
 #include "seq2seq.h"
+#include "bert.h"
 #include "../io/file.h"
 
 #include <errno.h>
@@ -261,6 +262,12 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "session_create: NULL %s",
                         !ctx ? "ctx" : !m ? "model" : "out");
     if ((st = tfm__params_read(ctx, &p, sizeof p, params, "session_create: params"))) return st;
+    if (tfm__bert_of(m))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                        "session: model '%s' is an encoder; use tfm_model_encode, "
+                        "tfm_fill_mask, tfm_embed_texts or tfm_classify (sessions run "
+                        "decoders and translators)",
+                        m->arch_name);
     c = &m->cfg;
     if (p.max_context < 0 || p.max_batch < 0)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG,

@@ -78,3 +78,21 @@ TEST(sample_seed_reproduces_generate) {
     tfm_model_free(m);
     tfm_ctx_free(ctx);
 }
+
+// An encoder model has no session; the message says what to use instead.
+TEST(session_refuses_encoder_by_architecture) {
+    tfm_ctx *ctx = tfmt_ctx(1);
+    tfm_model *m = NULL;
+    tfm_session *s = (tfm_session *)1;
+    REQUIRE_OK(ctx, tfm_model_load(ctx, tfmt_data("golden/bert/bert_mlm"), NULL, &m));
+    CHECK_STATUS(tfm_session_create(ctx, m, NULL, &s), TFM_ERR_INVALID_ARG);
+    CHECK(s == NULL);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "model 'bert' is an encoder");
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "tfm_model_encode");
+    tfm_model_free(m);
+    REQUIRE_OK(ctx, tfm_model_load(ctx, tfmt_data("golden/bert/distilbert_model"), NULL, &m));
+    CHECK_STATUS(tfm_session_create(ctx, m, NULL, &s), TFM_ERR_INVALID_ARG);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "model 'distilbert' is an encoder");
+    tfm_model_free(m);
+    tfm_ctx_free(ctx);
+}
