@@ -250,11 +250,10 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
     tfm_session_params p = tfm_session_params_default();
     tfm_session *s;
     const tfm__dec_config *c;
-    int64_t T, B, KV, D, F;
+    int64_t T, B, D, F;
     tfm_kv_cache_params kp = tfm_kv_cache_params_default();
     tfm_status st;
-    size_t off = 0, o_x, o_xb, o_q, o_att, o_kk, o_vv, o_h1, o_h2, o_sc, o_lg,
-           o_rc, o_rs;
+    size_t off = 0, o_x, o_xb, o_q, o_att, o_h1, o_h2, o_sc, o_lg, o_rc, o_rs;
     int nt, ok = 1;
     char *base;
     if (out) *out = NULL;
@@ -284,11 +283,9 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
     B = p.max_batch ? p.max_batch : (T < 512 ? T : 512);
     if (B > T) B = T;
     D = c->dim; F = c->hidden;
-    KV = (int64_t)c->n_kv_heads * c->head_dim;
     nt = tfm_ctx_n_threads(ctx);
     ok = carve(&off, B * D, &o_x) && carve(&off, B * D, &o_xb);
     ok = ok && carve(&off, B * D, &o_q) && carve(&off, B * D, &o_att);
-    ok = ok && carve(&off, B * KV, &o_kk) && carve(&off, B * KV, &o_vv);
     ok = ok && carve(&off, B * F, &o_h1) && carve(&off, B * F, &o_h2);
     ok = ok && carve(&off, tfm__attn_scratch(ctx, T), &o_sc) && carve(&off, c->vocab, &o_lg);
     ok = ok && carve(&off, T * (c->head_dim / 2 + 1), &o_rc) &&
@@ -324,8 +321,6 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
     s->xb = (float *)(base + o_xb);
     s->q = (float *)(base + o_q);
     s->att = (float *)(base + o_att);
-    s->k = (float *)(base + o_kk);
-    s->v = (float *)(base + o_vv);
     s->h1 = (float *)(base + o_h1);
     s->h2 = (float *)(base + o_h2);
     s->scores = (float *)(base + o_sc);

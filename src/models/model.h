@@ -116,7 +116,6 @@ struct tfm_session {
     tfm_kv_cache *kv;       // keys and values [L, 1, T, G, E] (src/nn)
     float *x, *xb;          // [B, D] residual stream, normed / projected
     float *q, *att;         // [B, D]
-    float *k, *v;           // [B, KV]
     float *h1, *h2;         // [B, F]
     float *scores;          // attention scratch: [n_tasks, T]
     float *logits;          // [V]
