@@ -167,6 +167,22 @@ static int aborted(tfm_session *sess) {
     return sess->p.abort && sess->p.abort(sess->p.abort_ud);
 }
 
+// The decoder's caches for `rows` rows: self-attention over T target
+// positions (*sc) and cross-attention over S source positions (*cc).
+static tfm_status caches_create(tfm_ctx *ctx, const tfm__s2s *s, int32_t rows, int32_t T,
+                                int32_t S, tfm_kv_cache **sc, tfm_kv_cache **cc) {
+    tfm_kv_cache_params kp = tfm_kv_cache_params_default();
+    tfm_status st;
+    kp.n_layers = s->Ld;
+    kp.max_batch = rows;
+    kp.n_kv_heads = s->H;
+    kp.head_dim = s->E;
+    kp.max_seq = T;
+    if ((st = tfm_kv_cache_create(ctx, &kp, sc))) return st;
+    kp.max_seq = S;
+    return tfm_kv_cache_create(ctx, &kp, cc);
+}
+
 // Runs the search on q (buffers set up, src/kpm filled); the best
 // hypothesis of sentence b ends in hyps slot best[b].
 static tfm_status run(tfm_session *sess, search *q, int32_t *best) {
@@ -175,7 +191,6 @@ static tfm_status run(tfm_session *sess, search *q, int32_t *best) {
     tfm_status st = TFM_OK;
     tfm_workspace *ws = NULL;
     tfm_kv_cache *sc = NULL, *cc = NULL;
-    tfm_kv_cache_params kp = tfm_kv_cache_params_default();
     tfm_tensor ids_t, src_t, kpm_t, kpmn_t, mem_t;
     int64_t shp[3];
     size_t need, w2;
@@ -190,14 +205,7 @@ static tfm_status run(tfm_session *sess, search *q, int32_t *best) {
     if (w2 > need) need = w2;
     if (need == 0) return tfm__err(ctx, TFM_ERR_RANGE, "translate: workspace size overflows");
     if ((st = tfm_workspace_create(ctx, need, &ws))) return st;
-    kp.n_layers = s->Ld;
-    kp.max_batch = N;
-    kp.n_kv_heads = s->H;
-    kp.head_dim = s->E;
-    kp.max_seq = T;
-    TRY(tfm_kv_cache_create(ctx, &kp, &sc));
-    kp.max_seq = S;
-    TRY(tfm_kv_cache_create(ctx, &kp, &cc));
+    TRY(caches_create(ctx, s, N, T, S, &sc, &cc));
     // ---- encoder
     shp[0] = B; shp[1] = S; shp[2] = D;
     tfm_tensor_wrap(&src_t, TFM_I32, 2, shp, q->src);
@@ -606,7 +614,6 @@ tfm_status tfm_translate_logits(tfm_ctx *ctx, const tfm_model *model, const int3
     tfm_status st = TFM_OK;
     tfm_workspace *ws = NULL;
     tfm_kv_cache *sc = NULL, *cc = NULL;
-    tfm_kv_cache_params kp = tfm_kv_cache_params_default();
     tfm_tensor src_t, kpm_t, mem_t, ids_t;
     uint8_t *kpm = NULL;
     float *mem = NULL, *x = NULL;
@@ -647,14 +654,7 @@ tfm_status tfm_translate_logits(tfm_ctx *ctx, const tfm_model *model, const int3
     }
     for (i = 0; i < (int64_t)B * S; i++) kpm[i] = (uint8_t)(src_mask && !src_mask[i]);
     TRY(tfm_workspace_create(ctx, need, &ws));
-    kp.n_layers = s->Ld;
-    kp.max_batch = B;
-    kp.n_kv_heads = s->H;
-    kp.head_dim = s->E;
-    kp.max_seq = T;
-    TRY(tfm_kv_cache_create(ctx, &kp, &sc));
-    kp.max_seq = S;
-    TRY(tfm_kv_cache_create(ctx, &kp, &cc));
+    TRY(caches_create(ctx, s, B, T, S, &sc, &cc));
     shp[0] = B; shp[1] = S; shp[2] = s->D;
     tfm_tensor_wrap(&src_t, TFM_I32, 2, shp, (void *)src_ids);
     tfm_tensor_wrap(&kpm_t, TFM_U8, 2, shp, kpm);
