@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import beam_rules  # noqa: E402
 import st  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -270,13 +271,6 @@ def greedy(model, src, src_mask, start, eos, pad, T, ban_pad, forced_eos):
     return out
 
 
-def _keep(hyps, K, score, toks):
-    if len(hyps) < K or score > min(h[0] for h in hyps):
-        hyps.append((score, toks))
-        if len(hyps) > K:
-            hyps.remove(min(hyps, key=lambda h: h[0]))
-
-
 def beam(model, src, src_mask, start, eos, pad, T, K, lpen, early, ban_pad, forced_eos):
     """The beam search of transformers 5 (generation/utils.py _beam_search),
     the whole batch in lockstep, no cache: each step takes the 2K best
@@ -305,20 +299,9 @@ def beam(model, src, src_mask, start, eos, pad, T, K, lpen, early, ban_pad, forc
                 for v in range(lp.shape[0]):
                     cands.append((sc + lp[v].item(), k, v))
             cands.sort(key=lambda c: -c[0])
-            cands = cands[: 2 * K]
-            nxt = []
-            for rank, (sc, k, v) in enumerate(cands):
-                if last or v == eos:
-                    if rank < K:
-                        _keep(hyps[b], K, sc / ((t + 1) ** lpen), beams[b][k][0] + [v])
-                    continue
-                nxt.append((beams[b][k][0] + [v], sc))
-                if len(nxt) == K:
-                    break
-            beams[b] = nxt
-            if not last and (len(hyps[b]) < K or (not early and nxt[0][1] / ((t + 1) ** lpen) >
-                                                  min(h[0] for h in hyps[b]))):
-                any_open = True
+            beams[b], can_gain = beam_rules.step(beams[b], hyps[b], cands[: 2 * K], t, K, lpen,
+                                                 early, last, eos)
+            any_open = any_open or can_gain
         if not any_open:
             break
     out = []

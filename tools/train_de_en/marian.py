@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "tests", "golden"))
+import beam_rules  # noqa: E402  (the search rules the golden generator uses too)
 import st  # noqa: E402  (the project's safetensors writer)
 
 
@@ -201,13 +202,6 @@ def greedy(model, src, src_pad, max_len):
     return out
 
 
-def _keep(hyps, K, score, toks):
-    if len(hyps) < K or score > min(h[0] for h in hyps):
-        hyps.append((score, toks))
-        if len(hyps) > K:
-            hyps.remove(min(hyps, key=lambda h: h[0]))
-
-
 @torch.no_grad()
 def beam(model, src, src_pad, max_len, K=4, lpen=1.0, early=False):
     """Beam search of a batch in lockstep, with the rules of libtransformer
@@ -235,19 +229,9 @@ def beam(model, src, src_pad, max_len, K=4, lpen=1.0, early=False):
             V = tot.shape[1]
             vals, idx = torch.sort(tot.reshape(-1), descending=True, stable=True)
             cands = [(vals[i].item(), int(idx[i]) // V, int(idx[i]) % V) for i in range(2 * K)]
-            nxt = []
-            for rank, (sc, k, v) in enumerate(cands):
-                if last or v == eos:
-                    if rank < K:
-                        _keep(hyps[b], K, sc / ((t + 1) ** lpen), beams[b][k][0] + [v])
-                    continue
-                nxt.append((beams[b][k][0] + [v], sc))
-                if len(nxt) == K:
-                    break
-            beams[b] = nxt
-            if not last and (len(hyps[b]) < K or (not early and nxt[0][1] / ((t + 1) ** lpen) >
-                                                  min(h[0] for h in hyps[b]))):
-                any_open = True
+            beams[b], can_gain = beam_rules.step(beams[b], hyps[b], cands, t, K, lpen, early,
+                                                 last, eos)
+            any_open = any_open or can_gain
         if not any_open:
             break
     return [max(h, key=lambda x: x[0])[1] for h in hyps]
