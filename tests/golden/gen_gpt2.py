@@ -26,10 +26,10 @@ import math
 import os
 import sys
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import decoder_ref  # noqa: E402
 import st  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
@@ -149,22 +149,8 @@ def build(name, cfg, seed, prompt, n_gen, dtype="F32", prefix="", tokenizer=Fals
             json.dump(VOCAB, f, ensure_ascii=False)
         with open(os.path.join(d, "merges.txt"), "w") as f:
             f.write("#version: 0.2\n" + "\n".join(MERGES) + "\n")
-    ids = list(prompt)
-    prompt_logits = forward(cfg, p, ids)
-    greedy, steps = [], []
-    nxt = int(prompt_logits[-1].argmax())
-    for _ in range(n_gen):
-        greedy.append(nxt)
-        ids.append(nxt)
-        lg = forward(cfg, p, ids)[-1]
-        steps.append(lg)
-        nxt = int(lg.argmax())
-    st.save(os.path.join(OUT, name + ".ref.safetensors"), {
-        "prompt_ids": np.array(prompt, dtype=np.int32),
-        "prompt_logits": prompt_logits.numpy().astype(np.float32),
-        "greedy_ids": np.array(greedy, dtype=np.int32),
-        "step_logits": torch.stack(steps).numpy().astype(np.float32),
-    })
+    greedy = decoder_ref.save_greedy(os.path.join(OUT, name + ".ref.safetensors"),
+                                     lambda ids: forward(cfg, p, ids), prompt, n_gen)
     print(name, "prompt", prompt, "greedy", greedy)
 
 

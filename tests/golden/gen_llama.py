@@ -19,10 +19,10 @@ import json
 import os
 import sys
 
-import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import decoder_ref  # noqa: E402
 import st  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
@@ -120,22 +120,8 @@ def build(name, cfg, seed, prompt, n_gen):
         json.dump(cfg, f, indent=2)
     st.save(os.path.join(d, "model.safetensors"), {k: v.numpy() for k, v in p.items()},
             dtype="F32", metadata={"format": "pt"})
-    ids = list(prompt)
-    prompt_logits = forward(cfg, p, ids)
-    greedy, steps = [], []
-    nxt = int(prompt_logits[-1].argmax())
-    for _ in range(n_gen):
-        greedy.append(nxt)
-        ids.append(nxt)
-        lg = forward(cfg, p, ids)[-1]
-        steps.append(lg)
-        nxt = int(lg.argmax())
-    st.save(os.path.join(OUT, name + ".ref.safetensors"), {
-        "prompt_ids": np.array(prompt, dtype=np.int32),
-        "prompt_logits": prompt_logits.numpy().astype(np.float32),
-        "greedy_ids": np.array(greedy, dtype=np.int32),
-        "step_logits": torch.stack(steps).numpy().astype(np.float32),
-    })
+    greedy = decoder_ref.save_greedy(os.path.join(OUT, name + ".ref.safetensors"),
+                                     lambda ids: forward(cfg, p, ids), prompt, n_gen)
     print(name, "prompt", prompt, "greedy", greedy)
 
 
