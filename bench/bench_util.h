@@ -4,7 +4,8 @@
  * (a register-only FMA loop), the limit of compute-bound kernels, and the
  * read bandwidth (a streaming read over a buffer much larger than the
  * caches, split over threads), the limit of memory-bound ones (GEMV, a
- * decoding step).
+ * decoding step); and random-weight safetensors files for the model
+ * benchmarks.
  *
  * Requires _POSIX_C_SOURCE >= 200112L (clock_gettime, posix_memalign) and
  * pthreads.
@@ -13,6 +14,8 @@
 #define TFM_BENCH_UTIL_H
 
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -181,6 +184,81 @@ BENCH_FN double bench_read_bw(int nt, size_t bytes, int reps) {
     for (r = 0; r < reps; r++) v[r] = bench_read_once(nt, buf, n);
     free(buf);
     return bench_median(v, reps);
+}
+
+// ---- random weights as safetensors (bench/bert, bench/decode) --------------------------------
+
+// One tensor of a random checkpoint: [rows, cols] (cols 0: a vector of
+// rows), its values offset + scale * uniform[-1, 1).
+typedef struct bench_tensor {
+    char name[96];
+    int64_t rows, cols;
+    float scale, offset;
+} bench_tensor;
+
+// xorshift64 step on *s: uniform in [-1, 1).
+BENCH_FN float bench_rnd(uint64_t *s) {
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return (float)((double)(*s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+}
+
+// Writes w[0, n) to `path` as one F32 safetensors file, in order, drawing
+// the values from *rng row by row. Returns 0 on success.
+BENCH_FN int bench_write_safetensors(const char *path, const bench_tensor *w, int n,
+                                     uint64_t *rng) {
+    FILE *f;
+    char *hdr;
+    size_t hl = 0, cap = 64;
+    uint64_t off = 0, hlen;
+    int64_t maxc = 1;
+    float *row;
+    int i;
+    for (i = 0; i < n; i++) {
+        int64_t cols = w[i].cols ? w[i].cols : w[i].rows;
+        cap += strlen(w[i].name) + 100;
+        if (cols > maxc) maxc = cols;
+    }
+    hdr = (char *)malloc(cap);
+    row = (float *)malloc((size_t)maxc * sizeof(float));
+    if (!hdr || !row || !(f = fopen(path, "wb"))) {
+        free(hdr);
+        free(row);
+        return 1;
+    }
+    hl += (size_t)snprintf(hdr + hl, cap - hl, "{");
+    for (i = 0; i < n; i++) {
+        uint64_t bytes = (uint64_t)w[i].rows * (uint64_t)(w[i].cols ? w[i].cols : 1) * 4u;
+        if (w[i].cols)
+            hl += (size_t)snprintf(hdr + hl, cap - hl,
+                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],"
+                                   "\"data_offsets\":[%llu,%llu]}", i ? "," : "", w[i].name,
+                                   (long long)w[i].rows, (long long)w[i].cols,
+                                   (unsigned long long)off, (unsigned long long)(off + bytes));
+        else
+            hl += (size_t)snprintf(hdr + hl, cap - hl,
+                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],"
+                                   "\"data_offsets\":[%llu,%llu]}", i ? "," : "", w[i].name,
+                                   (long long)w[i].rows, (unsigned long long)off,
+                                   (unsigned long long)(off + bytes));
+        off += bytes;
+    }
+    hl += (size_t)snprintf(hdr + hl, cap - hl, "}");
+    while (hl % 8) hdr[hl++] = ' ';
+    hlen = hl; // little-endian hosts only, as the library
+    fwrite(&hlen, 8, 1, f);
+    fwrite(hdr, 1, hl, f);
+    for (i = 0; i < n; i++) {
+        int64_t r, c, cols = w[i].cols ? w[i].cols : w[i].rows, rows = w[i].cols ? w[i].rows : 1;
+        for (r = 0; r < rows; r++) {
+            for (c = 0; c < cols; c++) row[c] = w[i].offset + w[i].scale * bench_rnd(rng);
+            fwrite(row, sizeof(float), (size_t)cols, f);
+        }
+    }
+    free(row);
+    free(hdr);
+    return fclose(f) != 0;
 }
 
 #endif /* TFM_BENCH_UTIL_H */

@@ -18,6 +18,7 @@
  */
 #define _POSIX_C_SOURCE 200112L
 #include "transformer.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,29 +33,11 @@
 #define F 3072
 #define P 512
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 // ---- the random BERT-base folder -----------------------------------------------------
 
-typedef struct wt {
-    char name[96];
-    int64_t rows, cols; // cols 0: a vector
-    float scale, offset;
-} wt;
-
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
-static float rnd(void) { // uniform in [-1, 1)
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (float)((double)(g_rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
 
-static int n_weights(wt *w) {
+static int n_weights(bench_tensor *w) {
     int n = 0, l;
 #define ADD(nm, r, c, sc, off)                                                                \
     do {                                                                                      \
@@ -100,13 +83,9 @@ static int n_weights(wt *w) {
 static int write_folder(const char *dir) {
     char path[1024];
     FILE *f;
-    int n = n_weights(NULL), i;
-    wt *w = (wt *)calloc((size_t)n, sizeof *w);
-    char *hdr;
-    size_t hl = 0, cap = (size_t)n * 200 + 64;
-    uint64_t off = 0, hlen;
-    float *row;
-    if (!w || !(hdr = (char *)malloc(cap))) return 1;
+    int n = n_weights(NULL), i, rc;
+    bench_tensor *w = (bench_tensor *)calloc((size_t)n, sizeof *w);
+    if (!w) return 1;
     n_weights(w);
     snprintf(path, sizeof path, "mkdir -p '%s'", dir);
     if (system(path) != 0) return 1;
@@ -123,50 +102,13 @@ static int write_folder(const char *dir) {
     fprintf(f, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n");
     for (i = 5; i < V; i++) fprintf(f, "w%d\n", i);
     fclose(f);
-    hl += (size_t)snprintf(hdr + hl, cap - hl, "{");
-    for (i = 0; i < n; i++) {
-        uint64_t bytes = (uint64_t)w[i].rows * (uint64_t)(w[i].cols ? w[i].cols : 1) * 4u;
-        if (w[i].cols)
-            hl += (size_t)snprintf(hdr + hl, cap - hl,
-                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],"
-                                   "\"data_offsets\":[%llu,%llu]}", i ? "," : "", w[i].name,
-                                   (long long)w[i].rows, (long long)w[i].cols,
-                                   (unsigned long long)off, (unsigned long long)(off + bytes));
-        else
-            hl += (size_t)snprintf(hdr + hl, cap - hl,
-                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],"
-                                   "\"data_offsets\":[%llu,%llu]}", i ? "," : "", w[i].name,
-                                   (long long)w[i].rows, (unsigned long long)off,
-                                   (unsigned long long)(off + bytes));
-        off += bytes;
-    }
-    hl += (size_t)snprintf(hdr + hl, cap - hl, "}");
-    while (hl % 8) hdr[hl++] = ' ';
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (!(f = fopen(path, "wb"))) return 1;
-    hlen = hl; // little-endian hosts only, as the library
-    fwrite(&hlen, 8, 1, f);
-    fwrite(hdr, 1, hl, f);
-    row = (float *)malloc((size_t)F * sizeof(float));
-    for (i = 0; i < n; i++) {
-        int64_t r, c, cols = w[i].cols ? w[i].cols : w[i].rows, rows = w[i].cols ? w[i].rows : 1;
-        for (r = 0; r < rows; r++) {
-            for (c = 0; c < cols; c++) row[c] = w[i].offset + w[i].scale * rnd();
-            fwrite(row, sizeof(float), (size_t)cols, f);
-        }
-    }
-    free(row);
-    free(hdr);
+    rc = bench_write_safetensors(path, w, n, &g_rng);
     free(w);
-    return fclose(f) != 0;
+    return rc;
 }
 
 // ---- loading and timing ------------------------------------------------------------------
-
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static int parse_list(const char *s, int *v, int max) {
     int n = 0;
@@ -205,16 +147,16 @@ static int run(const char *dir, const int *seqs, int n_seq, const int *thr, int 
             ids[S - 1] = 3;
             o.hidden = hid;
             for (r = 0; r <= runs; r++) {
-                double t0 = now_s();
+                double t0 = bench_now();
                 if ((st = tfm_model_encode(ctx, m, ids, NULL, NULL, 1, S, &o))) {
                     fprintf(stderr, "bert: %s\n", tfm_ctx_last_error(ctx));
                     rc = 1;
                     break;
                 }
-                t[r] = now_s() - t0;
+                t[r] = bench_now() - t0;
             }
             if (!rc) {
-                qsort(t + 1, (size_t)runs, sizeof(double), cmp_d); // t[0] is the warm-up
+                qsort(t + 1, (size_t)runs, sizeof(double), bench_cmp_d); // t[0] is the warm-up
                 // Matmuls 2*S*(4*D*D + 2*D*F) per layer, attention 2*2*S*S*D.
                 flops = (double)L * (2.0 * S * (4.0 * D * D + 2.0 * D * F) + 4.0 * S * (double)S * D);
                 printf("bert seq=%d threads=%d median_ms=%.2f min_ms=%.2f gflops=%.1f runs=%d\n", S,

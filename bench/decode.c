@@ -44,23 +44,11 @@
 
 // ---- the random GPT-2 folder -------------------------------------------------------------
 
-typedef struct wt {
-    char name[64];
-    int64_t rows, cols; // cols 0: a vector
-    float scale, offset;
-} wt;
-
 static uint64_t g_rng = 0x2545F4914F6CDD1Dull;
-static float rnd(void) { // uniform in [-1, 1)
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (float)((double)(g_rng >> 11) / 9007199254740992.0 * 2.0 - 1.0);
-}
 
 // The tensors of a GPT-2 checkpoint (Conv1D weights stored [in, out]), with
 // the uniform scale of their random values (GPT-2's init: std 0.02).
-static int n_weights(wt *w) {
+static int n_weights(bench_tensor *w) {
     int n = 0, l;
     char b[64];
 #define ADD(nm, r, c, sc, off)                                                                \
@@ -102,14 +90,9 @@ static int n_weights(wt *w) {
 static int write_folder(const char *dir) {
     char path[1200];
     FILE *f;
-    int n = n_weights(NULL), i;
-    wt *w = (wt *)calloc((size_t)n, sizeof *w);
-    char *hdr = NULL;
-    size_t hl = 0, cap = (size_t)n * 160 + 64;
-    uint64_t off = 0, hlen;
-    float *row = NULL;
-    if (!w || !(hdr = (char *)malloc(cap)) || !(row = (float *)malloc(F * sizeof(float))))
-        return 1;
+    int n = n_weights(NULL), rc;
+    bench_tensor *w = (bench_tensor *)calloc((size_t)n, sizeof *w);
+    if (!w) return 1;
     n_weights(w);
     snprintf(path, sizeof path, "%s/config.json", dir);
     if (!(f = fopen(path, "w"))) return 1;
@@ -119,41 +102,10 @@ static int write_folder(const char *dir) {
                "\"layer_norm_epsilon\": 1e-05, \"bos_token_id\": 50256, "
                "\"eos_token_id\": 50256}\n", V, D, L, NH, NPOS, NPOS);
     fclose(f);
-    hl += (size_t)snprintf(hdr + hl, cap - hl, "{");
-    for (i = 0; i < n; i++) {
-        uint64_t bytes = (uint64_t)w[i].rows * (uint64_t)(w[i].cols ? w[i].cols : 1) * 4u;
-        if (w[i].cols)
-            hl += (size_t)snprintf(hdr + hl, cap - hl,
-                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],"
-                                   "\"data_offsets\":[%llu,%llu]}", i ? "," : "", w[i].name,
-                                   (long long)w[i].rows, (long long)w[i].cols,
-                                   (unsigned long long)off, (unsigned long long)(off + bytes));
-        else
-            hl += (size_t)snprintf(hdr + hl, cap - hl,
-                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],"
-                                   "\"data_offsets\":[%llu,%llu]}", i ? "," : "", w[i].name,
-                                   (long long)w[i].rows, (unsigned long long)off,
-                                   (unsigned long long)(off + bytes));
-        off += bytes;
-    }
-    hl += (size_t)snprintf(hdr + hl, cap - hl, "}");
-    while (hl % 8) hdr[hl++] = ' ';
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (!(f = fopen(path, "wb"))) return 1;
-    hlen = hl; // little-endian hosts only, as the library
-    fwrite(&hlen, 8, 1, f);
-    fwrite(hdr, 1, hl, f);
-    for (i = 0; i < n; i++) {
-        int64_t r, c, cols = w[i].cols ? w[i].cols : w[i].rows, rows = w[i].cols ? w[i].rows : 1;
-        for (r = 0; r < rows; r++) {
-            for (c = 0; c < cols; c++) row[c] = w[i].offset + w[i].scale * rnd();
-            fwrite(row, sizeof(float), (size_t)cols, f);
-        }
-    }
-    free(row);
-    free(hdr);
+    rc = bench_write_safetensors(path, w, n, &g_rng);
     free(w);
-    return fclose(f) != 0;
+    return rc;
 }
 
 // ---- timing ---------------------------------------------------------------------------------
