@@ -10,7 +10,9 @@
  * ns per element and GB/s of row data touched (input + output floats, plus
  * the mask or gamma/beta where used), and the speed-up over ref.
  */
+#define _POSIX_C_SOURCE 200112L
 #include "kernels/kernels.h"
+#include "bench_util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -19,12 +21,6 @@
 #include <time.h>
 
 #define ROWS 8
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 typedef enum { K_SOFTMAX, K_SOFTMAX_MASK, K_LAYERNORM, K_RMSNORM, K_GELU, K_GELU_TANH,
                K_SILU, K_EXP, K_COUNT } kind;
@@ -46,11 +42,6 @@ static void call(const tfm__kernels *k, kind w, int64_t n, float *x, float *m, f
     }
 }
 
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 // Median seconds per call.
 static double time_kernel(const tfm__kernels *k, kind w, int64_t n, float *x, float *m,
                           float *g, float *b, float *o, int reps, double ms) {
@@ -59,19 +50,19 @@ static double time_kernel(const tfm__kernels *k, kind w, int64_t n, float *x, fl
     int r;
     // calibrate: enough calls for about `ms` milliseconds
     for (;;) {
-        t0 = now_s();
+        t0 = bench_now();
         for (c = 0; c < calls; c++)
             call(k, w, n, x + (c % ROWS) * n, m, g, b, o + (c % ROWS) * n);
-        if (now_s() - t0 > ms * 1e-3 || calls > (1L << 30)) break;
+        if (bench_now() - t0 > ms * 1e-3 || calls > (1L << 30)) break;
         calls *= 2;
     }
     for (r = 0; r < reps; r++) {
-        t0 = now_s();
+        t0 = bench_now();
         for (c = 0; c < calls; c++)
             call(k, w, n, x + (c % ROWS) * n, m, g, b, o + (c % ROWS) * n);
-        t[r] = (now_s() - t0) / (double)calls;
+        t[r] = (bench_now() - t0) / (double)calls;
     }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_d);
+    qsort(t, (size_t)reps, sizeof t[0], bench_cmp_d);
     return t[reps / 2];
 }
 
