@@ -143,16 +143,6 @@ tfm_status tfm__err(tfm_ctx *ctx, tfm_status status, const char *fmt, ...) {
     return status;
 }
 
-void tfm__log(tfm_ctx *ctx, int level, const char *fmt, ...) {
-    char buf[TFM__ERRMSG_SIZE];
-    va_list ap;
-    if (!ctx || !ctx->params.log || level > ctx->params.log_level) return;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    ctx->params.log(ctx->params.log_ud, level, buf);
-}
-
 // ---- allocation ----------------------------------------------------------------
 
 void *tfm__alloc_nozero(tfm_ctx *ctx, size_t size) {

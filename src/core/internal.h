@@ -36,7 +36,6 @@ void tfm__pool_free(tfm__pool *pool);
  * calling thread runs task 0 itself. nth may be any positive number; tasks
  * beyond the pool's thread count are run by whichever thread is free. */
 void tfm__pool_run(tfm__pool *pool, tfm__task_fn fn, void *arg, int nth);
-int tfm__pool_size(const tfm__pool *pool);
 
 /* ---- context -------------------------------------------------------------*/
 
@@ -53,8 +52,6 @@ tfm_status tfm__err(tfm_ctx *ctx, tfm_status status, const char *fmt, ...)
     TFM__PRINTF(3, 4);
 tfm_status tfm__verr(tfm_ctx *ctx, tfm_status status, const char *fmt,
                      va_list ap);
-/* Logs through the host's callback, if the level is enabled. */
-void tfm__log(tfm_ctx *ctx, int level, const char *fmt, ...) TFM__PRINTF(3, 4);
 
 /* Allocation through the context's hook. tfm__alloc returns zero-filled
  * memory aligned to the ctx's alignment (or NULL). Sizes must be passed back

@@ -31,8 +31,6 @@ struct tfm__pool {
 #endif
 };
 
-int tfm__pool_size(const tfm__pool *pool) { return pool ? pool->n_threads : 1; }
-
 #ifdef TFM_NO_THREADS
 
 tfm__pool *tfm__pool_create(tfm_ctx *ctx, int n_threads, tfm_status *status) {
