@@ -580,6 +580,31 @@ static void conv_sizes(const tfm__kernels *k, int w, const float *src, const uin
         }
 }
 
+// One kernel set's half-precision conversions (`kind`: "f16" or "bf16"),
+// bit for bit against ref's, unaligned and of odd length: every half value
+// h[0, 65536) to f32 (fr: ref's floats) and src[0, n) to halves (hr: ref's).
+static void check_half_both_ways(const char *isa, const char *kind,
+                                 void (*to_f32)(int64_t, const uint16_t *, float *),
+                                 void (*from_f32)(int64_t, const float *, uint16_t *),
+                                 const uint16_t *h, const float *fr, float *f,
+                                 const float *src, int64_t n, const uint16_t *hr, uint16_t *ho) {
+    int64_t i, bad = -1;
+    to_f32(65536 - 1, h + 1, f + 1);
+    to_f32(1, h, f);
+    for (i = 0; i < 65536 && bad < 0; i++)
+        if (fbits(f[i]) != fbits(fr[i])) bad = i;
+    if (bad >= 0)
+        tfmt_fail(__FILE__, __LINE__, "%s %s 0x%04x -> 0x%08x, ref 0x%08x", isa, kind,
+                  (unsigned)bad, (unsigned)fbits(f[bad]), (unsigned)fbits(fr[bad]));
+    from_f32(n - 1, src + 1, ho + 1);
+    from_f32(1, src, ho);
+    for (i = 0, bad = -1; i < n && bad < 0; i++)
+        if (ho[i] != hr[i]) bad = i;
+    if (bad >= 0)
+        tfmt_fail(__FILE__, __LINE__, "%s f32 0x%08x -> %s 0x%04x, ref 0x%04x", isa,
+                  (unsigned)fbits(src[bad]), kind, (unsigned)ho[bad], (unsigned)hr[bad]);
+}
+
 TEST(vec_f16_conversions_exhaustive) {
     enum { NF = 65536 * 3 + (1 << 20) };
     uint16_t *h = (uint16_t *)malloc(65536 * 2 + 8), *ho = (uint16_t *)malloc(NF * 2 + 8),
@@ -611,23 +636,10 @@ TEST(vec_f16_conversions_exhaustive) {
     tfm__kernels_ref.f32_to_f16(n, src, hr);
     for (ii = 0; ii < N_ISAS; ii++) {
         const tfm__kernels *k = tfm__kernels_get(g_isas[ii].name);
-        int64_t bad = -1;
         if (!k) continue;
-        k->f16_to_f32(65536 - 1, h + 1, f + 1); // unaligned, odd length
-        k->f16_to_f32(1, h, f);
-        for (i = 0; i < 65536 && bad < 0; i++)
-            if (fbits(f[i]) != fbits(fr[i])) bad = i;
-        if (bad >= 0)
-            tfmt_fail(__FILE__, __LINE__, "%s f16 0x%04x -> 0x%08x, ref 0x%08x", k->name,
-                      (unsigned)bad, (unsigned)fbits(f[bad]), (unsigned)fbits(fr[bad]));
+        check_half_both_ways(k->name, "f16", k->f16_to_f32, k->f32_to_f16, h, fr, f, src, n, hr,
+                             ho);
         conv_sizes(k, g_isas[ii].w, src + 3 * 65536, h + 1000);
-        k->f32_to_f16(n - 1, src + 1, ho + 1);
-        k->f32_to_f16(1, src, ho);
-        for (i = 0, bad = -1; i < n && bad < 0; i++)
-            if (ho[i] != hr[i]) bad = i;
-        if (bad >= 0)
-            tfmt_fail(__FILE__, __LINE__, "%s f32 0x%08x -> f16 0x%04x, ref 0x%04x", k->name,
-                      (unsigned)fbits(src[bad]), (unsigned)ho[bad], (unsigned)hr[bad]);
     }
     free(h); free(ho); free(hr); free(f); free(fr); free(src);
 }
@@ -658,22 +670,9 @@ TEST(vec_bf16_conversions_exhaustive) {
     tfm__kernels_ref.f32_to_bf16(n, src, hr);
     for (ii = 0; ii < N_ISAS; ii++) {
         const tfm__kernels *k = tfm__kernels_get(g_isas[ii].name);
-        int64_t bad = -1;
         if (!k) continue;
-        k->bf16_to_f32(65536 - 1, h + 1, f + 1);
-        k->bf16_to_f32(1, h, f);
-        for (i = 0; i < 65536 && bad < 0; i++)
-            if (fbits(f[i]) != fbits(fr[i])) bad = i;
-        if (bad >= 0)
-            tfmt_fail(__FILE__, __LINE__, "%s bf16 0x%04x -> 0x%08x, ref 0x%08x", k->name,
-                      (unsigned)bad, (unsigned)fbits(f[bad]), (unsigned)fbits(fr[bad]));
-        k->f32_to_bf16(n - 1, src + 1, ho + 1);
-        k->f32_to_bf16(1, src, ho);
-        for (i = 0, bad = -1; i < n && bad < 0; i++)
-            if (ho[i] != hr[i]) bad = i;
-        if (bad >= 0)
-            tfmt_fail(__FILE__, __LINE__, "%s f32 0x%08x -> bf16 0x%04x, ref 0x%04x", k->name,
-                      (unsigned)fbits(src[bad]), (unsigned)ho[bad], (unsigned)hr[bad]);
+        check_half_both_ways(k->name, "bf16", k->bf16_to_f32, k->f32_to_bf16, h, fr, f, src, n,
+                             hr, ho);
     }
     free(h); free(ho); free(hr); free(f); free(fr); free(src);
 }
