@@ -136,18 +136,23 @@ static tfm_status check_vec(tfm_ctx *ctx, const tfm_tensor *v, int64_t n,
     return TFM_OK;
 }
 
-static tfm_status binary(tfm_ctx *ctx, row_kind kind, const tfm_tensor *a,
-                         const tfm_tensor *b, tfm_tensor *out, const char *op) {
+// x with a second operand b broadcast over its rows: add and mul (b
+// required), softmax (b the optional mask).
+static tfm_status with_operand(tfm_ctx *ctx, row_kind kind, const tfm_tensor *x,
+                               const tfm_tensor *b, int b_required, tfm_tensor *out,
+                               const char *op, const char *xn, const char *bn) {
     row_job j;
     char what[64];
     tfm_status st;
-    if ((st = check_unary(ctx, a, out, op))) return st;
-    snprintf(what, sizeof what, "%s: b", op);
-    if ((st = tfm__check_tensor(ctx, b, TFM_F32, 1, TFM_MAX_DIMS, what))) return st;
-    if ((st = check_bcast(ctx, a, b, op, "a", "b"))) return st;
+    if ((st = check_unary(ctx, x, out, op))) return st;
+    if (b || b_required) {
+        snprintf(what, sizeof what, "%s: %s", op, bn);
+        if ((st = tfm__check_tensor(ctx, b, TFM_F32, 1, TFM_MAX_DIMS, what))) return st;
+        if ((st = check_bcast(ctx, x, b, op, xn, bn))) return st;
+    }
     memset(&j, 0, sizeof j);
     j.kind = kind;
-    j.x = a;
+    j.x = x;
     j.b = b;
     j.out = out;
     return run_rows(ctx, &j);
@@ -155,12 +160,12 @@ static tfm_status binary(tfm_ctx *ctx, row_kind kind, const tfm_tensor *a,
 
 tfm_status tfm_add(tfm_ctx *ctx, const tfm_tensor *a, const tfm_tensor *b,
                    tfm_tensor *out) {
-    return binary(ctx, ROW_ADD, a, b, out, "add");
+    return with_operand(ctx, ROW_ADD, a, b, 1, out, "add", "a", "b");
 }
 
 tfm_status tfm_mul(tfm_ctx *ctx, const tfm_tensor *a, const tfm_tensor *b,
                    tfm_tensor *out) {
-    return binary(ctx, ROW_MUL, a, b, out, "mul");
+    return with_operand(ctx, ROW_MUL, a, b, 1, out, "mul", "a", "b");
 }
 
 tfm_status tfm_scale(tfm_ctx *ctx, const tfm_tensor *x, float s, tfm_tensor *out) {
@@ -177,20 +182,7 @@ tfm_status tfm_scale(tfm_ctx *ctx, const tfm_tensor *x, float s, tfm_tensor *out
 
 tfm_status tfm_softmax(tfm_ctx *ctx, const tfm_tensor *x, const tfm_tensor *mask,
                        tfm_tensor *out) {
-    row_job j;
-    tfm_status st;
-    if ((st = check_unary(ctx, x, out, "softmax"))) return st;
-    if (mask) {
-        if ((st = tfm__check_tensor(ctx, mask, TFM_F32, 1, TFM_MAX_DIMS, "softmax: mask")))
-            return st;
-        if ((st = check_bcast(ctx, x, mask, "softmax", "x", "mask"))) return st;
-    }
-    memset(&j, 0, sizeof j);
-    j.kind = ROW_SOFTMAX;
-    j.x = x;
-    j.b = mask;
-    j.out = out;
-    return run_rows(ctx, &j);
+    return with_operand(ctx, ROW_SOFTMAX, x, mask, 0, out, "softmax", "x", "mask");
 }
 
 tfm_status tfm_layernorm(tfm_ctx *ctx, const tfm_tensor *x, const tfm_tensor *gamma,
