@@ -52,10 +52,6 @@ static tfm_status find(loader *ld, const char *const *pre, const char *name, cha
     return TFM_ERR_NOT_FOUND;
 }
 
-static const char *dim_str(const tfm_tensor *t, char *buf, size_t n) {
-    return tfm__shape_str(t, buf, n);
-}
-
 // Looks a weight up under the prefixes (head tensors: at the top first),
 // with LayerNorm's old gamma/beta names as a second spelling, checks its
 // dtype and shape [d0] or [d0, d1] against the config fields f0 / f1, and
@@ -107,11 +103,11 @@ static tfm_status weight(loader *ld, const char *name, int head, int64_t d0,
             return tfm__err(ctx, TFM_ERR_FORMAT,
                             "bert: tensor '%s' has shape %s but " CFG
                             " gives [%lld, %lld] (%s %lld, %s %lld)",
-                            used, dim_str(&t, sh, sizeof sh), (long long)d0, (long long)d1,
+                            used, tfm__shape_str(&t, sh, sizeof sh), (long long)d0, (long long)d1,
                             f0, (long long)d0, f1, (long long)d1);
         return tfm__err(ctx, TFM_ERR_FORMAT,
                         "bert: tensor '%s' has shape %s but " CFG " gives [%lld] (%s %lld)",
-                        used, dim_str(&t, sh, sizeof sh), (long long)d0, f0, (long long)d0);
+                        used, tfm__shape_str(&t, sh, sizeof sh), (long long)d0, f0, (long long)d0);
     }
     if (t.dtype != TFM_F32) {
         tfm_tensor *c;
