@@ -11,18 +11,9 @@
 #define GEMM_MR 6
 #define GEMM_NR 16
 
-// ---- packing ----------------------------------------------------------------------
+#include "../gemm_body.h"
 
-static void pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *ap) {
-    int64_t i0, i, p;
-    for (i0 = 0; i0 < m; i0 += GEMM_MR, ap += k * GEMM_MR) {
-        int64_t mi = m - i0 < GEMM_MR ? m - i0 : GEMM_MR;
-        const float *ai = a + i0 * lda;
-        for (p = 0; p < k; p++)
-            for (i = 0; i < GEMM_MR; i++)
-                ap[p * GEMM_MR + i] = i < mi ? ai[i * lda + p] : 0.0f;
-    }
-}
+// ---- packing ----------------------------------------------------------------------
 
 static void pack_b(int64_t k, int64_t n, const float *b, int64_t ldb, int trans_b,
                    float *bp, int64_t ps) {
@@ -77,7 +68,7 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
     __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     float t[GEMM_MR * GEMM_NR];
     float *d = c;
-    int64_t p, ldd = ldc, i, j;
+    int64_t p, ldd = ldc;
     ROWS6(ACC_DECL)
 #define ARow(i) ap[i]
     for (p = 0; p < k; p++) {
@@ -87,18 +78,9 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
         bp += GEMM_NR;
     }
 #undef ARow
-    if (m < GEMM_MR || n < GEMM_NR) {
-        // Edge tile: the same arithmetic through a full-size buffer.
-        d = t;
-        ldd = GEMM_NR;
-        if (beta != 0.0f)
-            for (i = 0; i < m; i++)
-                for (j = 0; j < n; j++) t[i * GEMM_NR + j] = c[i * ldc + j];
-    }
+    if (m < GEMM_MR || n < GEMM_NR) d = edge_in(c, ldc, m, n, beta, t, &ldd);
     ROWS6(ACC_STORE)
-    if (d == t)
-        for (i = 0; i < m; i++)
-            for (j = 0; j < n; j++) c[i * ldc + j] = t[i * GEMM_NR + j];
+    if (d == t) edge_out(t, c, ldc, m, n);
 }
 
 // ---- small M ----------------------------------------------------------------------
@@ -112,46 +94,22 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
         __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);               \
         float t[GEMM_MR * GEMM_NR];                                                 \
         float *d = c;                                                               \
-        int64_t p, ldd = ldc, i, j;                                                 \
+        int64_t p, ldd = ldc;                                                       \
         ROWS6(ACC_DECL)                                                             \
         for (p = 0; p < k; p++) {                                                   \
             __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);          \
             ROWS6(ACC_FMA)                                                          \
             bp += GEMM_NR;                                                          \
         }                                                                           \
-        if (n < GEMM_NR) {                                                          \
-            d = t;                                                                  \
-            ldd = GEMM_NR;                                                          \
-            if (beta != 0.0f)                                                       \
-                for (i = 0; i < R; i++)                                             \
-                    for (j = 0; j < n; j++) t[i * GEMM_NR + j] = c[i * ldc + j];    \
-        }                                                                           \
+        if (n < GEMM_NR) d = edge_in(c, ldc, R, n, beta, t, &ldd);                  \
         ROWS6(ACC_STORE)                                                            \
-        if (d == t)                                                                 \
-            for (i = 0; i < R; i++)                                                 \
-                for (j = 0; j < n; j++) c[i * ldc + j] = t[i * GEMM_NR + j];        \
+        if (d == t) edge_out(t, c, ldc, R, n);                                      \
     }
 #define ARow(i) a[(i) * lda + p]
 GEMV_P_PANEL(1)
 GEMV_P_PANEL(2)
 GEMV_P_PANEL(4)
 #undef ARow
-
-static void gemv_p(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                   int64_t lda, const float *bp, float beta, float *c, int64_t ldc) {
-    int64_t j;
-    for (j = 0; j < n; j += GEMM_NR, bp += k * GEMM_NR) {
-        int64_t nj = n - j < GEMM_NR ? n - j : GEMM_NR, i, left;
-        for (i = 0; i < m; i += left) {
-            const float *ai = a + i * lda;
-            float *ci = c + i * ldc + j;
-            left = m - i;
-            if (left >= 4) { left = 4; gemv_p_4(k, alpha, ai, lda, bp, beta, ci, ldc, nj); }
-            else if (left >= 2) { left = 2; gemv_p_2(k, alpha, ai, lda, bp, beta, ci, ldc, nj); }
-            else { left = 1; gemv_p_1(k, alpha, ai, lda, bp, beta, ci, ldc, nj); }
-        }
-    }
-}
 
 // Dot products of one row of A with 4 rows of B: lane-wise sums over K in
 // 8-wide steps, the scalar tail added after the horizontal sum, in the same

@@ -11,18 +11,9 @@
 #define GEMM_MR 8
 #define GEMM_NR 12
 
-// ---- packing ----------------------------------------------------------------------
+#include "../gemm_body.h"
 
-static void pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *ap) {
-    int64_t i0, i, p;
-    for (i0 = 0; i0 < m; i0 += GEMM_MR, ap += k * GEMM_MR) {
-        int64_t mi = m - i0 < GEMM_MR ? m - i0 : GEMM_MR;
-        const float *ai = a + i0 * lda;
-        for (p = 0; p < k; p++)
-            for (i = 0; i < GEMM_MR; i++)
-                ap[p * GEMM_MR + i] = i < mi ? ai[i * lda + p] : 0.0f;
-    }
-}
+// ---- packing ----------------------------------------------------------------------
 
 static void pack_b(int64_t k, int64_t n, const float *b, int64_t ldb, int trans_b,
                    float *bp, int64_t ps) {
@@ -81,7 +72,7 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
     float32x4_t va = vdupq_n_f32(alpha), vb = vdupq_n_f32(beta);
     float t[GEMM_MR * GEMM_NR];
     float *d = c;
-    int64_t p, ldd = ldc, i, j;
+    int64_t p, ldd = ldc;
     ROWS8(ACC_DECL)
     for (p = 0; p < k; p++) {
         float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4), b2 = vld1q_f32(bp + 8);
@@ -93,18 +84,9 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
         ap += GEMM_MR;
         bp += GEMM_NR;
     }
-    if (m < GEMM_MR || n < GEMM_NR) {
-        // Edge tile: the same arithmetic through a full-size buffer.
-        d = t;
-        ldd = GEMM_NR;
-        if (beta != 0.0f)
-            for (i = 0; i < m; i++)
-                for (j = 0; j < n; j++) t[i * GEMM_NR + j] = c[i * ldc + j];
-    }
+    if (m < GEMM_MR || n < GEMM_NR) d = edge_in(c, ldc, m, n, beta, t, &ldd);
     ROWS8(ACC_STORE)
-    if (d == t)
-        for (i = 0; i < m; i++)
-            for (j = 0; j < n; j++) c[i * ldc + j] = t[i * GEMM_NR + j];
+    if (d == t) edge_out(t, c, ldc, m, n);
 }
 
 // ---- small M ----------------------------------------------------------------------
@@ -117,7 +99,7 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
         float32x4_t va = vdupq_n_f32(alpha), vb = vdupq_n_f32(beta);                \
         float t[GEMM_MR * GEMM_NR];                                                 \
         float *d = c;                                                               \
-        int64_t p, ldd = ldc, i, j;                                                 \
+        int64_t p, ldd = ldc;                                                       \
         ROWS8(ACC_DECL)                                                             \
         for (p = 0; p < k; p++) {                                                   \
             float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4),                 \
@@ -125,37 +107,13 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
             ROWS8(ACC_FMA_DUP)                                                      \
             bp += GEMM_NR;                                                          \
         }                                                                           \
-        if (n < GEMM_NR) {                                                          \
-            d = t;                                                                  \
-            ldd = GEMM_NR;                                                          \
-            if (beta != 0.0f)                                                       \
-                for (i = 0; i < R; i++)                                             \
-                    for (j = 0; j < n; j++) t[i * GEMM_NR + j] = c[i * ldc + j];    \
-        }                                                                           \
+        if (n < GEMM_NR) d = edge_in(c, ldc, R, n, beta, t, &ldd);                  \
         ROWS8(ACC_STORE)                                                            \
-        if (d == t)                                                                 \
-            for (i = 0; i < R; i++)                                                 \
-                for (j = 0; j < n; j++) c[i * ldc + j] = t[i * GEMM_NR + j];        \
+        if (d == t) edge_out(t, c, ldc, R, n);                                      \
     }
 GEMV_P_PANEL(1)
 GEMV_P_PANEL(2)
 GEMV_P_PANEL(4)
-
-static void gemv_p(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                   int64_t lda, const float *bp, float beta, float *c, int64_t ldc) {
-    int64_t j;
-    for (j = 0; j < n; j += GEMM_NR, bp += k * GEMM_NR) {
-        int64_t nj = n - j < GEMM_NR ? n - j : GEMM_NR, i, left;
-        for (i = 0; i < m; i += left) {
-            const float *ai = a + i * lda;
-            float *ci = c + i * ldc + j;
-            left = m - i;
-            if (left >= 4) { left = 4; gemv_p_4(k, alpha, ai, lda, bp, beta, ci, ldc, nj); }
-            else if (left >= 2) { left = 2; gemv_p_2(k, alpha, ai, lda, bp, beta, ci, ldc, nj); }
-            else { left = 1; gemv_p_1(k, alpha, ai, lda, bp, beta, ci, ldc, nj); }
-        }
-    }
-}
 
 // Dot products of one row of A with 4 rows of B: lane-wise sums over K in
 // 4-wide steps, the scalar tail added after the horizontal sum.
