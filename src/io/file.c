@@ -6,9 +6,15 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 tfm_status tfm__open_status(int err) {
     return err == ENOENT || err == ENOTDIR ? TFM_ERR_NOT_FOUND : TFM_ERR_IO;
+}
+
+int tfm__file_exists(const char *path) {
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
 tfm_status tfm__read_file(tfm_ctx *ctx, const char *path, size_t max_size,

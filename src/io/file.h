@@ -20,4 +20,7 @@ tfm_status tfm__read_file(tfm_ctx *ctx, const char *path, size_t max_size,
  * else TFM_ERR_IO. */
 tfm_status tfm__open_status(int err);
 
+/* Whether `path` names a regular file (a folder or a missing path: 0). */
+int tfm__file_exists(const char *path);
+
 #endif /* TFM_IO_FILE_H */

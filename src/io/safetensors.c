@@ -663,13 +663,6 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static int file_exists(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    fclose(f);
-    return 1;
-}
-
 static int is_dir(const char *path) {
 #if TFM__HAVE_MMAP
     struct stat sb;
@@ -700,11 +693,11 @@ tfm_status tfm_safetensors_open(tfm_ctx *ctx, const char *path, tfm_safetensors 
             return tfm__err(ctx, TFM_ERR_NOMEM, "safetensors: out of memory");
         }
         snprintf(p, size, "%s%smodel.safetensors.index.json", path, sep);
-        if (file_exists(p)) {
+        if (tfm__file_exists(p)) {
             rc = open_index(st, p);
         } else {
             snprintf(p, size, "%s%smodel.safetensors", path, sep);
-            if (file_exists(p))
+            if (tfm__file_exists(p))
                 rc = open_one(st, p);
             else
                 rc = tfm__err(ctx, TFM_ERR_NOT_FOUND,

@@ -24,6 +24,7 @@
  * Letters as in seq2seq.h.
  */
 #include "seq2seq.h"
+#include "../io/file.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -83,11 +84,9 @@ static tfm_status load_vocab(tfm_ctx *ctx, tfm__s2s *s, const char *dir);
 static tfm_status load_spm(tfm_ctx *ctx, tfm__s2s *s, const char *dir, const char *name,
                            struct tfm_tokenizer **out) {
     char path[1100];
-    FILE *f;
     tfm_status st;
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (!(f = fopen(path, "rb"))) return TFM_OK;
-    fclose(f);
+    if (!tfm__file_exists(path)) return TFM_OK;
     if ((st = tfm_tokenizer_load(ctx, path, NULL, out))) return st;
     if (!s->pieces)
         return tfm__err(ctx, TFM_ERR_NOT_FOUND, "model_load: %s: %s needs vocab.json beside it "
@@ -666,10 +665,8 @@ static tfm_status load_vocab(tfm_ctx *ctx, tfm__s2s *s, const char *dir) {
     size_t i, n;
     int32_t cap = 1, V = s->Vs > s->Vt ? s->Vs : s->Vt;
     char *chars;
-    FILE *f;
     snprintf(path, sizeof path, "%s/vocab.json", dir);
-    if (!(f = fopen(path, "rb"))) return TFM_OK;
-    fclose(f);
+    if (!tfm__file_exists(path)) return TFM_OK;
     if ((st = tfm__json_parse_file(ctx, path, NULL, &doc))) return st;
     root = tfm__json_root(doc);
     if (!tfm__json_is(root, TFM__JSON_OBJECT)) {

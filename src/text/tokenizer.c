@@ -147,11 +147,6 @@ void tfm_tokenizer_params_init(tfm_tokenizer_params *dst, size_t struct_size) {
     tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
-static int file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 static int ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && strcmp(s + a - b, suffix) == 0;
@@ -181,7 +176,7 @@ static int spm_in_folder(char *buf, size_t size, const char *dir) {
                                         "sentencepiece.bpe.model", "tokenizer.model"};
     size_t i;
     for (i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (join_path(buf, size, dir, 0, names[i]) && file_exists(buf))
+        if (join_path(buf, size, dir, 0, names[i]) && tfm__file_exists(buf))
             return TFM_TOKENIZER_SENTENCEPIECE;
     return TFM_TOKENIZER_AUTO;
 }
@@ -227,12 +222,12 @@ tfm_status tfm_tokenizer_load(tfm_ctx *ctx, const char *path,
     type = p.type;
     if (type == TFM_TOKENIZER_AUTO) {
         if (is_dir) {
-            if (join_path(a, sizeof a, path, 0, "tokenizer.bin") && file_exists(a))
+            if (join_path(a, sizeof a, path, 0, "tokenizer.bin") && tfm__file_exists(a))
                 type = TFM_TOKENIZER_LLAMA2C;
-            else if (join_path(a, sizeof a, path, 0, "vocab.txt") && file_exists(a))
+            else if (join_path(a, sizeof a, path, 0, "vocab.txt") && tfm__file_exists(a))
                 type = TFM_TOKENIZER_WORDPIECE;
-            else if (join_path(a, sizeof a, path, 0, "vocab.json") && file_exists(a) &&
-                     join_path(b, sizeof b, path, 0, "merges.txt") && file_exists(b))
+            else if (join_path(a, sizeof a, path, 0, "vocab.json") && tfm__file_exists(a) &&
+                     join_path(b, sizeof b, path, 0, "merges.txt") && tfm__file_exists(b))
                 type = TFM_TOKENIZER_BPE;
             else if ((type = spm_in_folder(a, sizeof a, path)) == TFM_TOKENIZER_AUTO)
                 return tfm__err(ctx, TFM_ERR_NOT_FOUND,
@@ -285,10 +280,10 @@ tfm_status tfm_tokenizer_load(tfm_ctx *ctx, const char *path,
     case TFM_TOKENIZER_LLAMA2C: st = tfm__tokbin_load(ctx, a, t); break;
     case TFM_TOKENIZER_SENTENCEPIECE: st = tfm__spm_load(ctx, a, t); break;
     case TFM_TOKENIZER_WORDPIECE:
-        st = tfm__wordpiece_load(ctx, a, file_exists(c) ? c : NULL, &p, t);
+        st = tfm__wordpiece_load(ctx, a, tfm__file_exists(c) ? c : NULL, &p, t);
         break;
     default:
-        st = tfm__bpe_load(ctx, a, b, file_exists(c) ? c : NULL, t);
+        st = tfm__bpe_load(ctx, a, b, tfm__file_exists(c) ? c : NULL, t);
         break;
     }
     if (st != TFM_OK) {
