@@ -36,7 +36,7 @@ int main(int argc, char **argv) {
     tfm_ctx_params cp = tfm_ctx_params_default();
     tfm_model_params mp = tfm_model_params_default();
     tfm_gen_params gp = tfm_gen_params_default();
-    tfm_gen_stats stats;
+    tfm_gen_stats stats = tfm_gen_stats_default();
     tfm_ctx *ctx = NULL;
     tfm_model *model = NULL;
     tfm_session *session = NULL;

@@ -52,6 +52,22 @@
  *    sizeof(size_t) or above the library's own size is TFM_ERR_INVALID_ARG.
  *    A struct embedded in another one (tfm_attn_params.masks, the weights in
  *    tfm_layer_weights) is read as part of the outer one.
+ *  - Output structs the caller provides and the library fills
+ *    (tfm_safetensors_info, tfm_gen_stats) start with `size_t struct_size`
+ *    too, which the CALLER sets before the call: tfm_X_init(&s, sizeof s),
+ *    `s = tfm_X_default()`, or `s.struct_size = sizeof s`. The library writes
+ *    at most struct_size bytes of the struct (fields the caller's version
+ *    does not know are never written, so an older program's smaller struct
+ *    is not overrun) and sets struct_size to the bytes it wrote: the
+ *    caller's size, or the library's own when the caller's struct is larger
+ *    (the bytes past it are left as they were). A struct_size below
+ *    sizeof(size_t) is TFM_ERR_INVALID_ARG and nothing is written.
+ *    Results the library allocates and returns through a pointer
+ *    (tfm_batch, tfm_translate_result, ...) are the library's own objects,
+ *    read by the caller: they carry no struct_size. tfm_tensor is neither:
+ *    a fixed-layout value struct that every call reads and tfm_tensor_wrap
+ *    and tfm_safetensors_get fill whole; its layout does not change within
+ *    a MAJOR version (0.MINOR during 0.x); `reserved` keeps room.
  *  - Threads: a tfm_ctx is used by one thread at a time (it holds the last
  *    error and the thread pool). Functions that take no ctx and are marked
  *    "thread-safe" may be called from anywhere.
@@ -520,9 +536,13 @@ typedef struct tfm_safetensors tfm_safetensors;
 
 #define TFM_SAFETENSORS_MAX_DIMS 8
 
-/* Description of one tensor of a set. Strings and data are borrowed from
- * the set (valid until close). */
+/* Description of one tensor of a set, filled by tfm_safetensors_info_at.
+ * An output struct (see Conventions): set struct_size before the call, with
+ * tfm_safetensors_info_init / _default or sizeof. Strings and data are
+ * borrowed from the set (valid until close). */
 typedef struct tfm_safetensors_info {
+    size_t struct_size;     /* set by the caller (_init, _default, sizeof);
+                               the library writes no more bytes than this  */
     const char *name;       /* tensor name                                  */
     const char *dtype_name; /* as in the file: "F32", "BF16", "I16", ...    */
     int32_t dtype;          /* tfm_dtype, or -1 when the library has none:
@@ -535,6 +555,10 @@ typedef struct tfm_safetensors_info {
     uint64_t nbytes;        /* bytes of data                                */
     const char *file;       /* the file (or buffer name) that holds it      */
 } tfm_safetensors_info;
+/* Zeroes the struct and sets struct_size (as tfm_X_init of a parameter
+ * struct: never past `struct_size` bytes). Thread-safe. */
+TFM_API void tfm_safetensors_info_init(tfm_safetensors_info *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_safetensors_info)
 
 /* Opens `path`, which is one of:
  *  - a .safetensors file;
@@ -581,9 +605,11 @@ TFM_API const char *tfm_safetensors_name(const tfm_safetensors *st, int64_t i);
 /* Index of the tensor called `name`, or -1. Hashed. Thread-safe. */
 TFM_API int64_t tfm_safetensors_find(const tfm_safetensors *st,
                                      const char *name);
-/* Fills *info for tensor i. Errors (no message; there is no ctx):
- * TFM_ERR_INVALID_ARG (NULL), TFM_ERR_RANGE (i outside [0, count)).
- * Thread-safe. */
+/* Fills *info for tensor i, writing at most info->struct_size bytes (set
+ * it first; see tfm_safetensors_info). On TFM_ERR_RANGE the fields are
+ * zeroed. Errors (no message; there is no ctx): TFM_ERR_INVALID_ARG (NULL,
+ * or info->struct_size below sizeof(size_t): nothing written),
+ * TFM_ERR_RANGE (i outside [0, count)). Thread-safe. */
 TFM_API tfm_status tfm_safetensors_info_at(const tfm_safetensors *st,
                                            int64_t i,
                                            tfm_safetensors_info *info);
@@ -1327,20 +1353,32 @@ typedef struct tfm_gen_params {
 TFM_API void tfm_gen_params_init(tfm_gen_params *p, size_t struct_size);
 TFM_PARAMS_DEFAULT(tfm_gen_params)
 
-/* Result counts of a generation; any pointer argument may be NULL. */
+/* Result counts of a generation, filled by tfm_generate(_tokens). An
+ * output struct (see Conventions): set struct_size before the call, with
+ * tfm_gen_stats_init / _default or sizeof. */
 typedef struct tfm_gen_stats {
+    size_t struct_size;     /* set by the caller (_init, _default, sizeof);
+                               the library writes no more bytes than this    */
     int32_t n_prompt;       /* prompt tokens (with BOS)                       */
     int32_t n_generated;    /* tokens sampled                                 */
     double prompt_seconds;  /* time spent on the prompt batch                  */
     double gen_seconds;     /* time spent generating                          */
 } tfm_gen_stats;
+/* Zeroes the struct and sets struct_size (as tfm_X_init of a parameter
+ * struct: never past `struct_size` bytes). Thread-safe. */
+TFM_API void tfm_gen_stats_init(tfm_gen_stats *p, size_t struct_size);
+TFM_PARAMS_DEFAULT(tfm_gen_stats)
 
 /* Resets the session, encodes `prompt` with the model's tokenizer (a NULL
  * or empty prompt starts from BOS alone), runs it as one batch, then
  * samples until a stop token, a limit or the callback says stop. The
  * generated ids go to `out_tokens` (up to `out_cap`, may be NULL) and their
  * count to *n_out. With the stop token, nothing is emitted for it.
- * Errors: TFM_ERR_INVALID_ARG (bad params, no tokenizer for a text prompt),
+ * `stats` (NULL to skip; n_out may be NULL too) receives the counts, at
+ * most stats->struct_size bytes of them; it is zeroed first, so a call that
+ * fails early leaves zeros there.
+ * Errors: TFM_ERR_INVALID_ARG (bad params, no tokenizer for a text prompt,
+ * stats->struct_size below sizeof(size_t): nothing is run or written),
  * TFM_ERR_RANGE (the prompt does not fit the context; the context fills
  * under TFM_CONTEXT_ERROR: generation stops there with TFM_ERR_RANGE after
  * the callback saw every token made), TFM_ERR_FORMAT (prompt not UTF-8),

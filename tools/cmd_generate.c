@@ -53,7 +53,7 @@ int cmd_generate(int argc, char **argv) {
     tfm_model_params mp = tfm_model_params_default();
     tfm_gen_params gp = tfm_gen_params_default();
     tfm_encode_params ep = tfm_encode_params_default();
-    tfm_gen_stats stats;
+    tfm_gen_stats stats = tfm_gen_stats_default();
     const tfm_tokenizer *tok;
     int32_t *ids = NULL, n_ids = 0, n_gen = 0;
     size_t n = 0;

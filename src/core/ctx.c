@@ -126,8 +126,7 @@ int tfm_ctx_n_threads(const tfm_ctx *ctx) {
 
 // ---- errors and log ------------------------------------------------------------
 
-tfm_status tfm__verr(tfm_ctx *ctx, tfm_status status, const char *fmt,
-                     va_list ap) {
+static tfm_status err_v(tfm_ctx *ctx, tfm_status status, const char *fmt, va_list ap) {
     if (!ctx) return status;
     vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
     if (ctx->params.log && ctx->params.log_level >= TFM_LOG_ERROR)
@@ -138,7 +137,7 @@ tfm_status tfm__verr(tfm_ctx *ctx, tfm_status status, const char *fmt,
 tfm_status tfm__err(tfm_ctx *ctx, tfm_status status, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    status = tfm__verr(ctx, status, fmt, ap);
+    status = err_v(ctx, status, fmt, ap);
     va_end(ap);
     return status;
 }

@@ -50,8 +50,6 @@ struct tfm_ctx {
  * ctx may be NULL (then only the code is returned). */
 tfm_status tfm__err(tfm_ctx *ctx, tfm_status status, const char *fmt, ...)
     TFM__PRINTF(3, 4);
-tfm_status tfm__verr(tfm_ctx *ctx, tfm_status status, const char *fmt,
-                     va_list ap);
 
 /* Allocation through the context's hook. tfm__alloc returns zero-filled
  * memory aligned to the ctx's alignment (or NULL). Sizes must be passed back
@@ -100,6 +98,14 @@ tfm_status tfm__params_read(tfm_ctx *ctx, void *dst, size_t dst_size,
 /* tfm__params_read into a struct variable (not a pointer). */
 #define TFM__PARAMS_READ(ctx, dst, src, what)                                  \
     tfm__params_read((ctx), &(dst), sizeof(dst), (src), (what))
+/* Writes the library's filled output struct `src` (src_size = the
+ * library's sizeof) into a caller's output struct `dst` (tfm_gen_stats,
+ * tfm_safetensors_info): at most dst->struct_size bytes, the size the caller
+ * set, so a caller built against an older, smaller struct is never
+ * overrun; dst's struct_size becomes the bytes written (min of the two). A
+ * struct_size below sizeof(size_t) writes nothing and gives
+ * TFM_ERR_INVALID_ARG (no message: callers name the struct). */
+tfm_status tfm__out_write(void *dst, const void *src, size_t src_size);
 
 /* ---- tensors (tensor.c) --------------------------------------------------*/
 

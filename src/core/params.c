@@ -6,6 +6,10 @@
  * without ever going past the caller's size (tfm__params_init), and every
  * function that takes such a struct reads only the caller's struct_size
  * bytes over its own defaults (tfm__params_read).
+ *
+ * Output structs the library fills for the caller (tfm_gen_stats,
+ * tfm_safetensors_info) start with the same field, set by the caller: the
+ * library writes at most that many bytes of it (tfm__out_write).
  */
 #include "internal.h"
 
@@ -36,5 +40,15 @@ tfm_status tfm__params_read(tfm_ctx *ctx, void *dst, size_t dst_size,
                         what, n, sizeof(size_t), dst_size);
     memcpy(dst, src, n);
     memcpy(dst, &dst_size, sizeof dst_size);
+    return TFM_OK;
+}
+
+tfm_status tfm__out_write(void *dst, const void *src, size_t src_size) {
+    size_t n;
+    memcpy(&n, dst, sizeof n);
+    if (n < sizeof(size_t)) return TFM_ERR_INVALID_ARG;
+    if (n > src_size) n = src_size;
+    memcpy(dst, src, n);
+    memcpy(dst, &n, sizeof n);
     return TFM_OK;
 }

@@ -36,8 +36,10 @@
 
 // ---- whole-file mapping ---------------------------------------------------------------
 
-tfm_status tfm__file_map(tfm_ctx *ctx, const char *path, int use_mmap,
-                         void **data, size_t *size, int *mapped) {
+// Maps (or, with use_mmap 0 or where mmap is unavailable, reads) a whole file.
+// *mapped tells which, for tfm__file_unmap.
+static tfm_status file_map(tfm_ctx *ctx, const char *path, int use_mmap, void **data,
+                           size_t *size, int *mapped) {
     FILE *f;
     long len;
     void *buf;
@@ -139,7 +141,7 @@ tfm_status tfm__llama2c_load(tfm_ctx *ctx, const char *path, int use_mmap,
     int64_t D, F, L, KV, V, T, E, per_layer;
     const float *rms_att, *rms_ffn, *wq, *wk, *wv, *wo, *w1, *w2, *w3;
 
-    if ((st = tfm__file_map(ctx, path, use_mmap, &data, &size, &mapped))) return st;
+    if ((st = file_map(ctx, path, use_mmap, &data, &size, &mapped))) return st;
     if ((st = tfm__model_own(m, data, size, mapped))) {
         tfm__file_unmap(ctx, data, size, mapped);
         return st;

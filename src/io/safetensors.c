@@ -776,23 +776,33 @@ int64_t tfm_safetensors_find(const tfm_safetensors *st, const char *name) {
     return name ? find_n(st, name, strlen(name)) : -1;
 }
 
+void tfm_safetensors_info_init(tfm_safetensors_info *dst, size_t struct_size) {
+    tfm_safetensors_info z;
+    memset(&z, 0, sizeof z);
+    z.struct_size = sizeof z;
+    tfm__params_init(dst, struct_size, &z, sizeof z);
+}
+
+// Fills the caller's info (an output struct: at most its struct_size bytes).
 tfm_status tfm_safetensors_info_at(const tfm_safetensors *st, int64_t i,
                                    tfm_safetensors_info *info) {
+    tfm_safetensors_info r;
     const st_tensor *t;
     int32_t d;
-    if (!st || !info) return TFM_ERR_INVALID_ARG;
-    memset(info, 0, sizeof *info);
+    if (!info) return TFM_ERR_INVALID_ARG;
+    memset(&r, 0, sizeof r);
+    if (tfm__out_write(info, &r, sizeof r) || !st) return TFM_ERR_INVALID_ARG;
     if (i < 0 || i >= st->n) return TFM_ERR_RANGE;
     t = &st->tensors[i];
-    info->name = t->name;
-    info->dtype_name = t->dtype_name;
-    info->dtype = t->dtype;
-    info->ndim = t->ndim;
-    for (d = 0; d < t->ndim; d++) info->shape[d] = t->shape[d];
-    info->data = st->files[t->file].data + t->begin;
-    info->nbytes = t->end - t->begin;
-    info->file = st->files[t->file].path;
-    return TFM_OK;
+    r.name = t->name;
+    r.dtype_name = t->dtype_name;
+    r.dtype = t->dtype;
+    r.ndim = t->ndim;
+    for (d = 0; d < t->ndim; d++) r.shape[d] = t->shape[d];
+    r.data = st->files[t->file].data + t->begin;
+    r.nbytes = t->end - t->begin;
+    r.file = st->files[t->file].path;
+    return tfm__out_write(info, &r, sizeof r);
 }
 
 // Fills out from record k; out is zeroed on failure.

@@ -402,7 +402,7 @@ int tfm__bert_is_type(const char *t) {
     return t && (!strcmp(t, "bert") || !strcmp(t, "distilbert"));
 }
 
-void tfm__bert_free(tfm__bert *b) {
+static void bert_free(tfm__bert *b) {
     int i;
     tfm_ctx *ctx;
     if (!b) return;
@@ -437,8 +437,11 @@ void tfm__bert_free(tfm__bert *b) {
     tfm__free(ctx, b, sizeof *b);
 }
 
-tfm_status tfm__bert_load(tfm_ctx *ctx, const char *dir, const tfm__json *config,
-                          tfm__bert **out) {
+// Loads the BERT or DistilBERT model of the Hugging Face folder `dir`
+// whose parsed config.json is `config`. *out is NULL on failure; every
+// error names the file, the field or the tensor.
+static tfm_status bert_load(tfm_ctx *ctx, const char *dir, const tfm__json *config,
+                            tfm__bert **out) {
     tfm__bert *b;
     tfm_status st;
     const char *type = NULL;
@@ -454,19 +457,19 @@ tfm_status tfm__bert_load(tfm_ctx *ctx, const char *dir, const tfm__json *config
     if (!(st = read_config(ctx, config, b)) && !(st = tfm_safetensors_open(ctx, dir, &b->st)))
         st = load_weights(ctx, config, b);
     if (st) {
-        tfm__bert_free(b);
+        bert_free(b);
         return st;
     }
     *out = b;
     return TFM_OK;
 }
 
-static void bert_aux_free(void *p) { tfm__bert_free((tfm__bert *)p); }
+static void bert_aux_free(void *p) { bert_free((tfm__bert *)p); }
 
 tfm_status tfm__bert_load_model(tfm_ctx *ctx, const char *dir, const tfm__json *config,
                                 tfm_model *m) {
     tfm__bert *b;
-    tfm_status st = tfm__bert_load(ctx, dir, config, &b);
+    tfm_status st = bert_load(ctx, dir, config, &b);
     if (st) return st;
     m->aux = b;
     m->aux_free = bert_aux_free;

@@ -59,13 +59,6 @@ typedef struct tfm__bert {
     int n_owned, cap_owned;
 } tfm__bert;
 
-// Loads the BERT or DistilBERT model of the Hugging Face folder `dir`
-// whose parsed config.json is `config`. *out is NULL on failure; every
-// error names the file, the field or the tensor.
-tfm_status tfm__bert_load(tfm_ctx *ctx, const char *dir, const tfm__json *config,
-                          tfm__bert **out);
-void tfm__bert_free(tfm__bert *b);
-
 // Fills a tfm_model (allocated and zeroed by the caller, m->ctx set) with a
 // BERT-family model from `dir`: called by the Hugging Face loader when
 // config.json's model_type is "bert" or "distilbert". The model keeps the

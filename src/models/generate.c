@@ -53,6 +53,28 @@ void tfm_gen_params_init(tfm_gen_params *dst, size_t struct_size) {
     tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
+void tfm_gen_stats_init(tfm_gen_stats *dst, size_t struct_size) {
+    tfm_gen_stats z;
+    memset(&z, 0, sizeof z);
+    z.struct_size = sizeof z;
+    tfm__params_init(dst, struct_size, &z, sizeof z);
+}
+
+tfm_status tfm__gen_stats_write(tfm_ctx *ctx, tfm_gen_stats *stats, const tfm_gen_stats *r) {
+    tfm_gen_stats z;
+    if (!stats) return TFM_OK;
+    if (!r) {
+        memset(&z, 0, sizeof z);
+        r = &z;
+    }
+    if (tfm__out_write(stats, r, sizeof *r))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                        "generate: stats: struct_size %zu is below %zu (set it with "
+                        "tfm_gen_stats_init, tfm_gen_stats_default or sizeof)",
+                        stats->struct_size, sizeof(size_t));
+    return TFM_OK;
+}
+
 typedef struct {
     float p;
     int32_t id;
@@ -208,9 +230,11 @@ tfm_status tfm_generate_tokens(tfm_session *s, const int32_t *prompt, int32_t n_
     uint64_t rng;
     double t0, t1;
     char piece[PIECE_CAP];
+    tfm_gen_stats gs;
 
     if (n_out) *n_out = 0;
-    if (stats) memset(stats, 0, sizeof *stats);
+    memset(&gs, 0, sizeof gs);
+    if ((st = tfm__gen_stats_write(s ? s->ctx : NULL, stats, NULL))) return st;
     if (!s) return TFM_ERR_INVALID_ARG;
     ctx = s->ctx;
     m = s->m;
@@ -245,10 +269,8 @@ tfm_status tfm_generate_tokens(tfm_session *s, const int32_t *prompt, int32_t n_
     t0 = now_s();
     if ((st = tfm_session_prefill(s, prompt, n_prompt, NULL))) goto done;
     t1 = now_s();
-    if (stats) {
-        stats->n_prompt = n_prompt;
-        stats->prompt_seconds = t1 - t0;
-    }
+    gs.n_prompt = n_prompt;
+    gs.prompt_seconds = t1 - t0;
     forwarded = n_prompt;
     prev = prompt[n_prompt - 1];
     for (;;) {
@@ -298,12 +320,11 @@ tfm_status tfm_generate_tokens(tfm_session *s, const int32_t *prompt, int32_t n_
         }
         forwarded++;
     }
-    if (stats) {
-        stats->n_generated = n_gen;
-        stats->gen_seconds = now_s() - t1;
-    }
+    gs.n_generated = n_gen;
+    gs.gen_seconds = now_s() - t1;
 done:
     if (n_out) *n_out = n_gen;
+    if (stats) (void)tfm__out_write(stats, &gs, sizeof gs); // size checked on entry
     tfm__free(ctx, hist, hist_size);
     tfm__free(ctx, scratch, scratch_size);
     return st;

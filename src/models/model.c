@@ -74,7 +74,8 @@ static uint64_t lin_bytes(const tfm__linear *l) {
                 : 0;
 }
 
-void tfm__model_count_bytes(tfm_model *m) {
+// Fills m->weight_bytes from the config.
+static void model_count_bytes(tfm_model *m) {
     uint64_t n = 0;
     int32_t l;
     for (l = 0; l < m->cfg.n_layers; l++) {
@@ -111,7 +112,8 @@ static tfm_status pack_lin(tfm_model *m, tfm__linear *l, const char *what, int32
     return TFM_OK;
 }
 
-tfm_status tfm__model_pack(tfm_model *m) {
+// Packs every linear map of the model for the GEMM (tfm_matrix_pack).
+static tfm_status model_pack(tfm_model *m) {
     tfm_status st;
     int32_t l;
     for (l = 0; l < m->cfg.n_layers; l++) {
@@ -125,7 +127,8 @@ tfm_status tfm__model_pack(tfm_model *m) {
     return pack_lin(m, &m->lm_head, "the classifier", -1);
 }
 
-void tfm__model_unpack(tfm_model *m) {
+// Frees the packed copies of model_pack.
+static void model_unpack(tfm_model *m) {
     int32_t l;
     if (m->layers) {
         for (l = 0; l < m->cfg.n_layers; l++) {
@@ -161,7 +164,7 @@ void tfm_model_free(tfm_model *m) {
     if (!m) return;
     ctx = m->ctx;
     if (m->tok && m->tok_free) m->tok_free(m->tok);
-    if (m->cfg.arch) tfm__model_unpack(m); // decoders (BERT keeps its own)
+    if (m->cfg.arch) model_unpack(m); // decoders (BERT keeps its own)
     if (m->aux && m->aux_free) m->aux_free(m->aux);
     for (i = m->n_blocks - 1; i >= 0; i--) {
         if (m->blocks[i].mapped) tfm__file_unmap(ctx, m->blocks[i].p, m->blocks[i].size, 1);
@@ -200,8 +203,8 @@ tfm_status tfm_model_load(tfm_ctx *ctx, const char *path, const tfm_model_params
         st = tfm__llama2c_load(ctx, path, p.use_mmap, m);
         if (!st) snprintf(m->arch_name, sizeof m->arch_name, "llama");
     }
-    if (!st) tfm__model_count_bytes(m);
-    if (!st && p.prepack && m->cfg.arch) st = tfm__model_pack(m); // decoders only
+    if (!st) model_count_bytes(m);
+    if (!st && p.prepack && m->cfg.arch) st = model_pack(m); // decoders only
     if (!st && !p.no_tokenizer && !tfm__s2s_of(m)) // translators load their own
         st = tfm__model_load_tokenizer(ctx, m, path, is_dir, &p);
     if (st) {

@@ -95,12 +95,6 @@ tfm_status tfm__model_own(tfm_model *m, void *p, size_t size, int mapped);
 // Checks the config (sizes positive, heads divide, ...) naming `what`.
 tfm_status tfm__dec_config_check(tfm_ctx *ctx, const tfm__dec_config *c,
                                  const char *what);
-// Fills m->weight_bytes from the config.
-void tfm__model_count_bytes(tfm_model *m);
-// Packs every linear map of the model for the GEMM (tfm_matrix_pack), and
-// frees the packed copies.
-tfm_status tfm__model_pack(tfm_model *m);
-void tfm__model_unpack(tfm_model *m);
 
 // ---- sessions ---------------------------------------------------------------------
 
@@ -132,15 +126,17 @@ tfm_status tfm__decoder_forward(tfm_session *s, const int32_t *tokens, int32_t n
                                 float *logits_all);
 // Checks generation params (or takes the defaults) into *p.
 tfm_status tfm__gen_params(tfm_ctx *ctx, const tfm_gen_params *params, tfm_gen_params *p);
+// Writes the counts r (NULL: zeros) into the caller's stats (NULL: nothing)
+// as an output struct: at most stats->struct_size bytes; a struct_size below
+// sizeof(size_t) is TFM_ERR_INVALID_ARG, naming the struct.
+tfm_status tfm__gen_stats_write(tfm_ctx *ctx, tfm_gen_stats *stats, const tfm_gen_stats *r);
 // Fills the rotary tables of a session.
 void tfm__rope_tables(const tfm__dec_config *c, int32_t T, float *cos_t, float *sin_t);
 
 // ---- file mapping (src/io/llama2c.c) -------------------------------------------------
 
-// Maps (or, with use_mmap 0 or where mmap is unavailable, reads) a whole file.
-// *mapped tells which, for tfm__file_unmap.
-tfm_status tfm__file_map(tfm_ctx *ctx, const char *path, int use_mmap,
-                         void **data, size_t *size, int *mapped);
+// Releases a whole file the llama2.c loader mapped (mapped 1: munmap) or read
+// into memory (mapped 0: freed through ctx). NULL data is a no-op.
 void tfm__file_unmap(tfm_ctx *ctx, void *data, size_t size, int mapped);
 
 // ---- loaders ----------------------------------------------------------------------

@@ -80,7 +80,7 @@ tfm_status tfm_generate(tfm_session *s, const char *prompt, const tfm_gen_params
     int32_t *ids = NULL, add_bos;
     size_t n = 0, cap, bytes = 0;
     if (n_out) *n_out = 0;
-    if (stats) memset(stats, 0, sizeof *stats);
+    if ((st = tfm__gen_stats_write(s ? s->ctx : NULL, stats, NULL))) return st;
     if (!s) return TFM_ERR_INVALID_ARG;
     ctx = s->ctx;
     m = s->m;

@@ -32,7 +32,7 @@ tfm_status tfm__ids_push(tfm_ctx *ctx, tfm__ids *v, int32_t id, int32_t start,
     return TFM_OK;
 }
 
-void tfm__ids_free(tfm_ctx *ctx, tfm__ids *v) {
+static void ids_free(tfm_ctx *ctx, tfm__ids *v) {
     if (v->d) tfm__free(ctx, v->d, v->cap * 3 * sizeof(int32_t));
     v->d = NULL;
     v->n = v->cap = 0;
@@ -59,7 +59,7 @@ tfm_status tfm__sbuf_put(tfm_ctx *ctx, tfm__sbuf *b, const char *s, size_t n) {
 
 // ---- vocabulary index ----------------------------------------------------------
 
-uint32_t tfm__tok_hash(const char *pre, size_t npre, const char *s, size_t n) {
+static uint32_t tok_hash(const char *pre, size_t npre, const char *s, size_t n) {
     uint32_t h = 2166136261u;
     size_t i;
     for (i = 0; i < npre; i++) h = (h ^ (unsigned char)pre[i]) * 16777619u;
@@ -88,7 +88,7 @@ tfm_status tfm__tok_index(tfm_ctx *ctx, tfm_tokenizer *t, const char *what) {
     for (i = 0; i < t->n_vocab; i++) {
         const char *s = tfm__tok_str(t, i);
         size_t l = tfm__tok_len(t, i);
-        uint32_t h = tfm__tok_hash(NULL, 0, s, l) & t->hmask;
+        uint32_t h = tok_hash(NULL, 0, s, l) & t->hmask;
         for (;; h = (h + 1) & t->hmask) {
             int32_t e = t->hash[h];
             if (e == 0) {
@@ -109,7 +109,7 @@ int32_t tfm__tok_lookup2(const tfm_tokenizer *t, const char *pre, size_t npre,
     size_t l = npre + n;
     uint32_t h;
     if (l > t->max_token_bytes) return -1;
-    h = tfm__tok_hash(pre, npre, s, n) & t->hmask;
+    h = tok_hash(pre, npre, s, n) & t->hmask;
     for (;; h = (h + 1) & t->hmask) {
         int32_t e = t->hash[h];
         const char *v;
@@ -518,8 +518,8 @@ tfm_status tfm_tokenizer_encode(tfm_ctx *ctx, const tfm_tokenizer *tok, const ch
         put(ids, type_ids, offsets, k++, b.d[3 * i], 1, b.d[3 * i + 1], b.d[3 * i + 2]);
     for (j = 0; j < lay.npost; j++) put(ids, type_ids, offsets, k++, lay.post[j], 1, -1, -1);
 done:
-    tfm__ids_free(ctx, &a);
-    tfm__ids_free(ctx, &b);
+    ids_free(ctx, &a);
+    ids_free(ctx, &b);
     return st;
 }
 

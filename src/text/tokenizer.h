@@ -65,7 +65,6 @@ typedef struct tfm__ids {
 
 tfm_status tfm__ids_push(tfm_ctx *ctx, tfm__ids *v, int32_t id, int32_t start,
                          int32_t end);
-void tfm__ids_free(tfm_ctx *ctx, tfm__ids *v);
 
 /* ---- growable text (decoders) --------------------------------------------*/
 typedef struct tfm__sbuf {
@@ -77,7 +76,6 @@ typedef struct tfm__sbuf {
 tfm_status tfm__sbuf_put(tfm_ctx *ctx, tfm__sbuf *b, const char *s, size_t n);
 
 /* ---- vocabulary ----------------------------------------------------------*/
-uint32_t tfm__tok_hash(const char *pre, size_t npre, const char *s, size_t n);
 /* Builds off[] and the hash from `blob` holding V NUL-terminated strings
  * (t->blob, blob_size, n_vocab set). Later duplicates win the lookup. */
 tfm_status tfm__tok_index(tfm_ctx *ctx, tfm_tokenizer *t, const char *what);

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     n = tfm_safetensors_count(st);
     for (i = 0; i < n; i++) {
-        tfm_safetensors_info info;
+        tfm_safetensors_info info = tfm_safetensors_info_default();
         tfm_tensor t;
         const char *name = tfm_safetensors_name(st, i);
         if (tfm_safetensors_info_at(st, i, &info) != TFM_OK) __builtin_trap();

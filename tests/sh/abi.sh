@@ -10,12 +10,24 @@
 #       incompatible change is accepted only together with a new version in
 #       include/transformer.h (MAJOR for a removal; MINOR while MAJOR is 0),
 #       recorded in abi/VERSION
+#   BUILD=build bash tests/sh/abi.sh --update --unreleased   the same, also
+#       accepting an incompatible change at the baseline's own version: for
+#       changes inside a version still in development (docs/ABI.md); never
+#       for a released one
 set -u
 BUILD=${BUILD:-build}
 BASE=abi/libtransformer.abi
 VFILE=abi/VERSION
 UPDATE=0
-[ "${1:-}" = "--update" ] && UPDATE=1
+UNRELEASED=0
+for arg in "$@"; do
+  case "$arg" in
+    --update) UPDATE=1 ;;
+    --unreleased) UNRELEASED=1 ;;
+    *) echo "usage: BUILD=build bash tests/sh/abi.sh [--update [--unreleased]]"; exit 2 ;;
+  esac
+done
+[ $UNRELEASED = 1 ] && [ $UPDATE = 0 ] && { echo "--unreleased goes with --update"; exit 2; }
 so="$BUILD/libtransformer.so"
 DW_FLAGS="--no-corpus-path --no-comp-dir-path --no-show-locs --drop-private-types --headers-dir include"
 
@@ -71,12 +83,21 @@ if [ $((rc & 8)) != 0 ] || [ $removed -gt 0 ] || [ $changed -gt 0 ] || [ $soname
 fi
 
 if [ $UPDATE = 1 ]; then
-  if [ $incompatible = 1 ]; then
+  if [ $UNRELEASED = 1 ] && [ "$version" != "$base_version" ]; then
+    echo "refused: --unreleased rewrites the baseline of its own version, but the header"
+    echo "says $version and the baseline $base_version; run --update without it"
+    exit 1
+  fi
+  if [ $incompatible = 1 ] && [ $UNRELEASED = 1 ]; then
+    cat "$tmp/report"
+    echo "accepted: an incompatible change inside version $version, not yet released (--unreleased)"
+  elif [ $incompatible = 1 ]; then
     if [ "$version" = "$base_version" ]; then
       cat "$tmp/report"
       echo "refused: incompatible ABI change without a new version; raise TFM_VERSION_MAJOR"
       echo "(removed or changed functions) or TFM_VERSION_MINOR (a parameter struct grown at"
-      echo "its end) in include/transformer.h, rebuild, and run --update again (docs/ABI.md)"
+      echo "its end) in include/transformer.h, rebuild, and run --update again; a change"
+      echo "inside a version not yet released: --update --unreleased (docs/ABI.md)"
       exit 1
     fi
     if [ $removed -gt 0 ] && [ "$(level "$version")" = "$(level "$base_version")" ]; then

@@ -74,7 +74,7 @@ TEST(safetensors_every_dtype) {
     int8_t i8[3] = {-1, 2, -3};
     tfm_ctx *ctx = tfmt_ctx(1);
     tfm_safetensors *st = NULL;
-    tfm_safetensors_info info;
+    tfm_safetensors_info info = tfm_safetensors_info_default();
     tfm_tensor t;
     unsigned char *img;
     size_t n;
@@ -371,7 +371,7 @@ TEST(safetensors_file_and_folder) {
     tmpdir d;
     tfm_ctx *ctx = tfmt_ctx(1);
     tfm_safetensors *st;
-    tfm_safetensors_info info;
+    tfm_safetensors_info info = tfm_safetensors_info_default();
     tfm_tensor t;
     float w[6] = {1, 2, 3, 4, 5, 6};
     const char *f;

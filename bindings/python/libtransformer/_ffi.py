@@ -68,7 +68,7 @@ T = POINTER(tfm_tensor)
 
 class tfm_safetensors_info(Structure):
     _c_name_ = "tfm_safetensors_info"
-    _fields_ = [("name", c_char_p), ("dtype_name", c_char_p),
+    _fields_ = [("struct_size", c_size_t), ("name", c_char_p), ("dtype_name", c_char_p),
                 ("dtype", c_int32), ("ndim", c_int32),
                 ("shape", c_int64 * TFM_SAFETENSORS_MAX_DIMS),
                 ("data", c_void_p), ("nbytes", c_uint64), ("file", c_char_p)]
@@ -189,7 +189,7 @@ class tfm_gen_params(Structure):
 
 class tfm_gen_stats(Structure):
     _c_name_ = "tfm_gen_stats"
-    _fields_ = [("n_prompt", c_int32), ("n_generated", c_int32),
+    _fields_ = [("struct_size", c_size_t), ("n_prompt", c_int32), ("n_generated", c_int32),
                 ("prompt_seconds", c_double), ("gen_seconds", c_double)]
 
 
@@ -293,6 +293,9 @@ STRUCTS = [tfm_ctx_params, tfm_tensor, tfm_safetensors_info, tfm_embed_weights,
 # Parameter structs are filled by tfm_X_init(&p, sizeof p): the library
 # writes its defaults into the package's struct, never past its size, and
 # reads back only the struct_size bytes this package knows (docs/ABI.md).
+# Output structs the library fills (tfm_safetensors_info, tfm_gen_stats) are
+# prepared the same way: their struct_size tells the library how many bytes
+# it may write.
 
 
 # ---- function table -----------------------------------------------------------
@@ -356,6 +359,7 @@ _FUNCS = {
     "tfm_safetensors_count": (c_int64, [P]),
     "tfm_safetensors_name": (cp, [P, c_int64]),
     "tfm_safetensors_find": (c_int64, [P, cp]),
+    "tfm_safetensors_info_init": (None, [POINTER(tfm_safetensors_info), c_size_t]),
     "tfm_safetensors_info_at": (c_int, [P, c_int64, POINTER(tfm_safetensors_info)]),
     "tfm_safetensors_metadata_count": (c_int64, [P]),
     "tfm_safetensors_metadata_key": (cp, [P, c_int64]),
@@ -440,6 +444,7 @@ _FUNCS = {
     "tfm_session_model": (P, [P]),
     # generation
     "tfm_gen_params_init": (None, [POINTER(tfm_gen_params), c_size_t]),
+    "tfm_gen_stats_init": (None, [POINTER(tfm_gen_stats), c_size_t]),
     "tfm_generate": (c_int, [P, cp, POINTER(tfm_gen_params), i32p, c_int32, i32p, POINTER(tfm_gen_stats)]),
     "tfm_generate_tokens": (c_int, [P, i32p, c_int32, POINTER(tfm_gen_params), i32p, c_int32, i32p, POINTER(tfm_gen_stats)]),
     "tfm_sample": (c_int32, [fp, c_int32, POINTER(tfm_gen_params), POINTER(c_uint64), i32p, c_int32, c_void_p]),

@@ -654,7 +654,7 @@ class Session(_Owned):
         c = _ffi.tfm_token_fn(cb)
         gp.on_token = c
         n = c_int32()
-        stats = _ffi.tfm_gen_stats()
+        stats = _ffi.default_struct(_ffi.tfm_gen_stats, "tfm_gen_stats_init")
         h = self._h() if claimed else self._idle()
         self._busy = True
         try:
@@ -892,7 +892,7 @@ class SafeTensors(_Owned):
         i = L.tfm_safetensors_find(h, _b(name))
         if i < 0:
             raise KeyError(name)
-        inf = _ffi.tfm_safetensors_info()
+        inf = _ffi.default_struct(_ffi.tfm_safetensors_info, "tfm_safetensors_info_init")
         L.tfm_safetensors_info_at(h, i, byref(inf))
         return inf
 

@@ -88,3 +88,12 @@ def test_every_function_has_a_prototype(lib):
         f = getattr(lib, name)
         assert f.argtypes is not None, name
         assert f.restype is not ctypes.c_int or _ffi._FUNCS[name][0] is ctypes.c_int, name
+
+
+def test_output_structs_are_sized_before_the_call(lib):
+    # The library writes an output struct only up to the struct_size the
+    # package set (docs/ABI.md): its init function sets the package's size.
+    for s, init in ((_ffi.tfm_safetensors_info, "tfm_safetensors_info_init"),
+                    (_ffi.tfm_gen_stats, "tfm_gen_stats_init")):
+        assert s._fields_[0][0] == "struct_size"
+        assert _ffi.default_struct(s, init).struct_size == ctypes.sizeof(s)
