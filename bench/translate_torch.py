@@ -20,6 +20,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools", "train_de_en"))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "golden"))
+import beam_rules  # noqa: E402
 import marian  # noqa: E402
 import st  # noqa: E402
 
@@ -95,6 +96,7 @@ def log_probs(logits, c, last):
 @torch.no_grad()
 def translate(m, c, src, src_pad, T, K):
     eos, start = c["eos_token_id"], c["decoder_start_token_id"]
+    lpen = c.get("length_penalty", 1.0)
     B = src.shape[0]
     dec = Decoder(m, m.encode(src, src_pad), src_pad)
     logits = dec.step(torch.full((B,), start, dtype=torch.long), 0)
@@ -124,25 +126,16 @@ def translate(m, c, src, src_pad, T, K):
         for b in range(B):
             rows = [b] if t == 0 else list(range(b * K, b * K + K))
             scores = torch.tensor([sc for _, sc in beams[b]], dtype=torch.float64)
-            if t == 0:
-                rows, scores = [b], scores[:1]
             tot = (lp[rows] + scores[:, None]).reshape(-1)
             vals, idx = torch.sort(tot, descending=True, stable=True)
-            nxt = []
-            for rank in range(2 * K):
-                sc, k, v = vals[rank].item(), int(idx[rank]) // V, int(idx[rank]) % V
-                if last or v == eos:
-                    if rank < K:
-                        marian._keep(hyps[b], K, sc / ((t + 1) ** 1.0), beams[b][k][0] + [v])
-                    continue
-                nxt.append((beams[b][k][0] + [v], sc, b * K + k))
-                if len(nxt) == K:
-                    break
-            beams[b] = [(tk, sc) for tk, sc, _ in nxt]
-            nxt_tok += [tk[-1] for tk, _, _ in nxt]
-            nxt_row += [r for _, _, r in nxt]
-            if not last and (len(hyps[b]) < K or nxt[0][1] / (t + 1) > min(h[0] for h in hyps[b])):
-                any_open = True
+            cands = [(vals[r].item(), int(idx[r]) // V, int(idx[r]) % V) for r in range(2 * K)]
+            old = [tk for tk, _ in beams[b]]
+            beams[b], can_gain = beam_rules.step(beams[b], hyps[b], cands, t, K, lpen, False,
+                                                 last, eos)
+            for tk, _ in beams[b]:  # beams are distinct, so the prefix names the row
+                nxt_tok.append(tk[-1])
+                nxt_row.append(b * K + old.index(tk[:-1]))
+            any_open = any_open or can_gain
         if not any_open or last:
             break
         dec.reorder(torch.tensor(nxt_row))

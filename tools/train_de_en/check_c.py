@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Compares the C library's translations of the held-out set with PyTorch's.
 
-usage: check_c.py TFM_BINARY MODEL_DIR WORK_DIR
-Reads WORK_DIR/heldout_pytorch.json (written by train.py: the source ids and
-the PyTorch greedy and beam outputs), runs `tfm translate MODEL_DIR --ids
+usage: check_c.py TFM_BINARY MODEL_DIR [REFERENCE_JSON] [--only greedy|beam]
+Reads REFERENCE_JSON (default MODEL_DIR/heldout_pytorch.json, written by
+train.py: the source ids and the PyTorch greedy and beam outputs), runs `tfm translate MODEL_DIR --ids
 ... --json` in batches for greedy and beam search, and reports how many
 translations agree token for token. Exit status 0 when all do.
 """
@@ -24,12 +24,18 @@ def run(tfm, model, srcs, beam, max_len):
 
 
 def main():
-    tfm, model, work = sys.argv[1:4]
-    ref = json.load(open(work + "/heldout_pytorch.json"))
+    args, only = sys.argv[1:], None
+    if "--only" in args:
+        i = args.index("--only")
+        only = args[i + 1]
+        del args[i: i + 2]
+    tfm, model = args[:2]
+    path = args[2] if len(args) > 2 else model + "/heldout_pytorch.json"
+    ref = json.load(open(path))
     srcs, T = ref["source_ids"], ref["max_length"]
     ok = True
     for name, beam in (("greedy", 1), ("beam", ref["beam_size"])):
-        if not ref[name]:
+        if not ref[name] or (only and only != name):
             continue
         got = run(tfm, model, srcs, beam, T)
         same = sum(a == b for a, b in zip(got, ref[name]))

@@ -3,20 +3,28 @@
 
 Reads /usr/share/dictd/freedict-deu-eng.dict.dz (dictd format: gzip-compatible),
 whose entries are a headword line "German /IPA/ <grammar>" followed by the
-English translations (alternatives separated by ", "), then optional
-"Synonym", "see:" and "Note:" lines. Keeps:
-  - sentences: headwords of several words ending in . ? or ! (the example
-    sentences and sayings), with the first English alternative that is a
-    whole sentence;
-  - phrases and words: every other headword, with its first translation;
+English translations (alternatives separated by ", "), then optional quoted
+usage examples ('"German"  - English'), "Synonym", "see:" and "Note:" lines.
+Keeps:
+  - sentences: headwords and usage examples of several words ending in
+    . ? or ! (example sentences and sayings), with the first English
+    alternative that is a whole sentence;
+  - phrases and words: every other headword and usage example, with its
+    first translation;
+  - generated sentences (synth.py): simple sentences made from the
+    dictionary's most frequent nouns (with gender and plural), adjectives
+    and verbs in a few grammatical frames ("Das Haus ist klein." /
+    "The house is small."), so that the model sees the basic sentence
+    patterns that the dictionary's idiomatic examples rarely show;
 drops entries with placeholders (etw., jdn., sth., sb. ...), slashed variants
 and annotations ([Am.], <n>, {...}, (...)), deduplicates the pairs, and
 splits them by German text (all pairs of one German string on the same
-side) with a fixed seed: the held-out set is sentences only.
+side) with a fixed seed: the held-out set is dictionary sentences only,
+and no generated sentence equals a held-out German sentence.
 
-usage: extract.py OUT_DIR [--heldout N] [--seed S] [--dict PATH]
-writes OUT_DIR/train.tsv, OUT_DIR/heldout.tsv (German TAB English) and
-OUT_DIR/extract.json (counts).
+usage: extract.py OUT_DIR [--heldout N] [--synth N] [--seed S] [--dict PATH]
+writes OUT_DIR/train.tsv (dictionary pairs), OUT_DIR/generated.tsv,
+OUT_DIR/heldout.tsv (German TAB English) and OUT_DIR/extract.json (counts).
 """
 import argparse
 import gzip
@@ -24,9 +32,14 @@ import json
 import os
 import random
 import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import synth  # noqa: E402
 
 DICT = "/usr/share/dictd/freedict-deu-eng.dict.dz"
-HEAD = re.compile(r"^(\S.*?) /[^/]*/(?: <[^>]*>)?\s*$")
+HEAD = re.compile(r"^(\S.*?) /[^/]*/(?: <([^>]*)>)?\s*$")
+EXAMPLE = re.compile(r'^\s+"(.+)"\s+-\s+(.+)$')
 PLACEHOLDER = re.compile(r"\b(etw|jdn|jdm|jds|jd|sth|sb|sb's|o\.s|so|usw|etc)\.", re.I)
 SENT_END = re.compile(r"[.?!]$")
 
@@ -42,33 +55,40 @@ def clean(s):
 
 
 def entries(text):
-    """(german headword, [english lines]) in file order."""
-    head, body = None, []
+    """Entries in file order: dicts with head, tag, lines (English), examples
+    ([(German, English)]) and see (the names of its see: line)."""
+    e = None
     for line in text.split("\n"):
         m = HEAD.match(line)
         if m:
-            if head is not None:
-                yield head, body
-            head, body = m.group(1).strip(), []
-        elif head is not None and line and not line.startswith("   ") and \
-                not line.startswith(" see:") and not line.startswith("         Note"):
-            body.append(line.strip())
-    if head is not None:
-        yield head, body
-
-
-def first_translation(de, lines, sentence):
-    for line in lines:
-        line = clean(line)
-        if not line:
+            if e is not None:
+                yield e
+            e = {"head": m.group(1).strip(), "tag": m.group(2) or "", "lines": [],
+                 "examples": [], "see": []}
             continue
-        if sentence:
-            alts = re.split(r"(?<=[.?!]), ", line)
-        else:
-            alts = line.split(", ")
-        for a in alts:
-            a = a.strip().rstrip(";").strip()
-            if not a or "/" in a or "|" in a or PLACEHOLDER.search(a):
+        if e is None or not line:
+            continue
+        x = EXAMPLE.match(line)
+        if x:
+            e["examples"].append((x.group(1).strip(), x.group(2).strip()))
+        elif line.startswith(" see:"):
+            e["see"] = re.findall(r"\{([^}]*)\}", line)
+        elif not line.startswith("   ") and not line.startswith("         Note"):
+            e["lines"].append(line.strip())
+    if e is not None:
+        yield e
+
+
+def alternatives(line, sentence):
+    line = clean(line)
+    alts = re.split(r"(?<=[.?!]), ", line) if sentence else line.split(", ")
+    return [a.strip().rstrip(";").strip() for a in alts]
+
+
+def first_translation(lines, sentence):
+    for line in lines:
+        for a in alternatives(line, sentence):
+            if not a or "/" in a or "|" in a or "\u2026" in a or PLACEHOLDER.search(a):
                 continue
             if sentence and not SENT_END.search(a):
                 continue
@@ -76,37 +96,52 @@ def first_translation(de, lines, sentence):
     return None
 
 
+def dictionary_pairs(ents):
+    """(German, English, is_sentence) from headwords and usage examples."""
+    out, seen = [], set()
+
+    def add(de_raw, lines):
+        de = clean(de_raw)
+        if not de or "/" in de or "|" in de or "\u2026" in de or PLACEHOLDER.search(de) \
+                or len(de) > 200:
+            return
+        sentence = " " in de and bool(SENT_END.search(de))
+        en = first_translation(lines, sentence)
+        if not en or len(en) > 200 or (de, en) in seen:
+            return
+        seen.add((de, en))
+        out.append((de, en, sentence))
+
+    for e in ents:
+        add(e["head"], e["lines"])
+        for de, en in e["examples"]:
+            add(de, [en])
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--heldout", type=int, default=500)
+    ap.add_argument("--synth", type=int, default=80000, help="generated sentence pairs")
     ap.add_argument("--seed", type=int, default=20240607)
     ap.add_argument("--dict", default=DICT)
     a = ap.parse_args()
     text = gzip.open(a.dict, "rb").read().decode("utf-8")
-    pairs, seen = [], set()
-    n_sent = 0
-    for head, body in entries(text):
-        de = clean(head)
-        if not de or "/" in de or "|" in de or PLACEHOLDER.search(de) or len(de) > 200:
-            continue
-        sentence = " " in de and bool(SENT_END.search(de))
-        en = first_translation(de, body, sentence)
-        if not en or len(en) > 200:
-            continue
-        if (de, en) in seen:
-            continue
-        seen.add((de, en))
-        pairs.append((de, en, sentence))
-        n_sent += sentence
+    ents = list(entries(text))
+    pairs = dictionary_pairs(ents)
     # split by German string, sentences only in the held-out set
     rng = random.Random(a.seed)
     sent_de = sorted({de for de, en, s in pairs if s})
     rng.shuffle(sent_de)
     held = set(sent_de[: a.heldout])
+    lex = synth.lexicon(ents, [(de, en) for de, en, s in pairs if " " in de], clean)
+    gen = [(de, en) for de, en in synth.sentences(lex, a.synth, random.Random(a.seed + 1))
+           if de not in held]
     os.makedirs(a.out, exist_ok=True)
-    n_train = n_held = 0
+    n_train = n_held = n_sent = 0
     with open(os.path.join(a.out, "train.tsv"), "w", encoding="utf-8") as ft, \
+            open(os.path.join(a.out, "generated.tsv"), "w", encoding="utf-8") as fg, \
             open(os.path.join(a.out, "heldout.tsv"), "w", encoding="utf-8") as fh:
         for de, en, s in pairs:
             if de in held:
@@ -116,8 +151,13 @@ def main():
             else:
                 ft.write(de + "\t" + en + "\n")
                 n_train += 1
-    info = {"source": a.dict, "pairs": len(pairs), "sentences": n_sent, "train": n_train,
-            "heldout": n_held, "seed": a.seed}
+                n_sent += s
+        for de, en in gen:
+            fg.write(de + "\t" + en + "\n")
+    info = {"source": a.dict, "dictionary_pairs": len(pairs),
+            "dictionary_sentences": len(sent_de), "train_dictionary": n_train,
+            "train_dictionary_sentences": n_sent, "train_generated": len(gen),
+            "heldout": n_held, "lexicon": {k: len(v) for k, v in lex.items()}, "seed": a.seed}
     with open(os.path.join(a.out, "extract.json"), "w") as f:
         json.dump(info, f, indent=1)
     print(json.dumps(info))

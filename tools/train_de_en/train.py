@@ -3,21 +3,23 @@
 
 usage: train.py WORK_DIR OUT_DIR [--minutes M] [--threads N] [options]
 
-WORK_DIR holds train.tsv and heldout.tsv from extract.py; OUT_DIR receives
+WORK_DIR holds train.tsv, generated.tsv and heldout.tsv from extract.py; OUT_DIR receives
 config.json, model.safetensors (F16 unless --f32), vocab.json, source.spm,
-target.spm, heldout.tsv (the scored pairs), PROVENANCE.md and scores.json. Steps:
+target.spm, heldout.tsv (the scored pairs), heldout_pytorch.json,
+PROVENANCE.md and scores.json. Steps:
   1. a joint SentencePiece unigram model on both sides of train.tsv
      (python3-sentencepiece); vocab.json maps its pieces to the model's ids
      as Marian folders do: </s> 0, <unk> 1, the pieces, <pad> last;
   2. the Marian-layout model of marian.py trained with label-smoothed
      cross-entropy, Adam and an inverse-square-root schedule, on the CPU with
-     --threads threads, until --minutes have passed (the example sentences
-     repeated --sent-repeat times, the word and phrase pairs once);
+     --threads threads, until --minutes have passed (per epoch: the
+     dictionary's sentences --sent-repeat times, the generated sentences
+     once, and --words of its word and phrase pairs, drawn afresh);
   3. the weights rounded to what the export stores, the held-out pairs
      translated greedily and with beam search (the library's rules), BLEU and
      chrF (metrics.py) written to scores.json and PROVENANCE.md, and the
-     PyTorch outputs to WORK_DIR/heldout_pytorch.json for comparison with the
-     C library.
+     PyTorch outputs to OUT_DIR/heldout_pytorch.json, against which
+     check_c.py and tests/sh/translate_bundled.sh compare the C library.
 """
 import argparse
 import json
@@ -136,11 +138,13 @@ def main():
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--ffn", type=int, default=1024)
     ap.add_argument("--max-len", type=int, default=64, help="tokens per side (EOS included)")
-    ap.add_argument("--max-tokens", type=int, default=3000, help="tokens per batch")
-    ap.add_argument("--sent-repeat", type=int, default=4)
+    ap.add_argument("--max-tokens", type=int, default=2500, help="tokens per batch and side")
+    ap.add_argument("--sent-repeat", type=int, default=3)
+    ap.add_argument("--words", type=int, default=250000,
+                    help="word and phrase pairs per epoch (0: all)")
     ap.add_argument("--max-pairs", type=int, default=0, help="0: all")
-    ap.add_argument("--lr", type=float, default=7e-4)
-    ap.add_argument("--warmup", type=int, default=1000)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=400)
     ap.add_argument("--beam", type=int, default=4)
     ap.add_argument("--heldout", type=int, default=0, help="held-out pairs scored (0: all)")
     ap.add_argument("--seed", type=int, default=1)
@@ -151,6 +155,8 @@ def main():
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
     train = read_tsv(os.path.join(a.work, "train.tsv"))
+    gen_path = os.path.join(a.work, "generated.tsv")
+    generated = read_tsv(gen_path) if os.path.exists(gen_path) else []
     held = read_tsv(os.path.join(a.work, "heldout.tsv"))
     if a.max_pairs:
         rng.shuffle(train)
@@ -158,18 +164,38 @@ def main():
     if a.heldout:
         held = held[: a.heldout]
     import sentencepiece as spm
-    spm_path = train_spm(a.work, train, a.vocab, a.seed)
+    spm_path = train_spm(a.work, train + generated, a.vocab, a.seed)
     sp = spm.SentencePieceProcessor(model_file=spm_path)
     vocab, pad = vocab_of(sp)
     V = pad + 1
-    data = []
-    for de, en in train:
+    sents, gen, words = [], [], []
+    for i, (de, en) in enumerate(train + generated):
         s, t = encode(sp, de), encode(sp, en)
         if len(s) <= a.max_len and len(t) <= a.max_len:
-            rep = a.sent_repeat if de.endswith((".", "?", "!")) and " " in de else 1
-            data += [(s, t)] * rep
-    print("pairs %d (with repeats %d), vocab %d, spm %.0fs" % (len(train), len(data), V,
-                                                             time.time() - t0), flush=True)
+            if i >= len(train):
+                gen.append((s, t))
+            elif de.endswith((".", "?", "!")) and " " in de:
+                sents.append((s, t))
+            else:
+                words.append((s, t))
+    sents = sents * a.sent_repeat + gen
+    n_words = min(a.words or len(words), len(words))
+
+    def epoch_data():
+        rng.shuffle(words)
+        return sents + words[:n_words]
+    data = epoch_data()
+    print("pairs %d + %d generated; per epoch %d sentences, %d words; vocab %d, spm %.0fs" %
+          (len(train), len(generated), len(sents), n_words, V, time.time() - t0), flush=True)
+    inv = {i: p for p, i in vocab.items()}
+
+    def detok(ids):
+        s = "".join(inv[i] for i in ids if i not in (0, 1, pad)).replace("\u2581", " ")
+        return s[1:] if s.startswith(" ") else s
+
+    examples = ["Das Haus ist klein.", "Ich habe Hunger.", "Wo ist der Bahnhof?",
+                "Das ist ein gutes Buch.", "Er kommt morgen."]
+    ex_ids = [encode(sp, x) for x in examples]
     cfg = marian.config(V, pad, d=a.d_model, layers=a.layers, heads=a.heads, ffn=a.ffn,
                         max_pos=max(256, a.max_len + 2))
     cfg["max_length"] = a.max_len + 1
@@ -187,6 +213,8 @@ def main():
     model.train()
     while time.time() < deadline:
         epoch += 1
+        if epoch > 1:
+            data = epoch_data()
         for b in batches(data, a.max_tokens, rng):
             if time.time() >= deadline:
                 break
@@ -206,6 +234,11 @@ def main():
             if step % 100 == 0:
                 print("epoch %d step %d loss %.3f target tokens %d, %.1f min" %
                       (epoch, step, loss_avg, tokens, (time.time() - t0) / 60), flush=True)
+            if step % 500 == 0:
+                model.eval()
+                g, _ = translate_all(model, sp, ex_ids, pad, 24, 1)
+                print("  " + " | ".join(detok(x) for x in g), flush=True)
+                model.train()
     train_min = (time.time() - t0) / 60
     # ---- the weights as exported, then the held-out scores
     model.eval()
@@ -219,12 +252,6 @@ def main():
     with open(os.path.join(a.out, "heldout.tsv"), "w", encoding="utf-8") as f:
         for de, en in held:
             f.write(de + "\t" + en + "\n")
-    inv = {i: p for p, i in vocab.items()}
-
-    def detok(ids):
-        s = "".join(inv[i] for i in ids if i not in (0, 1, pad)).replace("\u2581", " ")
-        return s[1:] if s.startswith(" ") else s
-
     src_ids = [encode(sp, de)[: a.max_len] for de, _ in held]
     g, bm = translate_all(model, sp, src_ids, pad, a.max_len, a.beam)
     refs = [en for _, en in held]
@@ -239,14 +266,11 @@ def main():
         scores["beam"] = a.beam
         scores["beam_bleu"] = metrics.bleu(b_txt, refs)
         scores["beam_chrf"] = metrics.chrf(b_txt, refs)
-    examples = ["Das Haus ist klein.", "Ich habe Hunger.", "Wo ist der Bahnhof?",
-                "Das ist ein gutes Buch.", "Er kommt morgen."]
-    ex_ids = [encode(sp, x) for x in examples]
     ex_g, _ = translate_all(model, sp, ex_ids, pad, a.max_len, 1)
     scores["examples"] = {x: detok(y) for x, y in zip(examples, ex_g)}
     with open(os.path.join(a.out, "scores.json"), "w") as f:
         json.dump(scores, f, indent=1, ensure_ascii=False)
-    with open(os.path.join(a.work, "heldout_pytorch.json"), "w") as f:
+    with open(os.path.join(a.out, "heldout_pytorch.json"), "w") as f:
         json.dump({"source_ids": src_ids, "greedy": g, "beam": bm, "beam_size": a.beam,
                    "max_length": a.max_len}, f)
     with open(os.path.join(a.out, "PROVENANCE.md"), "w", encoding="utf-8") as f:
@@ -269,7 +293,10 @@ Made by `tools/train_de_en` of libtransformer: `%(cmd)s`
 
 The training pairs are the example sentences, phrases and word translations
 of the German-English Ding dictionary as Debian ships it in the package
-`dict-freedict-deu-eng` (FreeDict edition; /usr/share/dictd/freedict-deu-eng.dict.dz):
+`dict-freedict-deu-eng` (FreeDict edition; /usr/share/dictd/freedict-deu-eng.dict.dz),
+and simple sentences that tools/train_de_en/synth.py generates from the
+dictionary's own nouns, adjectives and verbs in fixed grammatical frames
+("Der Hund ist im Haus." / "The dog is in the house."). The dictionary is
 Copyright (C) Frank Richter 1995-2020, Einhard Leichtfuss 2020-2022,
 Sebastian Humenda 2021, distributed under the GNU General Public License
 version 3 and the GNU Affero General Public License version 3 (the Ding data
@@ -282,7 +309,10 @@ package's /usr/share/doc/dict-freedict-deu-eng/copyright.
 On %(heldout_pairs)s held-out sentence pairs the extraction set aside (their
 German sentences never appear in training):
 greedy: BLEU %(greedy_bleu)s, chrF %(greedy_chrf)s; %(beam)s
-(corpus BLEU-4 and chrF of tools/train_de_en/metrics.py).
+(corpus BLEU-4 and chrF of tools/train_de_en/metrics.py). heldout_pytorch.json
+holds PyTorch's greedy and beam outputs for them; tools/train_de_en/check_c.py
+and libtransformer's tests/sh/translate_bundled.sh compare the C library's
+translations with them token for token.
 
 Training: %(train_minutes)s minutes, %(steps)s steps, %(parameters)s
 parameters, %(threads)s threads, weights stored as %(dtype)s.
