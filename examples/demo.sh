@@ -9,7 +9,8 @@ BUILD=${1:-build}
 echo
 if [ -f models/de-en/config.json ]; then
   "$BUILD/tfm" translate models/de-en --beam 4 \
-    "Das Haus ist klein." "Ich habe Hunger." "Wo ist der Bahnhof?" "Das Wetter ist heute schön."
+    "Das Haus ist klein." "Der Hund ist im Garten." "Wo ist der Bahnhof?" \
+    "Das Buch liegt auf dem Tisch." "Die Kinder spielen im Park."
   echo
   "$BUILD/tfm" translate models/de-en --attention "$BUILD/attention.svg" "Das Haus ist klein."
   echo "(alignment heatmap written to $BUILD/attention.svg)"
