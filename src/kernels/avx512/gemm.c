@@ -102,6 +102,12 @@ static void pack_b(int64_t k, int64_t n, const float *b, int64_t ldb, int trans_
                 int blk;
                 for (blk = 0; blk < GEMM_NV; blk++) {
                     __m512 r[16];
+                    if (16 * blk >= nj) { // past the last row: zeros, nothing to transpose
+                        for (q = 0; q < kq; q++)
+                            _mm512_storeu_ps(bp + (p + q) * GEMM_NR + 16 * blk,
+                                             _mm512_setzero_ps());
+                        continue;
+                    }
                     for (j = 0; j < 16; j++) {
                         int64_t row = 16 * blk + j;
                         r[j] = row < nj ? _mm512_maskz_loadu_ps(mk, bj + row * ldb + p)
