@@ -135,7 +135,7 @@ def main():
     sent_de = sorted({de for de, en, s in pairs if s})
     rng.shuffle(sent_de)
     held = set(sent_de[: a.heldout])
-    lex = synth.lexicon(ents, [(de, en) for de, en, s in pairs if " " in de], clean)
+    lex = synth.lexicon(ents, [(de, en) for de, en, s in pairs if " " in de], alternatives)
     gen = [(de, en) for de, en in synth.sentences(lex, a.synth, random.Random(a.seed + 1))
            if de not in held]
     os.makedirs(a.out, exist_ok=True)

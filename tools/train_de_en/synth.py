@@ -29,14 +29,11 @@ INDEF = {"nom": {"m": "ein", "f": "eine", "n": "ein"},
          "acc": {"m": "einen", "f": "eine", "n": "ein"}}
 
 
-def _alts(lines, clean):
+def _alts(lines, alternatives):
     out = []
     for line in lines:
-        for a in clean(line).split(", "):
-            a = a.strip()
-            if a.startswith("to "):
-                a = a[3:]
-            out.append(a)
+        for a in alternatives(line, False):
+            out.append(a[3:] if a.startswith("to ") else a)
     return out
 
 
@@ -49,7 +46,7 @@ def _inflected(adj, heads):
     return adj.endswith("er") and (adj[:-2] in heads or plain[:-2] in heads)
 
 
-def lexicon(ents, example_pairs, clean, n_nouns=1500, n_adj=300, n_verbs=250):
+def lexicon(ents, example_pairs, alternatives, n_nouns=1500, n_adj=300, n_verbs=250):
     de_index = collections.defaultdict(set)
     en_tokens = []
     for i, (de, en) in enumerate(example_pairs):
@@ -78,13 +75,13 @@ def lexicon(ents, example_pairs, clean, n_nouns=1500, n_adj=300, n_verbs=250):
     adj_heads = {e["head"] for e in ents if e["tag"] == "adj"}
     for i, e in enumerate(ents):
         head, tag = e["head"], e["tag"]
-        alts = _alts(e["lines"], clean)
+        alts = _alts(e["lines"], alternatives)
         bonus = 3 * len(e["examples"])  # the dictionary illustrates its main senses
         if tag in GENDERS and NOUN.match(head):
             plural = None
             for f in ents[i + 1: i + 8]:
                 if f["tag"] == "pl" and head in f["see"] and NOUN.match(f["head"]):
-                    pl_alts = _alts(f["lines"], clean)
+                    pl_alts = _alts(f["lines"], alternatives)
                     if len(pl_alts) == len(alts):
                         plural = (f["head"], pl_alts)
                     break
@@ -230,7 +227,7 @@ def sentences(lex, n, rng):
     while len(out) < n and tries < 20 * n:
         tries += 1
         p = frame()
-        if p is None or p[1] is None:
+        if p is None:
             continue
         de, en = _cap(p[0]), p[1]
         if de in seen:

@@ -184,7 +184,6 @@ def main():
     def epoch_data():
         rng.shuffle(words)
         return sents + words[:n_words]
-    data = epoch_data()
     print("pairs %d + %d generated; per epoch %d sentences, %d words; vocab %d, spm %.0fs" %
           (len(train), len(generated), len(sents), n_words, V, time.time() - t0), flush=True)
     inv = {i: p for p, i in vocab.items()}
@@ -213,8 +212,7 @@ def main():
     model.train()
     while time.time() < deadline:
         epoch += 1
-        if epoch > 1:
-            data = epoch_data()
+        data = epoch_data()
         for b in batches(data, a.max_tokens, rng):
             if time.time() >= deadline:
                 break
