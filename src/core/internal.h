@@ -127,4 +127,48 @@ void *tfm__row_ptr(const tfm_tensor *t, int64_t r);
 /* Offset in elements of the i-th element (row-major order) of t. */
 int64_t tfm__elem_offset(const tfm_tensor *t, int64_t i);
 
+/* ---- workspaces and the arena (workspace.c) -----------------------------*/
+
+struct tfm_workspace {
+    tfm_ctx *ctx;
+    void *data;
+    size_t size;
+};
+
+// A bump allocator over a workspace. Buffers are rounded to 64 bytes, so a
+// size computed with tfm__ws_add matches what tfm__arena_f32 hands out.
+typedef struct tfm__arena {
+    char *base;
+    size_t size, used;
+} tfm__arena;
+
+#define TFM__WS_ALIGN 64
+
+// Adds the bytes of n floats (rounded) to *total; sets *total to SIZE_MAX on
+// overflow (sticky).
+void tfm__ws_add(size_t *total, int64_t n);
+// n floats from the arena (NULL when it is exhausted: a sizing bug).
+float *tfm__arena_f32(tfm__arena *a, int64_t n);
+
+// Opens an arena of `need` bytes: from ws (checked: TFM_ERR_RANGE naming
+// `what` when too small) or, with ws NULL, a temporary allocation stored in
+// *tmp (free with tfm__arena_close).
+tfm_status tfm__arena_open(tfm_ctx *ctx, tfm_workspace *ws, size_t need,
+                           const char *what, tfm__arena *a, void **tmp);
+void tfm__arena_close(tfm_ctx *ctx, void *tmp, size_t need);
+
+/* ---- tensor views and masks (tensor.c) ----------------------------------*/
+
+// Fills a caller-owned struct as an f32 view of `data` with the given
+// shape and strides (elements).
+void tfm__view(tfm_tensor *t, float *data, int ndim, const int64_t *shape,
+               const int64_t *stride);
+// Contiguous f32 view.
+void tfm__view_c(tfm_tensor *t, float *data, int ndim, const int64_t *shape);
+// Checks an optional u8/i32 [B, S] padding mask; name for messages.
+tfm_status tfm__check_pad_mask(tfm_ctx *ctx, const tfm_tensor *m, int64_t b,
+                               int64_t s, const char *what);
+// 1 when element (b, s) of a u8/i32 padding mask is nonzero.
+int tfm__pad_at(const tfm_tensor *m, int64_t b, int64_t s);
+
 #endif /* TFM_INTERNAL_H */

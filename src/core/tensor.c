@@ -391,3 +391,48 @@ int64_t tfm__elem_offset(const tfm_tensor *t, int64_t i) {
     }
     return off;
 }
+
+// ---- views and padding masks ---------------------------------------------------------
+
+void tfm__view(tfm_tensor *t, float *data, int ndim, const int64_t *shape,
+               const int64_t *stride) {
+    int i;
+    memset(t, 0, sizeof *t);
+    t->dtype = TFM_F32;
+    t->ndim = ndim;
+    t->scale = 1.0f;
+    t->data = data;
+    for (i = 0; i < TFM_MAX_DIMS; i++) {
+        t->shape[i] = i < ndim ? shape[i] : 1;
+        t->stride[i] = i < ndim ? stride[i] : 0;
+    }
+}
+
+void tfm__view_c(tfm_tensor *t, float *data, int ndim, const int64_t *shape) {
+    int64_t st[TFM_MAX_DIMS], s = 1;
+    int i;
+    for (i = ndim - 1; i >= 0; i--) {
+        st[i] = s;
+        s *= shape[i];
+    }
+    tfm__view(t, data, ndim, shape, st);
+}
+
+tfm_status tfm__check_pad_mask(tfm_ctx *ctx, const tfm_tensor *m, int64_t b,
+                               int64_t s, const char *what) {
+    char sh[80];
+    if (!m) return TFM_OK;
+    if (m->dtype != TFM_U8 && m->dtype != TFM_I32)
+        return tfm__err(ctx, TFM_ERR_DTYPE, "%s has dtype %s, expected u8 or i32", what,
+                        tfm_dtype_name((tfm_dtype)m->dtype));
+    if (m->ndim != 2 || m->shape[0] != b || m->shape[1] != s)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected [%lld, %lld]", what,
+                        tfm__shape_str(m, sh, sizeof sh), (long long)b, (long long)s);
+    return TFM_OK;
+}
+
+int tfm__pad_at(const tfm_tensor *m, int64_t b, int64_t s) {
+    int64_t off = b * m->stride[0] + s * m->stride[1];
+    if (m->dtype == TFM_U8) return ((const uint8_t *)m->data)[off] != 0;
+    return ((const int32_t *)m->data)[off] != 0;
+}

@@ -1,6 +1,5 @@
 /*
- * Internal declarations of the layer code (src/nn/): the workspace arena,
- * the attention core shared by tfm_attention and the modules, and the
+ * Internal declarations of the layer code (src/nn/): the KV cache and the
  * internal forward functions that layers and models call with an arena.
  *
  * Letters: B batch, S/Sq queries, Sk keys, D model width, H query heads,
@@ -10,98 +9,17 @@
 #define TFM_NN_H
 
 #include "../core/internal.h"
-#include "../kernels/kernels.h"
+#include "../ops/ops.h"
 
 #include <string.h>
 
-// ---- workspace and arena --------------------------------------------------------
+// ---- sinusoids (positions.c) -------------------------------------------------------
 
-struct tfm_workspace {
-    tfm_ctx *ctx;
-    void *data;
-    size_t size;
-};
-
-// A bump allocator over a workspace. Buffers are rounded to 64 bytes, so a
-// size computed with tfm__ws_add matches what tfm__arena_f32 hands out.
-typedef struct tfm__arena {
-    char *base;
-    size_t size, used;
-} tfm__arena;
-
-#define TFM__WS_ALIGN 64
-
-// Adds the bytes of n floats (rounded) to *total; sets *total to SIZE_MAX on
-// overflow (sticky).
-void tfm__ws_add(size_t *total, int64_t n);
-// n floats from the arena (NULL when it is exhausted: a sizing bug).
-float *tfm__arena_f32(tfm__arena *a, int64_t n);
-
-// Opens an arena of `need` bytes: from ws (checked: TFM_ERR_RANGE naming
-// `what` when too small) or, with ws NULL, a temporary allocation stored in
-// *tmp (free with tfm__arena_close).
-tfm_status tfm__arena_open(tfm_ctx *ctx, tfm_workspace *ws, size_t need,
-                           const char *what, tfm__arena *a, void **tmp);
-void tfm__arena_close(tfm_ctx *ctx, void *tmp, size_t need);
-
-// ---- tensors without allocation ------------------------------------------------
-
-// Fills a caller-owned struct as an f32 view of `data` with the given
-// shape and strides (elements).
-void tfm__view(tfm_tensor *t, float *data, int ndim, const int64_t *shape,
-               const int64_t *stride);
-// Contiguous f32 view.
-void tfm__view_c(tfm_tensor *t, float *data, int ndim, const int64_t *shape);
-// Checks an optional u8/i32 [B, S] padding mask; name for messages.
-tfm_status tfm__check_pad_mask(tfm_ctx *ctx, const tfm_tensor *m, int64_t b,
-                               int64_t s, const char *what);
-// 1 when element (b, s) of a u8/i32 padding mask is nonzero.
-int tfm__pad_at(const tfm_tensor *m, int64_t b, int64_t s);
-
-// ---- attention core -------------------------------------------------------------
-
-typedef struct tfm__attn {
-    int64_t B, H, Hkv, Sq, Sk, Dh, Dv;
-    const float *q, *k, *v; // [B, H|Hkv, S, D] with strides below (dims 0..2)
-    float *o, *p;           // output, probabilities (p may be NULL)
-    int64_t qs[3], ks[3], vs[3], os[3], ps[3];
-    float scale;
-    int causal;
-    const float *alibi;        // [H] or NULL
-    const tfm_tensor *kpm;     // key padding mask [B, Sk] or NULL
-    const tfm_tensor *am;      // additive/bool mask, broadcast onto [B,H,Sq,Sk]
-    int64_t am_s[4];           // strides of am over [B, H, Sq, Sk] (0: broadcast)
-    // Work (multiply-adds) below which one task runs instead of the ctx's
-    // threads; 0 (as set up): the default. Callers that know their calls
-    // are small and frequent (a decoding step) raise it, so waking the pool
-    // does not cost more than the work.
-    double par_min;
-} tfm__attn;
-
-// Checks q, k, v, out, probs and the params and fills *a.
-tfm_status tfm__attn_setup(tfm_ctx *ctx, const tfm_tensor *q, const tfm_tensor *k,
-                           const tfm_tensor *v, const tfm_attn_params *params,
-                           tfm_tensor *out, tfm_tensor *probs, const char *op,
-                           tfm__attn *a);
-// Scratch floats the attention needs for calls of up to sk keys (per thread:
-// a block of scores, about 128 x sk, and packed blocks; attention.c).
-int64_t tfm__attn_scratch(tfm_ctx *ctx, int64_t sk);
-// Runs it; scratch holds tfm__attn_scratch(ctx, Sk) floats.
-void tfm__attn_run(tfm_ctx *ctx, const tfm__attn *a, float *scratch);
-
-// ---- RoPE ----------------------------------------------------------------------
-
-// Rotates x [B, S, H, Dh] (raw pointer, strides xs over B, S, H) in place,
-// and x2 [B, S, H2, Dh] (strides xs2; NULL for none) at the same positions
-// with the same angles. positions: i32 [B, S] or [S] tensor or NULL (offset
-// + s). scratch: tfm__rope_scratch(ctx, rot) floats.
-int64_t tfm__rope_scratch(tfm_ctx *ctx, int64_t rot_dim);
-void tfm__rope_run(tfm_ctx *ctx, float *x, int64_t B, int64_t S, int64_t H,
-                   const int64_t *xs, float *x2, int64_t H2, const int64_t *xs2,
-                   int layout, float theta, int64_t rot, int64_t offset,
-                   const tfm_tensor *positions, float *scratch);
-tfm_status tfm__check_positions(tfm_ctx *ctx, const tfm_tensor *pos, int64_t b,
-                                int64_t s, const char *what);
+// Adds (or writes, add == 0) the sinusoidal encoding of position p, in
+// layout `layout` (tfm_pos_layout), to the row o[d].
+void tfm__sin_row(int layout, int64_t p, int64_t d, float *o, int add);
+// Checks a sinusoidal layout and width for `op`'s messages.
+tfm_status tfm__check_sin_layout(tfm_ctx *ctx, int layout, int64_t d, const char *op);
 
 // ---- KV cache ---------------------------------------------------------------------
 

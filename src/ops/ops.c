@@ -8,6 +8,7 @@
 #include "../core/internal.h"
 #include "../kernels/kernels.h"
 #include "gemm.h"
+#include "ops.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -423,4 +424,14 @@ tfm_status tfm_embedding(tfm_ctx *ctx, const tfm_tensor *table, const tfm_tensor
         else k->bf16_to_f32(d, (const uint16_t *)row, o);
     }
     return TFM_OK;
+}
+
+// ---- rows --------------------------------------------------------------------------
+
+void tfm__vec_add(int64_t n, const float *a, const float *b, float *out) {
+    tfm__k()->add(n, a, b, out);
+}
+
+void tfm__vec_scale(int64_t n, float s, const float *x, float *out) {
+    tfm__k()->scale(n, s, x, out);
 }

@@ -11,7 +11,8 @@
  * same order whatever the split, so results are bit-identical for any
  * thread count.
  */
-#include "nn.h"
+#include "ops.h"
+#include "../kernels/kernels.h"
 
 #include <math.h>
 #include <stdio.h>
