@@ -759,6 +759,19 @@ TFM_API tfm_status tfm_rope(tfm_ctx *ctx, tfm_tensor *x, tfm_rope_layout layout,
                             float theta, int64_t rot_dim, int64_t offset,
                             const tfm_tensor *positions);
 
+/* Rotary tables for tfm_mha_params.rope_cos / rope_sin: cos_t and sin_t
+ * [n_positions, rot_dim / 2] get the cosine and sine of p * f_i, with
+ * f_i = 1 / theta^(2i / rot_dim), for every position p and pair i. flags 0:
+ * computed in double and rounded once (Hugging Face's Llama);
+ * TFM_ROPE_FLOAT_ANGLES: f_i, the angle, cos and sin in float, as llama2.c's
+ * run.c computes them (its checkpoints reproduce its text only so).
+ * Errors: TFM_ERR_INVALID_ARG (NULL tables, rot_dim odd or < 2, theta <= 0,
+ * n_positions < 1, unknown flags). Thread-safe. */
+#define TFM_ROPE_FLOAT_ANGLES 1
+TFM_API tfm_status tfm_rope_tables(tfm_ctx *ctx, float theta, int64_t rot_dim,
+                                   int64_t n_positions, uint32_t flags,
+                                   float *cos_t, float *sin_t);
+
 /* ALiBi slopes for n_heads heads (Press et al.; the interpolation of the
  * paper for a head count that is not a power of two) into out[n_heads].
  * Attention with slopes adds slope[h] * (j - i) to the score of query
@@ -908,6 +921,19 @@ typedef struct tfm_mha_params {
                              for the GEMM micro-kernels (tfm_matrix_pack; as
                              much memory again as the weights, faster
                              matmuls); 0: multiply by the borrowed weights  */
+    /* Precomputed rotary tables (both NULL, the default: the angles of each
+     * call are computed then, in double): cos and sin of the angle of every
+     * position p < rope_positions and pair i < rope_dim / 2 at [p, i],
+     * row-major, filled by tfm_rope_tables, owned by the caller and kept
+     * alive as long as the module. A call reaching a position past the
+     * table is TFM_ERR_RANGE. */
+    const float *rope_cos, *rope_sin;
+    int64_t rope_positions;
+    /* Attention work (multiply-adds of one call) below which the attention
+     * runs on the calling thread; 0 (default): the library's threshold.
+     * Decoding steps of small models are faster with a higher one, as
+     * waking the threads costs more than the work. */
+    int64_t attn_serial_below;
 } tfm_mha_params;
 TFM_API void tfm_mha_params_init(tfm_mha_params *p, size_t struct_size);
 TFM_PARAMS_DEFAULT(tfm_mha_params)
@@ -1056,6 +1082,11 @@ typedef struct tfm_layer_params {
     int32_t alibi;        /* ALiBi in self-attention (default 0)             */
     int64_t memory_dim;   /* width of the encoder memory; 0: D              */
     int32_t prepack;      /* as tfm_mha_params.prepack (default 1)           */
+    /* Self-attention's rotary tables and attention threshold: as the fields
+     * of tfm_mha_params (default NULL, 0, 0). */
+    const float *rope_cos, *rope_sin;
+    int64_t rope_positions;
+    int64_t attn_serial_below;
 } tfm_layer_params;
 TFM_API void tfm_layer_params_init(tfm_layer_params *p, size_t struct_size);
 TFM_PARAMS_DEFAULT(tfm_layer_params)

@@ -34,18 +34,10 @@ static void wrap1(tfm_tensor *t, int64_t n, const float *p) {
     tfm_tensor_wrap(t, TFM_F32, 1, &n, (void *)p);
 }
 
-// y[B, n_out] = x[B, n_in] W (+ b), from the packed W when there is one.
+// y[B, n_out] = x[B, n_in] W (+ b).
 static tfm_status linear(tfm_ctx *ctx, const tfm__linear *l, int64_t rows, const float *x,
                          float *y) {
-    tfm_tensor tx, tw, tb, ty;
-    wrap2(&tx, rows, l->n_in, x);
-    wrap2(&ty, rows, l->n_out, y);
-    if (l->b) wrap1(&tb, l->n_out, l->b);
-    if (l->pk) return tfm_matmul_packed(ctx, &tx, l->pk, l->b ? &tb : NULL, 1.0f, 0.0f, &ty);
-    if (l->wt) wrap2(&tw, l->n_out, l->n_in, l->w);
-    else wrap2(&tw, l->n_in, l->n_out, l->w);
-    tw.stride[0] = l->ld;
-    return tfm_matmul(ctx, &tx, &tw, l->wt, l->b ? &tb : NULL, 1.0f, 0.0f, &ty);
+    return tfm__linear_rows(ctx, l, rows, x, l->n_in, y, l->n_out, NULL);
 }
 
 static tfm_status norm(tfm_ctx *ctx, const tfm__dec_config *c, int64_t rows, const float *x,

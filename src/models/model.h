@@ -15,19 +15,6 @@
 
 // ---- weights ---------------------------------------------------------------------
 
-// A linear map y = x W (+ b) with x [B, n_in], y [B, n_out]. W is either
-// [n_out, n_in] (nn.Linear, wt = 1) or [n_in, n_out] (GPT-2's Conv1D, wt = 0),
-// rows `ld` floats apart (a column slice of a fused matrix has ld > n_out).
-// pk: the same W packed for the GEMM at load (tfm_model_params.prepack), owned
-// by the model, or NULL (then w is used where it lies).
-typedef struct tfm__linear {
-    const float *w;
-    const float *b; // [n_out] or NULL
-    int64_t n_in, n_out, ld;
-    int wt;
-    tfm_packed_matrix *pk;
-} tfm__linear;
-
 typedef struct tfm__dec_layer {
     const float *norm1_g, *norm1_b; // [D] attention pre-norm (b: LayerNorm only)
     tfm__linear q, k, v, o;         // D->D, D->KV, D->KV, D->D

@@ -25,36 +25,15 @@ void tfm_ffn_weights_init(tfm_ffn_weights *dst, size_t struct_size) {
     tfm__params_init(dst, struct_size, &w, sizeof w);
 }
 
-static tfm_status check_lin(tfm_ctx *ctx, const tfm_tensor *w, const tfm_tensor *b,
-                            int64_t rows, int64_t cols, int in_out, const char *name,
-                            const char *bname) {
-    char what[64], sh[80];
-    tfm_status st;
-    int64_t r0 = in_out ? cols : rows, r1 = in_out ? rows : cols;
-    snprintf(what, sizeof what, "ffn: %s", name);
-    if (!w) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s is missing", what);
-    if ((st = tfm__check_tensor(ctx, w, TFM_F32, 2, 2, what))) return st;
-    if (w->shape[0] != r0 || w->shape[1] != r1)
-        return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected [%lld, %lld]", what,
-                        tfm__shape_str(w, sh, sizeof sh), (long long)r0, (long long)r1);
-    if (b) {
-        snprintf(what, sizeof what, "ffn: %s", bname);
-        if ((st = tfm__check_tensor(ctx, b, TFM_F32, 1, 1, what))) return st;
-        if (b->shape[0] != rows)
-            return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected [%lld]", what,
-                            tfm__shape_str(b, sh, sizeof sh), (long long)rows);
-    }
-    return TFM_OK;
-}
-
 tfm_status tfm_ffn_create(tfm_ctx *ctx, const tfm_ffn_params *params,
                           const tfm_ffn_weights *weights, tfm_ffn **out) {
     tfm_ffn *f;
     tfm_ffn_params p;
     tfm_ffn_weights w;
     tfm_status st;
+    tfm__linear l1, l2, l3;
     int64_t D, F;
-    int io;
+    int io, i;
     if (out) *out = NULL;
     if (!ctx) return TFM_ERR_INVALID_ARG;
     if (!params || !weights || !out)
@@ -74,29 +53,26 @@ tfm_status tfm_ffn_create(tfm_ctx *ctx, const tfm_ffn_params *params,
                         (long long)D, (long long)F);
     if (params->act < TFM_ACT_NONE || params->act > TFM_ACT_SIGMOID)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "ffn: unknown activation %d", (int)params->act);
-    if ((st = check_lin(ctx, weights->w1, weights->b1, F, D, io, "w1", "b1"))) return st;
-    if ((st = check_lin(ctx, weights->w2, weights->b2, D, F, io, "w2", "b2"))) return st;
-    if (params->gated && (st = check_lin(ctx, weights->w3, weights->b3, F, D, io, "w3", "b3")))
+    if ((st = tfm__linear_init(ctx, &l1, weights->w1, weights->b1, D, F, io, "ffn", "w1",
+                               "b1")) ||
+        (st = tfm__linear_init(ctx, &l2, weights->w2, weights->b2, F, D, io, "ffn", "w2",
+                               "b2")) ||
+        (params->gated && (st = tfm__linear_init(ctx, &l3, weights->w3, weights->b3, D, F, io,
+                                                 "ffn", "w3", "b3"))))
         return st;
     f = (tfm_ffn *)tfm__alloc(ctx, sizeof *f);
     if (!f) return tfm__err(ctx, TFM_ERR_NOMEM, "ffn: out of memory");
     f->ctx = ctx;
     f->p = *params;
     f->p.struct_size = sizeof f->p;
-    f->w = *weights;
-    f->w.struct_size = sizeof f->w;
-    if (params->prepack) {
-        const tfm_tensor *mats[3];
-        int i;
-        mats[0] = weights->w1;
-        mats[1] = weights->w2;
-        mats[2] = params->gated ? weights->w3 : NULL;
-        for (i = 0; i < 3; i++)
-            if (mats[i] && (st = tfm_matrix_pack(ctx, mats[i], io ? 0 : 1, &f->packed[i]))) {
-                tfm_ffn_free(f);
-                return st;
-            }
-    }
+    f->lin[0] = l1;
+    f->lin[1] = l2;
+    if (params->gated) f->lin[2] = l3;
+    for (i = 0; params->prepack && i < 3; i++) // packed once for the GEMM micro-kernels
+        if ((st = tfm__linear_pack(ctx, &f->lin[i]))) {
+            tfm_ffn_free(f);
+            return st;
+        }
     *out = f;
     return TFM_OK;
 }
@@ -104,32 +80,30 @@ tfm_status tfm_ffn_create(tfm_ctx *ctx, const tfm_ffn_params *params,
 void tfm_ffn_free(tfm_ffn *f) {
     int i;
     if (!f) return;
-    for (i = 0; i < 3; i++) tfm_packed_matrix_free(f->packed[i]);
+    for (i = 0; i < 3; i++) tfm__linear_release(&f->lin[i]);
     tfm__free(f->ctx, f, sizeof *f);
 }
 
-size_t tfm__ffn_ws(const tfm_ffn *f, int64_t rows) {
-    size_t t = 0;
+size_t tfm__ffn_ws(tfm_ctx *ctx, const tfm_ffn *f, int64_t rows, int gemm) {
+    size_t t = 0, l = 0, s;
     int64_t n;
+    int i;
     if (rows < 1 || !tfm__mul_i64(rows, f->p.d_ff, &n)) return SIZE_MAX;
     tfm__ws_add(&t, n);
     if (f->p.gated) tfm__ws_add(&t, n);
-    return t;
+    for (i = 0; gemm && i < (f->p.gated ? 3 : 2); i++) { // packing scratch on top
+        s = tfm__linear_ws(ctx, &f->lin[i], rows);
+        if (s > l) l = s;
+    }
+    if (t == SIZE_MAX || l == SIZE_MAX || t > SIZE_MAX - l) return SIZE_MAX;
+    return t + l;
 }
 
 size_t tfm_ffn_workspace_size(const tfm_ffn *f, int64_t rows) {
     size_t t;
     if (!f) return 0;
-    t = tfm__ffn_ws(f, rows);
+    t = tfm__ffn_ws(f->ctx, f, rows, 1);
     return t == SIZE_MAX ? 0 : t;
-}
-
-// out = x . W^T + b, through the packed copy of W when there is one.
-static tfm_status lin(tfm_ctx *ctx, const tfm_tensor *x, const tfm_tensor *w,
-                      const tfm_packed_matrix *pw, int trans_b, const tfm_tensor *b,
-                      tfm_tensor *out) {
-    if (pw) return tfm_matmul_packed(ctx, x, pw, b, 1.0f, 0.0f, out);
-    return tfm_matmul(ctx, x, w, trans_b, b, 1.0f, 0.0f, out);
 }
 
 tfm_status tfm__ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
@@ -138,7 +112,6 @@ tfm_status tfm__ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
     tfm_tensor th, tg, x2, o2;
     int64_t R, D = f->p.d_model, F = f->p.d_ff, sh[2], st2[2];
     float *h, *g = NULL;
-    int tb = f->w.in_out ? 0 : 1;
     char s1[80];
     if ((st = tfm__check_tensor(ctx, x, TFM_F32, 1, TFM_MAX_DIMS, "ffn: x"))) return st;
     if ((st = tfm__check_tensor(ctx, out, TFM_F32, 1, TFM_MAX_DIMS, "ffn: out"))) return st;
@@ -159,14 +132,14 @@ tfm_status tfm__ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
     tfm__view(&o2, (float *)out->data, 2, sh, st2);
     sh[1] = F;
     tfm__view_c(&th, h, 2, sh);
-    if ((st = lin(ctx, &x2, f->w.w1, f->packed[0], tb, f->w.b1, &th))) return st;
+    if ((st = tfm__linear_apply(ctx, &f->lin[0], &x2, &th, ar))) return st;
     if ((st = tfm_activation(ctx, (tfm_act)f->p.act, &th, &th))) return st;
     if (f->p.gated) {
         tfm__view_c(&tg, g, 2, sh);
-        if ((st = lin(ctx, &x2, f->w.w3, f->packed[2], tb, f->w.b3, &tg))) return st;
+        if ((st = tfm__linear_apply(ctx, &f->lin[2], &x2, &tg, ar))) return st;
         if ((st = tfm_mul(ctx, &th, &tg, &th))) return st;
     }
-    return lin(ctx, &th, f->w.w2, f->packed[1], tb, f->w.b2, &o2);
+    return tfm__linear_apply(ctx, &f->lin[1], &th, &o2, ar);
 }
 
 tfm_status tfm_ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
@@ -178,7 +151,7 @@ tfm_status tfm_ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
     if (!ctx) return TFM_ERR_INVALID_ARG;
     if (!f) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "ffn: module is NULL");
     if ((st = tfm__check_tensor(ctx, x, TFM_F32, 1, TFM_MAX_DIMS, "ffn: x"))) return st;
-    need = tfm__ffn_ws(f, tfm__rows(x));
+    need = tfm__ffn_ws(ctx, f, tfm__rows(x), !ws);
     if ((st = tfm__arena_open(ctx, ws, need, "ffn", &ar, &tmp))) return st;
     st = tfm__ffn_forward(ctx, f, x, &ar, out);
     tfm__arena_close(ctx, tmp, need);

@@ -107,6 +107,10 @@ static tfm_status layer_init(tfm_ctx *ctx, layer *l, const tfm_layer_params *par
     mp.rope_dim = p->rope_dim;
     mp.alibi = p->alibi;
     mp.prepack = p->prepack;
+    mp.rope_cos = p->rope_cos;
+    mp.rope_sin = p->rope_sin;
+    mp.rope_positions = p->rope_positions;
+    mp.attn_serial_below = p->attn_serial_below;
     if ((st = tfm_mha_create(ctx, &mp, &w->self_attn, &l->self))) return st;
     if (decoder && (w->cross_attn.wq || w->cross_attn.wqkv)) {
         mp = tfm_mha_params_default();
@@ -117,6 +121,7 @@ static tfm_status layer_init(tfm_ctx *ctx, layer *l, const tfm_layer_params *par
         mp.kdim = mp.vdim = p->memory_dim;
         mp.cross = 1;
         mp.prepack = p->prepack;
+        mp.attn_serial_below = p->attn_serial_below;
         if ((st = tfm_mha_create(ctx, &mp, &w->cross_attn, &l->cross))) {
             layer_clear(l);
             return st;
@@ -148,16 +153,16 @@ static tfm_status layer_init(tfm_ctx *ctx, layer *l, const tfm_layer_params *par
 }
 
 static size_t layer_ws(tfm_ctx *ctx, const layer *l, int64_t b, int64_t s, int64_t sk,
-                       int64_t sm) {
+                       int64_t sm, int gemm) {
     size_t t = 0, m1, m2 = 0, m3;
     int64_t n;
     if (b < 1 || s < 1 || !tfm__mul_i64(b * s, l->p.d_model, &n)) return SIZE_MAX;
     tfm__ws_add(&t, n);
     tfm__ws_add(&t, n);
     if (l->decoder) tfm__ws_add(&t, n);
-    m1 = tfm__mha_ws(ctx, l->self, b, s, sk);
-    if (l->cross) m2 = tfm__mha_ws(ctx, l->cross, b, s, sm > 0 ? sm : 1);
-    m3 = tfm__ffn_ws(l->ffn, b * s);
+    m1 = tfm__mha_ws(ctx, l->self, b, s, sk, gemm);
+    if (l->cross) m2 = tfm__mha_ws(ctx, l->cross, b, s, sm > 0 ? sm : 1, gemm);
+    m3 = tfm__ffn_ws(ctx, l->ffn, b * s, gemm);
     if (m2 > m1) m1 = m2;
     if (m3 > m1) m1 = m3;
     if (t == SIZE_MAX || m1 == SIZE_MAX || t > SIZE_MAX - m1) return SIZE_MAX;
@@ -271,7 +276,7 @@ size_t tfm_encoder_layer_workspace_size(tfm_ctx *ctx, const tfm_encoder_layer *e
                                         int64_t batch, int64_t seq) {
     size_t t;
     if (!e) return 0;
-    t = layer_ws(ctx, &e->l, batch, seq, seq, 0);
+    t = layer_ws(ctx, &e->l, batch, seq, seq, 0, 1);
     return t == SIZE_MAX ? 0 : t;
 }
 
@@ -292,7 +297,7 @@ tfm_status tfm_encoder_layer_forward(tfm_ctx *ctx, const tfm_encoder_layer *e,
     if ((st = tfm__check_tensor(ctx, x, TFM_F32, 3, 3, "encoder_layer: x"))) return st;
     B = x->shape[0];
     S = x->shape[1];
-    need = layer_ws(ctx, &e->l, B, S, S, 0);
+    need = layer_ws(ctx, &e->l, B, S, S, 0, !ws);
     if ((st = tfm__arena_open(ctx, ws, need, "encoder_layer", &ar, &tmp))) return st;
     st = layer_forward(ctx, &e->l, x, NULL, masks, NULL, NULL, NULL, 0, &ar, out, probs, NULL);
     tfm__arena_close(ctx, tmp, need);
@@ -329,7 +334,7 @@ size_t tfm_decoder_layer_workspace_size(tfm_ctx *ctx, const tfm_decoder_layer *d
                                         int64_t mem_seq) {
     size_t t;
     if (!d) return 0;
-    t = layer_ws(ctx, &d->l, batch, seq, seq_k > seq ? seq_k : seq, mem_seq);
+    t = layer_ws(ctx, &d->l, batch, seq, seq_k > seq ? seq_k : seq, mem_seq, 1);
     return t == SIZE_MAX ? 0 : t;
 }
 
@@ -358,7 +363,7 @@ tfm_status tfm_decoder_layer_forward(tfm_ctx *ctx, const tfm_decoder_layer *d,
     if (!d) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "decoder_layer: layer is NULL");
     if ((st = tfm__check_tensor(ctx, x, TFM_F32, 3, 3, "decoder_layer: x"))) return st;
     dec_lens(&d->l, x, memory, self_cache, cross_cache, cache_layer, &sk, &sm);
-    need = layer_ws(ctx, &d->l, x->shape[0], x->shape[1], sk, sm);
+    need = layer_ws(ctx, &d->l, x->shape[0], x->shape[1], sk, sm, !ws);
     if ((st = tfm__arena_open(ctx, ws, need, "decoder_layer", &ar, &tmp))) return st;
     st = layer_forward(ctx, &d->l, x, memory, self_masks, memory_padding_mask, self_cache,
                        cross_cache, cache_layer, &ar, out, self_probs, cross_probs);
@@ -434,8 +439,8 @@ static tfm_status stack_init(tfm_ctx *ctx, stack *s, const tfm_layer_params *p, 
 }
 
 static size_t stack_ws(tfm_ctx *ctx, const stack *s, int64_t b, int64_t q, int64_t sk,
-                       int64_t sm) {
-    return layer_ws(ctx, &s->layers[0], b, q, sk, sm);
+                       int64_t sm, int gemm) {
+    return layer_ws(ctx, &s->layers[0], b, q, sk, sm, gemm);
 }
 
 static tfm_status stack_forward(tfm_ctx *ctx, const stack *s, const tfm_tensor *x,
@@ -450,7 +455,7 @@ static tfm_status stack_forward(tfm_ctx *ctx, const stack *s, const tfm_tensor *
     if ((st = tfm__check_tensor(ctx, x, TFM_F32, 3, 3, what))) return st;
     if (s->layers[0].decoder) dec_lens(&s->layers[0], x, mem, sc, cc, 0, &sk, &sm);
     else sk = x->shape[1];
-    need = stack_ws(ctx, s, x->shape[0], x->shape[1], sk, sm);
+    need = stack_ws(ctx, s, x->shape[0], x->shape[1], sk, sm, !ws);
     if ((st = tfm__arena_open(ctx, ws, need, what, &ar, &tmp))) return st;
     for (i = 0; i < s->n && st == TFM_OK; i++) {
         ar.used = 0;
@@ -490,7 +495,7 @@ size_t tfm_encoder_workspace_size(tfm_ctx *ctx, const tfm_encoder *e, int64_t ba
                                   int64_t seq) {
     size_t t;
     if (!e) return 0;
-    t = stack_ws(ctx, &e->s, batch, seq, seq, 0);
+    t = stack_ws(ctx, &e->s, batch, seq, seq, 0, 1);
     return t == SIZE_MAX ? 0 : t;
 }
 
@@ -530,7 +535,7 @@ size_t tfm_decoder_workspace_size(tfm_ctx *ctx, const tfm_decoder *d, int64_t ba
                                   int64_t seq, int64_t seq_k, int64_t mem_seq) {
     size_t t;
     if (!d) return 0;
-    t = stack_ws(ctx, &d->s, batch, seq, seq_k > seq ? seq_k : seq, mem_seq);
+    t = stack_ws(ctx, &d->s, batch, seq, seq_k > seq ? seq_k : seq, mem_seq, 1);
     return t == SIZE_MAX ? 0 : t;
 }
 

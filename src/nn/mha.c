@@ -36,49 +36,22 @@ void tfm_mha_weights_init(tfm_mha_weights *dst, size_t struct_size) {
 
 // ---- create ------------------------------------------------------------------------
 
-// Checks a weight matrix of logical shape [rows, cols] (nn.Linear [out, in];
-// stored [in, out] when in_out) and its optional bias [rows].
-static tfm_status check_w(tfm_ctx *ctx, const tfm_tensor *w, const tfm_tensor *b,
-                          int64_t rows, int64_t cols, int in_out, const char *op,
-                          const char *name, const char *bname) {
-    char what[96], sh[80];
-    tfm_status st;
-    int64_t r0 = in_out ? cols : rows, r1 = in_out ? rows : cols;
-    snprintf(what, sizeof what, "%s: %s", op, name);
-    if (!w) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s is missing", what);
-    if ((st = tfm__check_tensor(ctx, w, TFM_F32, 2, 2, what))) return st;
-    if (w->shape[0] != r0 || w->shape[1] != r1)
-        return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected [%lld, %lld]%s", what,
-                        tfm__shape_str(w, sh, sizeof sh), (long long)r0, (long long)r1,
-                        in_out ? " ([in, out])" : "");
-    if (w->stride[1] != 1 && r1 > 1)
-        return tfm__err(ctx, TFM_ERR_SHAPE, "%s rows must be contiguous", what);
-    if (b) {
-        snprintf(what, sizeof what, "%s: %s", op, bname);
-        if ((st = tfm__check_tensor(ctx, b, TFM_F32, 1, 1, what))) return st;
-        if (b->shape[0] != rows || (b->stride[0] != 1 && rows > 1))
-            return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected contiguous [%lld]", what,
-                            tfm__shape_str(b, sh, sizeof sh), (long long)rows);
-    }
-    return TFM_OK;
+static void mha_release(tfm_mha *m) {
+    tfm_ctx *ctx = m->ctx;
+    int i;
+    for (i = 0; i < 4; i++) tfm__linear_release(&m->lin[i]);
+    if (m->slopes) tfm__free(ctx, m->slopes, (size_t)m->H * sizeof(float));
+    tfm__free(ctx, m, sizeof *m);
 }
 
-// Slot of the module that holds the views of a fused QKV matrix.
-typedef struct {
-    tfm_tensor w[3], b[3];
-} fused_views;
-
-struct mha_impl {
-    struct tfm_mha m;
-    fused_views f;
-};
-
-static void free_impl(struct mha_impl *im) {
-    tfm_ctx *ctx = im->m.ctx;
-    int i;
-    for (i = 0; i < 4; i++) tfm_packed_matrix_free(im->m.packed[i]);
-    if (im->m.slopes) tfm__free(ctx, im->m.slopes, (size_t)im->m.H * sizeof(float));
-    tfm__free(ctx, im, sizeof *im);
+// Rows (or, stored [in, out], columns) [r0, r0 + n) of a fused map as a map
+// of its own.
+static tfm__linear lin_slice(const tfm__linear *f, int64_t r0, int64_t n) {
+    tfm__linear l = *f;
+    l.w = f->wt ? f->w + r0 * f->ld : f->w + r0;
+    l.b = f->b ? f->b + r0 : NULL;
+    l.n_out = n;
+    return l;
 }
 
 tfm_status tfm_mha_create(tfm_ctx *ctx, const tfm_mha_params *params,
@@ -86,9 +59,10 @@ tfm_status tfm_mha_create(tfm_ctx *ctx, const tfm_mha_params *params,
     const char *op = "mha";
     tfm_mha_params p;
     tfm_mha_weights w;
-    struct mha_impl *im;
+    tfm_mha *m;
     int64_t H, Hkv, Dh, D, kdim, vdim;
     tfm_status st;
+    int i;
     if (out) *out = NULL;
     if (!ctx) return TFM_ERR_INVALID_ARG;
     if (!params || !weights || !out)
@@ -132,101 +106,82 @@ tfm_status tfm_mha_create(tfm_ctx *ctx, const tfm_mha_params *params,
                             p.rope_theta);
         p.rope_dim = r;
     }
+    if (!p.rope_cos != !p.rope_sin || (p.rope_cos && (p.rope == TFM_ROPE_NONE ||
+                                                      p.rope_positions < 1)))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                        "mha: rope_cos and rope_sin go together, with rope set and "
+                        "rope_positions %lld >= 1", (long long)p.rope_positions);
+    if (p.attn_serial_below < 0)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: attn_serial_below %lld < 0",
+                        (long long)p.attn_serial_below);
     if (p.scale != 0.0f && !isfinite(p.scale))
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "mha: scale is not finite");
-    im = (struct mha_impl *)tfm__alloc(ctx, sizeof *im);
-    if (!im) return tfm__err(ctx, TFM_ERR_NOMEM, "mha: out of memory");
-    im->m.ctx = ctx;
+    m = (tfm_mha *)tfm__alloc(ctx, sizeof *m);
+    if (!m) return tfm__err(ctx, TFM_ERR_NOMEM, "mha: out of memory");
+    m->ctx = ctx;
     if (w.wqkv) {
         // Fused: rows q | k | v of one [(H + 2 Hkv) Dh, D] matrix (or its
-        // transpose); split into three views.
-        int64_t rows = (H + 2 * Hkv) * Dh, off = 0;
-        int i;
+        // transpose), seen as three maps.
+        tfm__linear f;
         if (kdim != D || vdim != D) {
-            free_impl(im);
+            mha_release(m);
             return tfm__err(ctx, TFM_ERR_INVALID_ARG,
                             "mha: a fused wqkv needs kdim == vdim == d_model");
         }
-        if ((st = check_w(ctx, w.wqkv, w.bqkv, rows, D, w.in_out, op, "wqkv", "bqkv"))) {
-            free_impl(im);
+        if ((st = tfm__linear_init(ctx, &f, w.wqkv, w.bqkv, D, (H + 2 * Hkv) * Dh, w.in_out,
+                                   op, "wqkv", "bqkv"))) {
+            mha_release(m);
             return st;
         }
-        for (i = 0; i < 3; i++) {
-            int64_t n = (i == 0 ? H : Hkv) * Dh, shape[2], stride[2];
-            if (w.in_out) {
-                shape[0] = D;
-                shape[1] = n;
-                stride[0] = w.wqkv->stride[0];
-                stride[1] = 1;
-                tfm__view(&im->f.w[i], (float *)w.wqkv->data + off, 2, shape, stride);
-            } else {
-                shape[0] = n;
-                shape[1] = D;
-                stride[0] = w.wqkv->stride[0];
-                stride[1] = 1;
-                tfm__view(&im->f.w[i], (float *)w.wqkv->data + off * w.wqkv->stride[0], 2,
-                          shape, stride);
-            }
-            if (w.bqkv) tfm__view_c(&im->f.b[i], (float *)w.bqkv->data + off, 1, &n);
-            off += n;
-        }
-        w.wq = &im->f.w[0];
-        w.wk = &im->f.w[1];
-        w.wv = &im->f.w[2];
-        w.bq = w.bqkv ? &im->f.b[0] : NULL;
-        w.bk = w.bqkv ? &im->f.b[1] : NULL;
-        w.bv = w.bqkv ? &im->f.b[2] : NULL;
-    } else if ((st = check_w(ctx, w.wq, w.bq, H * Dh, D, w.in_out, op, "wq", "bq")) ||
-               (st = check_w(ctx, w.wk, w.bk, Hkv * Dh, kdim, w.in_out, op, "wk", "bk")) ||
-               (st = check_w(ctx, w.wv, w.bv, Hkv * Dh, vdim, w.in_out, op, "wv", "bv"))) {
-        free_impl(im);
+        m->lin[0] = lin_slice(&f, 0, H * Dh);
+        m->lin[1] = lin_slice(&f, H * Dh, Hkv * Dh);
+        m->lin[2] = lin_slice(&f, (H + Hkv) * Dh, Hkv * Dh);
+    } else if ((st = tfm__linear_init(ctx, &m->lin[0], w.wq, w.bq, D, H * Dh, w.in_out, op,
+                                      "wq", "bq")) ||
+               (st = tfm__linear_init(ctx, &m->lin[1], w.wk, w.bk, kdim, Hkv * Dh, w.in_out,
+                                      op, "wk", "bk")) ||
+               (st = tfm__linear_init(ctx, &m->lin[2], w.wv, w.bv, vdim, Hkv * Dh, w.in_out,
+                                      op, "wv", "bv"))) {
+        mha_release(m);
         return st;
     }
-    if ((st = check_w(ctx, w.wo, w.bo, D, H * Dh, w.in_out, op, "wo", "bo"))) {
-        free_impl(im);
+    if ((st = tfm__linear_init(ctx, &m->lin[3], w.wo, w.bo, H * Dh, D, w.in_out, op, "wo",
+                               "bo"))) {
+        mha_release(m);
         return st;
     }
     if (p.alibi) {
-        im->m.slopes = (float *)tfm__alloc(ctx, (size_t)H * sizeof(float));
-        if (!im->m.slopes) {
-            free_impl(im);
+        m->slopes = (float *)tfm__alloc(ctx, (size_t)H * sizeof(float));
+        if (!m->slopes) {
+            mha_release(m);
             return tfm__err(ctx, TFM_ERR_NOMEM, "mha: out of memory");
         }
-        tfm_alibi_slopes(H, im->m.slopes);
+        tfm_alibi_slopes(H, m->slopes);
     }
-    if (p.prepack) {
-        // Packed once for the GEMM micro-kernels: q, k, v, o.
-        const tfm_tensor *mats[4];
-        int i;
-        mats[0] = w.wq;
-        mats[1] = w.wk;
-        mats[2] = w.wv;
-        mats[3] = w.wo;
-        for (i = 0; i < 4; i++)
-            if ((st = tfm_matrix_pack(ctx, mats[i], w.in_out ? 0 : 1, &im->m.packed[i]))) {
-                free_impl(im);
-                return st;
-            }
-    }
+    for (i = 0; p.prepack && i < 4; i++) // packed once for the GEMM micro-kernels
+        if ((st = tfm__linear_pack(ctx, &m->lin[i]))) {
+            mha_release(m);
+            return st;
+        }
     p.struct_size = sizeof p;
-    im->m.p = p;
-    im->m.w = w;
-    im->m.H = H;
-    im->m.Hkv = Hkv;
-    im->m.Dh = Dh;
-    im->m.kdim = kdim;
-    im->m.vdim = vdim;
-    *out = &im->m;
+    m->p = p;
+    m->H = H;
+    m->Hkv = Hkv;
+    m->Dh = Dh;
+    m->kdim = kdim;
+    m->vdim = vdim;
+    *out = m;
     return TFM_OK;
 }
 
 void tfm_mha_free(tfm_mha *m) {
-    if (m) free_impl((struct mha_impl *)(void *)m);
+    if (m) mha_release(m);
 }
 
 // ---- workspace -----------------------------------------------------------------------
 
-size_t tfm__mha_ws(tfm_ctx *ctx, const tfm_mha *m, int64_t b, int64_t sq, int64_t sk) {
+size_t tfm__mha_ws(tfm_ctx *ctx, const tfm_mha *m, int64_t b, int64_t sq, int64_t sk,
+                   int gemm) {
     size_t t = 0;
     int64_t nq, nkv;
     if (b < 1 || sq < 1 || sk < 1 || !tfm__mul_i64(b * sq, m->H * m->Dh, &nq) ||
@@ -238,6 +193,16 @@ size_t tfm__mha_ws(tfm_ctx *ctx, const tfm_mha *m, int64_t b, int64_t sq, int64_
     tfm__ws_add(&t, nq);                                  // c
     tfm__ws_add(&t, tfm__rope_scratch(ctx, m->p.rope_dim)); // rope
     tfm__ws_add(&t, tfm__attn_scratch(ctx, sk));          // scores
+    if (gemm) { // the projections' packing scratch, on top (one at a time)
+        size_t l = 0, s;
+        int i;
+        for (i = 0; i < 4; i++) {
+            s = tfm__linear_ws(ctx, &m->lin[i], b * (i == 1 || i == 2 ? sk : sq));
+            if (s > l) l = s;
+        }
+        if (t == SIZE_MAX || l == SIZE_MAX || t > SIZE_MAX - l) return SIZE_MAX;
+        t += l;
+    }
     return t;
 }
 
@@ -245,7 +210,7 @@ size_t tfm_mha_workspace_size(tfm_ctx *ctx, const tfm_mha *m, int64_t batch, int
                               int64_t seq_k) {
     size_t t;
     if (!m) return 0;
-    t = tfm__mha_ws(ctx, m, batch, seq_q, seq_k);
+    t = tfm__mha_ws(ctx, m, batch, seq_q, seq_k, 1);
     return t == SIZE_MAX ? 0 : t;
 }
 
@@ -284,13 +249,23 @@ static tfm_status check_cache(tfm_ctx *ctx, const tfm_mha *m, const tfm_kv_cache
     return TFM_OK;
 }
 
-// out [B, S, N] (strided batch) = x [B, S, in] . W^T + b, with the packed
-// copy of W when the module keeps one.
-static tfm_status proj(tfm_ctx *ctx, const tfm_tensor *x, const tfm_tensor *w,
-                       const tfm_packed_matrix *pw, const tfm_tensor *b, int in_out,
-                       tfm_tensor *out) {
-    if (pw) return tfm_matmul_packed(ctx, x, pw, b, 1.0f, 0.0f, out);
-    return tfm_matmul(ctx, x, w, in_out ? 0 : 1, b, 1.0f, 0.0f, out);
+// Checks that the positions of a call (positions, or those below `end`)
+// lie inside the module's rotary tables.
+static tfm_status check_table(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *pos,
+                              int64_t end) {
+    int64_t i, n = pos ? tfm_tensor_numel(pos) : 0, last = end - 1;
+    for (i = 0; i < n; i++) {
+        int64_t p = ((const int32_t *)pos->data)[tfm__elem_offset(pos, i)];
+        if (p < 0 || p >= m->p.rope_positions) {
+            last = p;
+            break;
+        }
+    }
+    if (pos && i == n) return TFM_OK;
+    if (last >= 0 && last < m->p.rope_positions) return TFM_OK;
+    return tfm__err(ctx, TFM_ERR_RANGE,
+                    "mha: position %lld is outside the rotary tables of %lld positions",
+                    (long long)last, (long long)m->p.rope_positions);
 }
 
 tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
@@ -299,7 +274,6 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
                             int64_t layer, tfm__arena *ar, tfm_tensor *out,
                             tfm_tensor *probs) {
     const int64_t H = m->H, Hkv = m->Hkv, Dh = m->Dh, D = m->p.d_model;
-    const int io = m->w.in_out;
     int cross = m->p.cross || mem != NULL;
     int64_t B, Sq, Sk, past = 0, Snew, kvrow = Hkv * Dh, kvb;
     float *qb, *kb, *vb, *cb, *rs, *as;
@@ -367,6 +341,9 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
     if (masks && !cross && m->p.rope &&
         (st = tfm__check_positions(ctx, masks->positions, B, Sq, "mha: positions")))
         return st;
+    if (!cross && m->p.rope_cos && (st = check_table(ctx, m, masks ? masks->positions : NULL,
+                                                     past + Sq)))
+        return st;
 
     ap = tfm_attn_params_default();
     ap.scale = m->p.scale;
@@ -404,11 +381,12 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
     tfm__view(&tkv, kb, 4, sh, st4);
     tfm__view(&tvv, vb, 4, sh, st4);
     if ((st = tfm__attn_setup(ctx, &tqv, &tkv, &tvv, &ap, &tcv, probs, "mha", &at))) return st;
+    at.par_min = (double)m->p.attn_serial_below;
 
     // ---- projections
     sh[0] = B; sh[1] = Sq; sh[2] = H * Dh;
     tfm__view_c(&tq, qb, 3, sh);
-    if ((st = proj(ctx, x, m->w.wq, m->packed[0], m->w.bq, io, &tq))) return st;
+    if ((st = tfm__linear_apply(ctx, &m->lin[0], x, &tq, ar))) return st;
     if (fill) {
         const tfm_tensor *srck = cross ? mem : x, *srcv = cross ? (mem_v ? mem_v : mem) : x;
         int64_t row0 = cross ? 0 : past;
@@ -416,8 +394,8 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
         st4[0] = kvb; st4[1] = kvrow; st4[2] = 1;
         tfm__view(&tk, kb + row0 * kvrow, 3, sh, st4);
         tfm__view(&tv, vb + row0 * kvrow, 3, sh, st4);
-        if ((st = proj(ctx, srck, m->w.wk, m->packed[1], m->w.bk, io, &tk))) return st;
-        if ((st = proj(ctx, srcv, m->w.wv, m->packed[2], m->w.bv, io, &tv))) return st;
+        if ((st = tfm__linear_apply(ctx, &m->lin[1], srck, &tk, ar))) return st;
+        if ((st = tfm__linear_apply(ctx, &m->lin[2], srcv, &tv, ar))) return st;
     }
     if (!cross && m->p.rope) {
         // q and this step's keys share positions: one pass rotates both
@@ -425,7 +403,8 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
         qs[0] = Sq * H * Dh; qs[1] = H * Dh; qs[2] = Dh;
         ks[0] = kvb; ks[1] = kvrow; ks[2] = Dh;
         tfm__rope_run(ctx, qb, B, Sq, H, qs, kb + past * kvrow, Hkv, ks, m->p.rope,
-                      m->p.rope_theta, m->p.rope_dim, past, masks ? masks->positions : NULL, rs);
+                      m->p.rope_theta, m->p.rope_dim, past, masks ? masks->positions : NULL,
+                      m->p.rope_cos, m->p.rope_sin, rs);
     }
     if (cache && fill) {
         cache->len[layer] = cross ? Sk : past + Sq;
@@ -436,7 +415,7 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
     tfm__attn_run(ctx, &at, as);
     sh[0] = B; sh[1] = Sq; sh[2] = H * Dh;
     tfm__view_c(&tc, cb, 3, sh);
-    return proj(ctx, &tc, m->w.wo, m->packed[3], m->w.bo, io, out);
+    return tfm__linear_apply(ctx, &m->lin[3], &tc, out, ar);
 }
 
 tfm_status tfm_mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
@@ -461,7 +440,7 @@ tfm_status tfm_mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
     } else {
         Sk = Sq + (cache ? tfm_kv_cache_len(cache, layer) : 0);
     }
-    need = tfm__mha_ws(ctx, m, B, Sq, Sk);
+    need = tfm__mha_ws(ctx, m, B, Sq, Sk, !ws);
     if ((st = tfm__arena_open(ctx, ws, need, "mha", &ar, &tmp))) return st;
     st = tfm__mha_forward(ctx, m, x, memory, memory_v, masks, cache, layer, &ar, out, probs);
     tfm__arena_close(ctx, tmp, need);

@@ -39,13 +39,16 @@ float *tfm__kv_ptr(const tfm_kv_cache *c, int which_v, int64_t layer, int64_t b)
 struct tfm_mha {
     tfm_ctx *ctx;
     tfm_mha_params p;
-    tfm_mha_weights w;
     int64_t H, Hkv, Dh, kdim, vdim;
-    float *slopes; // [H] ALiBi slopes or NULL
-    tfm_packed_matrix *packed[4]; // q, k, v, o packed (prepack), else NULL
+    float *slopes;     // [H] ALiBi slopes or NULL
+    tfm__linear lin[4]; // q, k, v, o
 };
+// Workspace bytes of a forward: the buffers it needs and, with gemm 1, the
+// packing scratch of its matrix products too (a workspace without it still
+// serves, the products then allocate their own: workspace_size reports the
+// whole, so sized workspaces run without allocating).
 size_t tfm__mha_ws(tfm_ctx *ctx, const tfm_mha *m, int64_t b, int64_t sq,
-                   int64_t sk);
+                   int64_t sk, int gemm);
 tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
                             const tfm_tensor *mem, const tfm_tensor *mem_v,
                             const tfm_attn_masks *masks, tfm_kv_cache *cache,
@@ -55,10 +58,9 @@ tfm_status tfm__mha_forward(tfm_ctx *ctx, const tfm_mha *m, const tfm_tensor *x,
 struct tfm_ffn {
     tfm_ctx *ctx;
     tfm_ffn_params p;
-    tfm_ffn_weights w;
-    tfm_packed_matrix *packed[3]; // w1, w2, w3 packed (prepack), else NULL
+    tfm__linear lin[3]; // w1, w2, w3 (gated only)
 };
-size_t tfm__ffn_ws(const tfm_ffn *f, int64_t rows);
+size_t tfm__ffn_ws(tfm_ctx *ctx, const tfm_ffn *f, int64_t rows, int gemm);
 tfm_status tfm__ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
                             tfm__arena *ar, tfm_tensor *out);
 

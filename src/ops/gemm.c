@@ -178,31 +178,54 @@ static void plan(gemm_job *j, int nt) {
     }
 }
 
+// Plans x on nt threads; the workspace floats it needs (0 on the small-M
+// path, SIZE_MAX on overflow) go to *floats.
+static void gemm_plan(gemm_job *j, const tfm__kernels *k, const tfm__gemm_args *x, int nt,
+                      size_t *floats) {
+    size_t total;
+    memset(j, 0, sizeof *j);
+    j->g = tfm__gemm_of(k);
+    j->x = x;
+    j->small = tfm__gemm_small_m(x->m, x->bp != NULL, x->trans_b);
+    plan(j, nt);
+    *floats = 0;
+    if (j->small) return;
+    j->ws_stride = ws_floats(j->g, x);
+    if (!tfm__mul_size(j->ws_stride, (size_t)(j->pm * j->pn), &total) || total > SIZE_MAX - 16)
+        *floats = SIZE_MAX;
+    else
+        *floats = total + 16;
+}
+
+size_t tfm__gemm_ws(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *x) {
+    gemm_job j;
+    size_t floats;
+    if (x->m <= 0 || x->n <= 0) return 0;
+    gemm_plan(&j, k, x, tfm_ctx_n_threads(ctx), &floats);
+    return floats;
+}
+
 tfm_status tfm__gemm(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *x) {
     gemm_job j;
-    size_t total = 0, bytes = 0;
+    size_t floats, bytes = 0;
     void *raw = NULL;
-    int tasks;
     if (x->m <= 0 || x->n <= 0) return TFM_OK;
-    memset(&j, 0, sizeof j);
-    j.g = tfm__gemm_of(k);
-    j.x = x;
-    j.small = tfm__gemm_small_m(x->m, x->bp != NULL, x->trans_b);
-    plan(&j, tfm_ctx_n_threads(ctx));
-    tasks = j.pm * j.pn;
-    if (!j.small) {
-        j.ws_stride = ws_floats(j.g, x);
-        if (!tfm__mul_size(j.ws_stride, (size_t)tasks, &total) ||
-            !tfm__mul_size(total + 16, sizeof(float), &bytes))
-            return tfm__err(ctx, TFM_ERR_NOMEM, "matmul: workspace size overflows");
-        raw = tfm__alloc_nozero(ctx, bytes);
-        if (!raw)
-            return tfm__err(ctx, TFM_ERR_NOMEM, "matmul: out of memory for a %llu-byte "
-                            "packing workspace", (unsigned long long)bytes);
+    gemm_plan(&j, k, x, tfm_ctx_n_threads(ctx), &floats);
+    if (floats) {
+        if (x->ws) {
+            raw = x->ws;
+        } else {
+            if (floats == SIZE_MAX || !tfm__mul_size(floats, sizeof(float), &bytes))
+                return tfm__err(ctx, TFM_ERR_NOMEM, "matmul: workspace size overflows");
+            raw = tfm__alloc_nozero(ctx, bytes);
+            if (!raw)
+                return tfm__err(ctx, TFM_ERR_NOMEM, "matmul: out of memory for a %llu-byte "
+                                "packing workspace", (unsigned long long)bytes);
+        }
         j.ws = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
     }
-    tfm__parallel(ctx, gemm_task, &j, tasks);
-    tfm__free(ctx, raw, bytes);
+    tfm__parallel(ctx, gemm_task, &j, j.pm * j.pn);
+    if (!x->ws) tfm__free(ctx, raw, bytes);
     return TFM_OK;
 }
 

@@ -35,13 +35,18 @@ typedef struct tfm__gemm_args {
     const float *bias;  // [N] or NULL: added after the product
     float *c;
     int64_t ldc;
+    float *ws;          // packing workspace of tfm__gemm_ws floats, or NULL:
+                        // tfm__gemm allocates one for the call
 } tfm__gemm_args;
 
 // Runs the GEMM over the ctx's pool: the work is split over output tiles
 // (MR x NR granules, or NR columns on the small-M path), never over K, so
-// every element gets the same arithmetic for any thread count. Allocates the
-// packing workspace from ctx (TFM_ERR_NOMEM).
+// every element gets the same arithmetic for any thread count. Without
+// x->ws, allocates the packing workspace from ctx (TFM_ERR_NOMEM).
 tfm_status tfm__gemm(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *x);
+// Floats of packing workspace tfm__gemm needs for x on the ctx's threads (0
+// on the small-M path); only m, n, k, bp and trans_b are read.
+size_t tfm__gemm_ws(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *x);
 
 // Serial GEMM with a given GEMM section and block sizes (tests, benchmarks),
 // workspace from the libc hooks. Returns 0 when out of memory.

@@ -274,13 +274,14 @@ static int uniform_rows(const tfm_tensor *t, int64_t *ld) {
     return 1;
 }
 
-// Shared by tfm_matmul (plain B) and tfm_matmul_packed (pb): checks, then
-// the GEMM driver (ops/gemm.c), over all leading dims at once when the rows
-// of A and out are uniformly strided, else one matrix at a time.
-static tfm_status matmul_any(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
-                             const tfm_tensor *b, int trans_b,
-                             const tfm_packed_matrix *pb, const tfm_tensor *bias,
-                             float alpha, float beta, tfm_tensor *out) {
+// Shared by tfm_matmul (plain B), tfm_matmul_packed (pb) and the weight
+// matrices (linear.c): checks, then the GEMM driver (ops/gemm.c), over all
+// leading dims at once when the rows of A and out are uniformly strided,
+// else one matrix at a time.
+tfm_status tfm__matmul(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
+                       const tfm_tensor *b, int trans_b, const tfm_packed_matrix *pb,
+                       const tfm_tensor *bias, float alpha, float beta, tfm_tensor *out,
+                       float *ws) {
     tfm__gemm_args x;
     tfm_status st;
     char what[64];
@@ -341,6 +342,7 @@ static tfm_status matmul_any(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
     x.trans_b = pb ? 0 : (trans_b ? 1 : 0);
     x.bp = pb ? pb->panels : NULL;
     x.bias = bias ? (const float *)bias->data : NULL;
+    x.ws = ws;
     flat = uniform_rows(a, &lda) && uniform_rows(out, &ldc);
     if (flat) {
         batch = 1;
@@ -361,7 +363,7 @@ static tfm_status matmul_any(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
 tfm_status tfm_matmul(tfm_ctx *ctx, const tfm_tensor *a, const tfm_tensor *b,
                       int trans_b, const tfm_tensor *bias, float alpha, float beta,
                       tfm_tensor *out) {
-    return matmul_any(ctx, "matmul", a, b, trans_b, NULL, bias, alpha, beta, out);
+    return tfm__matmul(ctx, "matmul", a, b, trans_b, NULL, bias, alpha, beta, out, NULL);
 }
 
 tfm_status tfm_matmul_packed(tfm_ctx *ctx, const tfm_tensor *a, const tfm_packed_matrix *b,
@@ -369,7 +371,7 @@ tfm_status tfm_matmul_packed(tfm_ctx *ctx, const tfm_tensor *a, const tfm_packed
                              tfm_tensor *out) {
     if (!ctx) return TFM_ERR_INVALID_ARG;
     if (!b) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "matmul_packed: b is NULL");
-    return matmul_any(ctx, "matmul_packed", a, NULL, 0, b, bias, alpha, beta, out);
+    return tfm__matmul(ctx, "matmul_packed", a, NULL, 0, b, bias, alpha, beta, out, NULL);
 }
 
 // ---- embedding gather ---------------------------------------------------------------

@@ -48,14 +48,77 @@ void tfm__attn_run(tfm_ctx *ctx, const tfm__attn *a, float *scratch);
 // Rotates x [B, S, H, Dh] (raw pointer, strides xs over B, S, H) in place,
 // and x2 [B, S, H2, Dh] (strides xs2; NULL for none) at the same positions
 // with the same angles. positions: i32 [B, S] or [S] tensor or NULL (offset
-// + s). scratch: tfm__rope_scratch(ctx, rot) floats.
+// + s). cos_t, sin_t: tables [P, rot/2] of tfm_rope_tables covering every
+// position of the call, or NULL (angles computed here). scratch:
+// tfm__rope_scratch(ctx, rot) floats.
 int64_t tfm__rope_scratch(tfm_ctx *ctx, int64_t rot_dim);
 void tfm__rope_run(tfm_ctx *ctx, float *x, int64_t B, int64_t S, int64_t H,
                    const int64_t *xs, float *x2, int64_t H2, const int64_t *xs2,
                    int layout, float theta, int64_t rot, int64_t offset,
-                   const tfm_tensor *positions, float *scratch);
+                   const tfm_tensor *positions, const float *cos_t, const float *sin_t,
+                   float *scratch);
 tfm_status tfm__check_positions(tfm_ctx *ctx, const tfm_tensor *pos, int64_t b,
                                 int64_t s, const char *what);
+
+// ---- matrix products (ops.c) --------------------------------------------------
+
+// tfm_matmul (b, trans_b) or tfm_matmul_packed (pb) with the packing
+// workspace `ws` (tfm__gemm_ws floats of the largest product it runs, or
+// NULL: allocated per call); `op` names the call in messages.
+tfm_status tfm__matmul(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
+                       const tfm_tensor *b, int trans_b, const tfm_packed_matrix *pb,
+                       const tfm_tensor *bias, float alpha, float beta, tfm_tensor *out,
+                       float *ws);
+
+// ---- the weight matrix (linear.c) ----------------------------------------------
+//
+// Every module and model multiplies by one object: a weight matrix W with an
+// optional bias, in one storage format, used where it lies or prepacked for
+// the GEMM micro-kernels. y = x W^T + b for x [..., n_in], y [..., n_out].
+// A new storage format is a new value of `format` and its kernels behind
+// tfm__linear_apply; the modules and models do not change.
+
+typedef enum {
+    TFM__WF_F32 = 0 // fp32 as stored
+} tfm__wformat;
+
+typedef struct tfm__linear {
+    int format;             // tfm__wformat
+    const float *w;         // [n_out, n_in] (wt 1: nn.Linear) or [n_in, n_out]
+                            // (wt 0: GPT-2's Conv1D), rows ld apart
+    int64_t n_in, n_out, ld;
+    int wt;
+    const float *b;         // [n_out] or NULL
+    tfm_packed_matrix *pk;  // owned copy packed for the GEMM, or NULL
+} tfm__linear;
+
+// Checks the weight tensor w (and the optional bias b) of a map n_in ->
+// n_out, stored [n_out, n_in] (in_out 0) or [n_in, n_out] (in_out 1), rows
+// contiguous, and fills *l to use it in place (borrowed; the caller keeps w
+// and b alive). Messages name "<op>: <name>" and "<op>: <bname>":
+// TFM_ERR_INVALID_ARG (w NULL), TFM_ERR_DTYPE, TFM_ERR_SHAPE.
+tfm_status tfm__linear_init(tfm_ctx *ctx, tfm__linear *l, const tfm_tensor *w,
+                            const tfm_tensor *b, int64_t n_in, int64_t n_out, int in_out,
+                            const char *op, const char *name, const char *bname);
+// Packs W for the GEMM (a no-op when already packed): TFM_ERR_NOMEM.
+tfm_status tfm__linear_pack(tfm_ctx *ctx, tfm__linear *l);
+// Frees the packed copy (l stays usable in place). l NULL: no-op.
+void tfm__linear_release(tfm__linear *l);
+// Bytes a forward reads: the weights (as stored) and the bias.
+uint64_t tfm__linear_bytes(const tfm__linear *l);
+// Workspace bytes (arena-rounded) of tfm__linear_apply on `rows` rows.
+size_t tfm__linear_ws(tfm_ctx *ctx, const tfm__linear *l, int64_t rows);
+// y [..., n_out] = x [..., n_in] W^T + b: the GEMM or, for a few rows, the
+// small-M path. The packing scratch comes from the arena (its top, given
+// back before returning; tfm__linear_ws bytes) or, with ar NULL or short of
+// room, is allocated for the call.
+tfm_status tfm__linear_apply(tfm_ctx *ctx, const tfm__linear *l, const tfm_tensor *x,
+                             tfm_tensor *y, tfm__arena *ar);
+// The same on raw rows: x [rows, n_in] (ldx apart) into y [rows, n_out]
+// (ldy apart).
+tfm_status tfm__linear_rows(tfm_ctx *ctx, const tfm__linear *l, int64_t rows,
+                            const float *x, int64_t ldx, float *y, int64_t ldy,
+                            tfm__arena *ar);
 
 // ---- rows ---------------------------------------------------------------------
 

@@ -29,12 +29,44 @@ tfm_status tfm__check_positions(tfm_ctx *ctx, const tfm_tensor *pos, int64_t b,
     return TFM_OK;
 }
 
+// Frequency i of a rotation over rot dims: 1 / theta^(2i / rot), in double.
+static double inv_freq(float theta, int64_t i, int64_t rot) {
+    return 1.0 / pow((double)theta, (double)(2 * i) / (double)rot);
+}
+
+tfm_status tfm_rope_tables(tfm_ctx *ctx, float theta, int64_t rot_dim, int64_t n_positions,
+                           uint32_t flags, float *cos_t, float *sin_t) {
+    int64_t p, i, half = rot_dim / 2;
+    if (!cos_t || !sin_t || rot_dim < 2 || rot_dim % 2 || !(theta > 0.0f) ||
+        n_positions < 1 || (flags & ~(uint32_t)TFM_ROPE_FLOAT_ANGLES))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG,
+                        "rope_tables: %s (rot_dim %lld even >= 2, theta %g > 0, n_positions "
+                        "%lld >= 1, flags 0x%x)", !cos_t || !sin_t ? "NULL table" : "bad arguments",
+                        (long long)rot_dim, theta, (long long)n_positions, (unsigned)flags);
+    for (p = 0; p < n_positions; p++)
+        for (i = 0; i < half; i++) {
+            float *co = cos_t + p * half + i, *si = sin_t + p * half + i;
+            if (flags & TFM_ROPE_FLOAT_ANGLES) {
+                float f = 1.0f / powf(theta, (float)(2 * i) / (float)rot_dim);
+                float a = (float)p * f;
+                *co = cosf(a);
+                *si = sinf(a);
+            } else {
+                double a = (double)p * inv_freq(theta, i, rot_dim);
+                *co = (float)cos(a);
+                *si = (float)sin(a);
+            }
+        }
+    return TFM_OK;
+}
+
 typedef struct {
     float *x, *x2;
     int64_t B, S, H, H2, xs[3], xs2[3], rot, offset;
     int neox;
     const tfm_tensor *pos;
     const double *inv_freq; // [rot/2]
+    const float *cos_t, *sin_t; // tables [positions, rot/2] or NULL
     float *scratch;
     const tfm__kernels *k;
 } rope_job;
@@ -51,16 +83,23 @@ static void rope_task(void *arg, int ith, int nth) {
         else if (j->pos->ndim == 1) p = ((const int32_t *)j->pos->data)[s * j->pos->stride[0]];
         else
             p = ((const int32_t *)j->pos->data)[b * j->pos->stride[0] + s * j->pos->stride[1]];
-        // cos/sin of this position, once for every head of x and x2
-        for (i = 0; i < half; i++) {
-            double a = (double)p * j->inv_freq[i];
-            c[i] = (float)cos(a);
-            sn[i] = (float)sin(a);
+        const float *co = c, *si = sn;
+        if (j->cos_t) {
+            co = j->cos_t + p * half;
+            si = j->sin_t + p * half;
+        } else {
+            // cos/sin of this position, once for every head of x and x2
+            for (i = 0; i < half; i++) {
+                double a = (double)p * j->inv_freq[i];
+                c[i] = (float)cos(a);
+                sn[i] = (float)sin(a);
+            }
         }
-        for (h = 0; h < j->H; h++) j->k->rope(j->rot, xr + h * j->xs[2], c, sn, j->neox);
+        for (h = 0; h < j->H; h++) j->k->rope(j->rot, xr + h * j->xs[2], co, si, j->neox);
         if (j->x2) {
             float *x2r = j->x2 + b * j->xs2[0] + s * j->xs2[1];
-            for (h = 0; h < j->H2; h++) j->k->rope(j->rot, x2r + h * j->xs2[2], c, sn, j->neox);
+            for (h = 0; h < j->H2; h++)
+                j->k->rope(j->rot, x2r + h * j->xs2[2], co, si, j->neox);
         }
     }
 }
@@ -75,13 +114,14 @@ int64_t tfm__rope_scratch(tfm_ctx *ctx, int64_t rot_dim) {
 void tfm__rope_run(tfm_ctx *ctx, float *x, int64_t B, int64_t S, int64_t H,
                    const int64_t *xs, float *x2, int64_t H2, const int64_t *xs2,
                    int layout, float theta, int64_t rot, int64_t offset,
-                   const tfm_tensor *positions, float *scratch) {
+                   const tfm_tensor *positions, const float *cos_t, const float *sin_t,
+                   float *scratch) {
     rope_job j;
     int nt = tfm_ctx_n_threads(ctx);
     int64_t rows = B * S, i;
-    // theta^(-2i/rot), in double, 8-byte aligned at the start of the scratch
+    // 1 / theta^(2i/rot), in double, 8-byte aligned at the start of the scratch
     double *inv = (double *)(void *)scratch;
-    for (i = 0; i < rot / 2; i++) inv[i] = pow((double)theta, -2.0 * (double)i / (double)rot);
+    for (i = 0; i < rot / 2; i++) inv[i] = inv_freq(theta, i, rot);
     memset(&j, 0, sizeof j);
     j.x = x;
     j.x2 = x2;
@@ -96,6 +136,8 @@ void tfm__rope_run(tfm_ctx *ctx, float *x, int64_t B, int64_t S, int64_t H,
     j.neox = layout == TFM_ROPE_HALF;
     j.pos = positions;
     j.inv_freq = inv;
+    j.cos_t = cos_t;
+    j.sin_t = sin_t;
     j.scratch = scratch + rot + 2;
     j.k = tfm__k();
     tfm__parallel(ctx, rope_task, &j,
@@ -137,7 +179,7 @@ tfm_status tfm_rope(tfm_ctx *ctx, tfm_tensor *x, tfm_rope_layout layout, float t
     scratch = (float *)tfm__alloc_nozero(ctx, bytes);
     if (!scratch) return tfm__err(ctx, TFM_ERR_NOMEM, "rope: out of memory");
     tfm__rope_run(ctx, (float *)x->data, B, S, H, xs, NULL, 0, NULL, (int)layout, theta,
-                  rot_dim, offset, positions, scratch);
+                  rot_dim, offset, positions, NULL, NULL, scratch);
     tfm__free(ctx, scratch, bytes);
     return TFM_OK;
 }

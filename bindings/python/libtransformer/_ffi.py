@@ -113,7 +113,9 @@ class tfm_mha_params(Structure):
                 ("head_dim", c_int64), ("kdim", c_int64), ("vdim", c_int64),
                 ("scale", c_float), ("causal", c_int32), ("rope", c_int32),
                 ("rope_theta", c_float), ("rope_dim", c_int64),
-                ("alibi", c_int32), ("cross", c_int32), ("prepack", c_int32)]
+                ("alibi", c_int32), ("cross", c_int32), ("prepack", c_int32),
+                ("rope_cos", POINTER(c_float)), ("rope_sin", POINTER(c_float)),
+                ("rope_positions", c_int64), ("attn_serial_below", c_int64)]
 
 
 class tfm_mha_weights(Structure):
@@ -151,7 +153,9 @@ class tfm_layer_params(Structure):
                 ("norm_first", c_int32), ("causal", c_int32),
                 ("rope", c_int32), ("rope_theta", c_float),
                 ("rope_dim", c_int64), ("alibi", c_int32),
-                ("memory_dim", c_int64), ("prepack", c_int32)]
+                ("memory_dim", c_int64), ("prepack", c_int32),
+                ("rope_cos", POINTER(c_float)), ("rope_sin", POINTER(c_float)),
+                ("rope_positions", c_int64), ("attn_serial_below", c_int64)]
 
 
 class tfm_layer_weights(Structure):
@@ -378,6 +382,7 @@ _FUNCS = {
     "tfm_embed_weights_init": (None, [POINTER(tfm_embed_weights), c_size_t]),
     "tfm_embed": (c_int, [P, POINTER(tfm_embed_weights), T, T, c_int64, T]),
     "tfm_rope": (c_int, [P, T, c_int, c_float, c_int64, c_int64, T]),
+    "tfm_rope_tables": (c_int, [P, c_float, c_int64, c_int64, c_uint32, fp, fp]),
     "tfm_alibi_slopes": (None, [c_int64, fp]),
     "tfm_norm_weights_init": (None, [POINTER(tfm_norm_weights), c_size_t]),
     "tfm_norm": (c_int, [P, c_int, T, POINTER(tfm_norm_weights), c_float, T]),

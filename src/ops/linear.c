@@ -1,0 +1,130 @@
+/*
+ * The weight matrix: one object for every linear map of the modules and
+ * models (a weight, an optional bias, its storage format, packed or in
+ * place) and its forward, which runs the GEMM driver (ops/gemm.c: BLIS
+ * loops for many rows, the small-M path for a decoding step).
+ */
+#include "ops.h"
+#include "gemm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+tfm_status tfm__linear_init(tfm_ctx *ctx, tfm__linear *l, const tfm_tensor *w,
+                            const tfm_tensor *b, int64_t n_in, int64_t n_out, int in_out,
+                            const char *op, const char *name, const char *bname) {
+    char what[96], sh[80];
+    tfm_status st;
+    int64_t r0 = in_out ? n_in : n_out, r1 = in_out ? n_out : n_in;
+    memset(l, 0, sizeof *l);
+    snprintf(what, sizeof what, "%s: %s", op, name);
+    if (!w) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s is missing", what);
+    if ((st = tfm__check_tensor(ctx, w, TFM_F32, 2, 2, what))) return st;
+    if (w->shape[0] != r0 || w->shape[1] != r1)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected [%lld, %lld]%s", what,
+                        tfm__shape_str(w, sh, sizeof sh), (long long)r0, (long long)r1,
+                        in_out ? " ([in, out])" : "");
+    if (w->stride[1] != 1 && r1 > 1)
+        return tfm__err(ctx, TFM_ERR_SHAPE, "%s rows must be contiguous", what);
+    if (b) {
+        snprintf(what, sizeof what, "%s: %s", op, bname);
+        if ((st = tfm__check_tensor(ctx, b, TFM_F32, 1, 1, what))) return st;
+        if (b->shape[0] != n_out || (b->stride[0] != 1 && n_out > 1))
+            return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected contiguous [%lld]", what,
+                            tfm__shape_str(b, sh, sizeof sh), (long long)n_out);
+    }
+    l->format = TFM__WF_F32;
+    l->w = (const float *)w->data;
+    l->n_in = n_in;
+    l->n_out = n_out;
+    l->ld = w->stride[0];
+    l->wt = !in_out;
+    l->b = b ? (const float *)b->data : NULL;
+    return TFM_OK;
+}
+
+// W as a tensor view: [n_out, n_in] or [n_in, n_out], rows ld apart.
+static void w_view(const tfm__linear *l, tfm_tensor *t) {
+    int64_t shape[2], stride[2];
+    shape[0] = l->wt ? l->n_out : l->n_in;
+    shape[1] = l->wt ? l->n_in : l->n_out;
+    stride[0] = l->ld;
+    stride[1] = 1;
+    tfm__view(t, (float *)l->w, 2, shape, stride);
+}
+
+tfm_status tfm__linear_pack(tfm_ctx *ctx, tfm__linear *l) {
+    tfm_tensor t;
+    if (l->pk || !l->w) return TFM_OK;
+    w_view(l, &t);
+    return tfm_matrix_pack(ctx, &t, l->wt, &l->pk);
+}
+
+void tfm__linear_release(tfm__linear *l) {
+    if (!l) return;
+    tfm_packed_matrix_free(l->pk);
+    l->pk = NULL;
+}
+
+uint64_t tfm__linear_bytes(const tfm__linear *l) {
+    if (!l->w) return 0;
+    return (uint64_t)l->n_in * (uint64_t)l->n_out * sizeof(float) +
+           (l->b ? (uint64_t)l->n_out * sizeof(float) : 0);
+}
+
+size_t tfm__linear_ws(tfm_ctx *ctx, const tfm__linear *l, int64_t rows) {
+    tfm__gemm_args x;
+    size_t floats, t = 0;
+    memset(&x, 0, sizeof x);
+    x.m = rows;
+    x.n = l->n_out;
+    x.k = l->n_in;
+    x.trans_b = l->pk ? 0 : l->wt;
+    x.bp = l->pk ? l->pk->panels : NULL;
+    floats = tfm__gemm_ws(ctx, l->pk ? l->pk->k : tfm__k(), &x);
+    if (floats == SIZE_MAX || floats > (size_t)INT64_MAX) return SIZE_MAX;
+    if (floats) tfm__ws_add(&t, (int64_t)floats);
+    return t;
+}
+
+tfm_status tfm__linear_apply(tfm_ctx *ctx, const tfm__linear *l, const tfm_tensor *x,
+                             tfm_tensor *y, tfm__arena *ar) {
+    tfm_tensor tw, tb;
+    tfm_status st;
+    float *ws = NULL;
+    size_t mark = ar ? ar->used : 0;
+    int64_t n_b = l->n_out;
+    if (l->b) tfm__view_c(&tb, (float *)l->b, 1, &n_b);
+    if (ar && x->ndim >= 1) {
+        // From the arena when it has room (workspaces sized by the modules
+        // always do), else the GEMM allocates its own.
+        size_t need = tfm__linear_ws(ctx, l, tfm__rows(x));
+        if (need && need != SIZE_MAX) ws = tfm__arena_f32(ar, (int64_t)(need / sizeof(float)));
+    }
+    if (l->pk) {
+        st = tfm__matmul(ctx, "linear", x, NULL, 0, l->pk, l->b ? &tb : NULL, 1.0f, 0.0f, y,
+                         ws);
+    } else {
+        w_view(l, &tw);
+        st = tfm__matmul(ctx, "linear", x, &tw, l->wt, NULL, l->b ? &tb : NULL, 1.0f, 0.0f,
+                         y, ws);
+    }
+    if (ar) ar->used = mark;
+    return st;
+}
+
+tfm_status tfm__linear_rows(tfm_ctx *ctx, const tfm__linear *l, int64_t rows,
+                            const float *x, int64_t ldx, float *y, int64_t ldy,
+                            tfm__arena *ar) {
+    tfm_tensor tx, ty;
+    int64_t shape[2], stride[2];
+    shape[0] = rows;
+    shape[1] = l->n_in;
+    stride[0] = ldx;
+    stride[1] = 1;
+    tfm__view(&tx, (float *)x, 2, shape, stride);
+    shape[1] = l->n_out;
+    stride[0] = ldy;
+    tfm__view(&ty, y, 2, shape, stride);
+    return tfm__linear_apply(ctx, l, &tx, &ty, ar);
+}
