@@ -63,6 +63,7 @@ static void s2s_free(tfm__s2s *s) {
         tfm__free(ctx, s->dec, (size_t)s->Ld * sizeof *s->dec);
     }
     tfm_packed_matrix_free(s->lm_pk);
+    tfm__pieces_free(s->pieces);
     if (s->src_tok) tfm_tokenizer_free(s->src_tok);
     if (s->tgt_tok && s->tgt_tok != s->src_tok) tfm_tokenizer_free(s->tgt_tok);
     for (i = 0; i < s->n_owned; i++) tfm__free(ctx, s->owned[i], s->owned_size[i]);
@@ -76,8 +77,6 @@ static void s2s_free(tfm__s2s *s) {
 }
 
 static void s2s_aux_free(void *p) { s2s_free((tfm__s2s *)p); }
-
-static tfm_status load_vocab(tfm_ctx *ctx, tfm__s2s *s, const char *dir);
 
 // dir/name when present: a SentencePiece model (Marian's source.spm and
 // target.spm), whose pieces map to the model's ids through vocab.json.
@@ -501,7 +500,7 @@ tfm_status tfm__s2s_load_model(tfm_ctx *ctx, const char *dir, const tfm__json *c
     loader L;
     tfm_status st;
     const char *type = NULL;
-    char what[1100];
+    char what[1100], path[1100];
     int32_t l;
     snprintf(what, sizeof what, "%s/config.json", dir);
     if ((st = tfm__json_get_string(ctx, config, what, "model_type", NULL, &type))) return st;
@@ -519,8 +518,13 @@ tfm_status tfm__s2s_load_model(tfm_ctx *ctx, const char *dir, const tfm__json *c
     L.s = s;
     L.dir = dir;
     if ((st = build(&L, config, what))) return st;
-    if ((st = load_vocab(ctx, s, dir))) return st;
-    if (s->unk < 0) s->unk = tfm__s2s_piece_id(s, "<unk>", 5);
+    snprintf(path, sizeof path, "%s/vocab.json", dir);
+    if (tfm__file_exists(path)) {
+        if ((st = tfm__pieces_load(ctx, path, s->Vs > s->Vt ? s->Vs : s->Vt, "model_load",
+                                   &s->pieces)))
+            return st;
+        if (s->unk < 0) s->unk = tfm__pieces_find(s->pieces, "<unk>", 5);
+    }
     if ((st = load_spm(ctx, s, dir, "source.spm", &s->src_tok)) ||
         (st = load_spm(ctx, s, dir, "target.spm", &s->tgt_tok)))
         return st;
@@ -644,128 +648,7 @@ tfm_status tfm__s2s_decode(tfm_ctx *ctx, const tfm__s2s *s, const tfm_tensor *id
     return TFM_OK;
 }
 
-// ---- vocab.json: pieces <-> ids ----------------------------------------------------------------
-
-int32_t tfm__s2s_piece_id(const tfm__s2s *s, const char *p, size_t len) {
-    uint32_t h;
-    if (!s->phash) return -1;
-    for (h = tfm__hash_bytes(p, len) & (uint32_t)(s->hcap - 1);; h = (h + 1) & (uint32_t)(s->hcap - 1)) {
-        int32_t e = s->phash[h];
-        if (!e) return -1;
-        if (strlen(s->pieces[e - 1]) == len && memcmp(s->pieces[e - 1], p, len) == 0) return e - 1;
-    }
-}
-
-// Reads dir/vocab.json when present (a JSON object {piece: id}).
-static tfm_status load_vocab(tfm_ctx *ctx, tfm__s2s *s, const char *dir) {
-    char path[1100];
-    tfm__json_doc *doc = NULL;
-    const tfm__json *root;
-    tfm_status st;
-    size_t i, n;
-    int32_t cap = 1, V = s->Vs > s->Vt ? s->Vs : s->Vt;
-    char *chars;
-    snprintf(path, sizeof path, "%s/vocab.json", dir);
-    if (!tfm__file_exists(path)) return TFM_OK;
-    if ((st = tfm__json_parse_file(ctx, path, NULL, &doc))) return st;
-    root = tfm__json_root(doc);
-    if (!tfm__json_is(root, TFM__JSON_OBJECT)) {
-        tfm__json_free(doc);
-        return tfm__err(ctx, TFM_ERR_FORMAT, "model_load: %s: not a JSON object", path);
-    }
-    n = tfm__json_len(root);
-    while (cap < 2 * (int32_t)n + 2) cap *= 2;
-    s->pieces = (char **)s2s_own(s, (size_t)V * sizeof(char *));
-    s->phash = (int32_t *)s2s_own(s, (size_t)cap * sizeof(int32_t));
-    if (!s->pieces || !s->phash) {
-        tfm__json_free(doc);
-        return tfm__err(ctx, TFM_ERR_NOMEM, "model_load: out of memory reading %s", path);
-    }
-    s->n_pieces = V;
-    s->hcap = cap;
-    {
-        size_t total = 0, kl;
-        for (i = 0; i < n; i++) {
-            tfm__json_key_at(root, i, &kl);
-            total += kl + 1;
-        }
-        chars = (char *)s2s_own(s, total);
-        if (!chars) {
-            tfm__json_free(doc);
-            return tfm__err(ctx, TFM_ERR_NOMEM, "model_load: out of memory reading %s", path);
-        }
-    }
-    for (i = 0; i < n; i++) {
-        size_t kl;
-        const char *k = tfm__json_key_at(root, i, &kl);
-        const tfm__json *v = tfm__json_at(root, i);
-        uint32_t h;
-        if (!v || v->type != TFM__JSON_NUMBER || !v->is_int || v->i < 0 || v->i >= V) {
-            tfm__json_free(doc);
-            return tfm__err(ctx, TFM_ERR_FORMAT, "model_load: %s: piece '%s' has an id outside "
-                            "the vocabulary of %d", path, k, (int)V);
-        }
-        if (s->pieces[v->i]) continue; // first piece of an id wins
-        s->pieces[v->i] = chars;
-        memcpy(chars, k, kl);
-        chars[kl] = 0;
-        chars += kl + 1;
-        for (h = tfm__hash_bytes(k, kl) & (uint32_t)(cap - 1); s->phash[h];
-             h = (h + 1) & (uint32_t)(cap - 1)) {}
-        s->phash[h] = (int32_t)v->i + 1;
-    }
-    tfm__json_free(doc);
-    return TFM_OK;
-}
-
-tfm_status tfm__s2s_detok(tfm_ctx *ctx, const tfm__s2s *s, const int32_t *ids, int32_t n,
-                          char **out) {
-    size_t len = 0, o = 0, k;
-    int32_t i;
-    char *buf;
-    *out = NULL;
-    for (i = 0; i < n; i++) {
-        int32_t id = ids[i];
-        if (id < 0 || id >= s->n_pieces || !s->pieces[id] || id == s->pad || id == s->eos ||
-            id == s->unk)
-            continue;
-        len += strlen(s->pieces[id]);
-    }
-    buf = (char *)tfm__alloc(ctx, len + 1);
-    if (!buf) return tfm__err(ctx, TFM_ERR_NOMEM, "translate: out of memory decoding");
-    for (i = 0; i < n; i++) {
-        int32_t id = ids[i];
-        const char *p;
-        if (id < 0 || id >= s->n_pieces || !s->pieces[id] || id == s->pad || id == s->eos ||
-            id == s->unk)
-            continue;
-        for (p = s->pieces[id]; *p;) {
-            if ((uint8_t)p[0] == 0xE2 && (uint8_t)p[1] == 0x96 && (uint8_t)p[2] == 0x81) {
-                if (o > 0) buf[o++] = ' '; // U+2581; the leading one is dropped
-                p += 3;
-            } else {
-                buf[o++] = *p++;
-            }
-        }
-    }
-    buf[o] = 0;
-    // shrink-free: the caller frees strlen + 1 bytes, so keep the exact size
-    if (o != len) {
-        char *b2 = (char *)tfm__alloc(ctx, o + 1);
-        if (!b2) {
-            tfm__free(ctx, buf, len + 1);
-            return tfm__err(ctx, TFM_ERR_NOMEM, "translate: out of memory decoding");
-        }
-        for (k = 0; k <= o; k++) b2[k] = buf[k];
-        tfm__free(ctx, buf, len + 1);
-        buf = b2;
-    }
-    *out = buf;
-    return TFM_OK;
-}
-
 const char *tfm_translate_piece(const tfm_model *m, int32_t id) {
     const tfm__s2s *s = tfm__s2s_of(m);
-    if (!s || !s->pieces || id < 0 || id >= s->n_pieces) return NULL;
-    return s->pieces[id];
+    return s && s->pieces ? tfm__pieces_get(s->pieces, id) : NULL;
 }

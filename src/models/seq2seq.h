@@ -17,6 +17,7 @@
 
 #include "model.h"
 #include "../io/json.h"
+#include "../text/pieces.h"
 
 typedef enum { TFM__S2S_MARIAN = 1, TFM__S2S_TRANSFORMER = 2 } tfm__s2s_kind;
 
@@ -53,20 +54,10 @@ typedef struct tfm__s2s {
     size_t *owned_size;
     int n_owned, cap_owned;
     struct tfm_tokenizer *src_tok, *tgt_tok; // NULL without SentencePiece
-    // vocab.json (Marian: one map of pieces to ids for both sides), or NULL
-    char **pieces;                // [n_pieces] piece of each id (NULL: none)
-    int32_t n_pieces;
-    int32_t *phash;               // [hcap] id + 1 by piece hash, 0 empty
-    int32_t hcap;
+    // vocab.json (Marian: one map of pieces to ids for both sides, ids
+    // [0, max(Vs, Vt))), or NULL
+    tfm__pieces *pieces;
 } tfm__s2s;
-
-// The id vocab.json gives the piece p[0, len), -1 when absent.
-int32_t tfm__s2s_piece_id(const tfm__s2s *s, const char *p, size_t len);
-// Decodes target ids as MarianTokenizer.decode(skip_special_tokens=True):
-// pieces of vocab.json joined, pad/eos/unk left out, U+2581 made a space,
-// the leading space dropped. *out allocated with ctx (strlen + 1 bytes).
-tfm_status tfm__s2s_detok(tfm_ctx *ctx, const tfm__s2s *s, const int32_t *ids, int32_t n,
-                          char **out);
 
 // 1 when config.json's model_type is one of this file's ("marian",
 // "transformer").

@@ -584,7 +584,9 @@ static tfm_status translate_ids(tfm_session *sess, const int32_t *const *src,
             memcpy(it->src_ids, q.src + (size_t)i * q.S, (size_t)L * sizeof(int32_t));
             memcpy(it->ids, q.hyp_tok + ((size_t)i * q.K + best[i]) * q.T,
                    (size_t)nn * sizeof(int32_t));
-            if (s->pieces && (st = tfm__s2s_detok(ctx, s, it->ids, nn, &it->text))) break;
+            if (s->pieces && (st = tfm__pieces_decode(ctx, s->pieces, it->ids, nn, s->pad, s->eos,
+                                                      s->unk, "translate", &it->text)))
+                break;
             if (rp.att)
                 for (j = 0; j < nn; j++)
                     memcpy(it->attention + (size_t)j * L,
@@ -739,7 +741,7 @@ tfm_status tfm_translate(tfm_session *sess, const char *const *texts, int32_t n,
         for (j = 0; j < got; j++) {
             size_t pl = 0;
             const char *pc = tfm_tokenizer_id_to_token(s->src_tok, src[i][j], &pl);
-            int32_t id = pc ? tfm__s2s_piece_id(s, pc, pl) : -1;
+            int32_t id = pc ? tfm__pieces_find(s->pieces, pc, pl) : -1;
             src[i][j] = id >= 0 ? id : (s->unk >= 0 ? s->unk : 0);
         }
         src[i][got] = s->eos;
