@@ -18,104 +18,10 @@
  * Both: pre-norm RMSNorm (eps 1e-5), rotary positions on consecutive pairs
  * (theta 10000), grouped-query attention, SwiGLU w2(silu(w1 x) * w3 x).
  */
-#define _POSIX_C_SOURCE 200112L
 #include "../models/model.h"
 #include "file.h"
 
-#include <errno.h>
-#include <stdio.h>
 #include <string.h>
-
-#if defined(__unix__) || defined(__APPLE__)
-#  include <fcntl.h>
-#  include <sys/mman.h>
-#  include <sys/stat.h>
-#  include <unistd.h>
-#  define TFM__HAVE_MMAP 1
-#endif
-
-// ---- whole-file mapping ---------------------------------------------------------------
-
-// Maps (or, with use_mmap 0 or where mmap is unavailable, reads) a whole file.
-// *mapped tells which, for tfm__file_unmap.
-static tfm_status file_map(tfm_ctx *ctx, const char *path, int use_mmap, void **data,
-                           size_t *size, int *mapped) {
-    FILE *f;
-    long len;
-    void *buf;
-    *data = NULL;
-    *size = 0;
-    *mapped = 0;
-#ifdef TFM__HAVE_MMAP
-    if (use_mmap) {
-        struct stat stt;
-        int fd = open(path, O_RDONLY);
-        if (fd < 0)
-            return tfm__err(ctx, tfm__open_status(errno), "%s: cannot open: %s", path,
-                            strerror(errno));
-        if (fstat(fd, &stt) != 0 || !S_ISREG(stt.st_mode)) {
-            close(fd);
-            return tfm__err(ctx, TFM_ERR_IO, "%s: not a regular file", path);
-        }
-        if (stt.st_size == 0) {
-            close(fd);
-            return tfm__err(ctx, TFM_ERR_FORMAT, "%s: empty file", path);
-        }
-        if ((uint64_t)stt.st_size > (uint64_t)SIZE_MAX) {
-            close(fd);
-            return tfm__err(ctx, TFM_ERR_RANGE, "%s: file too large to map", path);
-        }
-        buf = mmap(NULL, (size_t)stt.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-        close(fd);
-        if (buf == MAP_FAILED)
-            return tfm__err(ctx, TFM_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
-        *data = buf;
-        *size = (size_t)stt.st_size;
-        *mapped = 1;
-        return TFM_OK;
-    }
-#else
-    (void)use_mmap;
-#endif
-    f = fopen(path, "rb");
-    if (!f)
-        return tfm__err(ctx, tfm__open_status(errno), "%s: cannot open: %s", path,
-                        strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        fclose(f);
-        return tfm__err(ctx, TFM_ERR_IO, "%s: cannot read its size", path);
-    }
-    if (len == 0) {
-        fclose(f);
-        return tfm__err(ctx, TFM_ERR_FORMAT, "%s: empty file", path);
-    }
-    buf = tfm__alloc_nozero(ctx, (size_t)len);
-    if (!buf) {
-        fclose(f);
-        return tfm__err(ctx, TFM_ERR_NOMEM, "%s: out of memory reading %ld bytes", path, len);
-    }
-    if (fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        fclose(f);
-        tfm__free(ctx, buf, (size_t)len);
-        return tfm__err(ctx, TFM_ERR_IO, "%s: read failed", path);
-    }
-    fclose(f);
-    *data = buf;
-    *size = (size_t)len;
-    return TFM_OK;
-}
-
-void tfm__file_unmap(tfm_ctx *ctx, void *data, size_t size, int mapped) {
-    if (!data) return;
-#ifdef TFM__HAVE_MMAP
-    if (mapped) {
-        munmap(data, size);
-        return;
-    }
-#endif
-    (void)mapped;
-    tfm__free(ctx, data, size);
-}
 
 // ---- the checkpoint ---------------------------------------------------------------------
 
@@ -141,12 +47,15 @@ tfm_status tfm__llama2c_load(tfm_ctx *ctx, const char *path, int use_mmap,
     int64_t D, F, L, KV, V, T, E, per_layer;
     const float *rms_att, *rms_ffn, *wq, *wk, *wv, *wo, *w1, *w2, *w3;
 
-    if ((st = file_map(ctx, path, use_mmap, &data, &size, &mapped))) return st;
+    if ((st = tfm__file_map(ctx, path, NULL, use_mmap ? TFM__FILE_MMAP : TFM__FILE_READ,
+                            &data, &size, &mapped)))
+        return st;
     if ((st = tfm__model_own(m, data, size, mapped))) {
         tfm__file_unmap(ctx, data, size, mapped);
         return st;
     }
     b = (const unsigned char *)data;
+    if (size == 0) return tfm__err(ctx, TFM_ERR_FORMAT, "%s: empty file", path);
     if (size < 28)
         return tfm__err(ctx, TFM_ERR_FORMAT,
                         "llama2.c: %s: truncated header (%zu bytes, need 28)", path, size);

@@ -12,19 +12,15 @@
 #include "json.h"
 #include "file.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #if defined(__unix__) || defined(__APPLE__)
-#  define TFM__HAVE_MMAP 1
-#  include <fcntl.h>
-#  include <sys/mman.h>
+#  define TFM__HAVE_STAT 1
 #  include <sys/stat.h>
-#  include <unistd.h>
 #else
-#  define TFM__HAVE_MMAP 0
+#  define TFM__HAVE_STAT 0
 #endif
 
 #define HEADER_MAX 100000000u /* bytes of JSON header accepted */
@@ -50,9 +46,10 @@ typedef struct st_file {
     size_t size;
     const unsigned char *data;  // data section: base + 8 + header length
     size_t data_size;
-    void *map;                  // mmap to unmap, or NULL
+    void *map;                  // the image from tfm__file_map, or NULL
     size_t map_size;
-    void *buf;                  // allocation to free (read file / data copy)
+    int mapped;                 // map: 1 mapped, 0 read into an allocation
+    void *buf;                  // the aligned data copy to free, or NULL
     size_t buf_size;
     tfm__json_doc *header;
     const tfm__json *meta;      // "__metadata__" or NULL
@@ -100,9 +97,7 @@ static int host_is_little_endian(void) {
 // ---- set lifetime -----------------------------------------------------------------
 
 static void file_release(tfm_ctx *ctx, st_file *f) {
-#if TFM__HAVE_MMAP
-    if (f->map) munmap(f->map, f->map_size);
-#endif
+    tfm__file_unmap(ctx, f->map, f->map_size, f->mapped);
     tfm__free(ctx, f->buf, f->buf_size);
     tfm__json_free(f->header);
     if (f->path) tfm__free(ctx, f->path, strlen(f->path) + 1);
@@ -451,52 +446,15 @@ static tfm_status build_index(tfm_safetensors *st) {
 
 // ---- file images ----------------------------------------------------------------------
 
-// Reads the file into an allocation (when mapping is unavailable or failed).
-static tfm_status read_whole(tfm_ctx *ctx, st_file *f) {
-    char *buf;
-    size_t size;
-    tfm_status st = tfm__read_file(ctx, f->path, (size_t)-1, "safetensors", &buf, &size);
-    if (st) return st;
-    f->buf = buf;
-    f->buf_size = size + 1;
-    f->base = (const unsigned char *)buf;
-    f->size = size;
-    return TFM_OK;
-}
-
+// Maps the file (reads it where mapping is unavailable or fails). An empty
+// file gets an empty image: the header check reports it.
 static tfm_status load_image(tfm_ctx *ctx, st_file *f) {
-#if TFM__HAVE_MMAP
-    struct stat sb;
-    int fd = open(f->path, O_RDONLY);
-    void *p;
-    if (fd < 0)
-        return tfm__err(ctx, tfm__open_status(errno), "safetensors: %s: cannot open: %s",
-                        f->path, strerror(errno));
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        close(fd);
-        return tfm__err(ctx, TFM_ERR_IO, "safetensors: %s: not a regular file", f->path);
-    }
-    if ((uint64_t)sb.st_size > (uint64_t)(size_t)-1 / 2) {
-        close(fd);
-        return tfm__err(ctx, TFM_ERR_IO, "safetensors: %s: too large to map", f->path);
-    }
-    if (sb.st_size == 0) { // nothing to map; the header check reports it
-        close(fd);
-        f->base = (const unsigned char *)"";
-        f->size = 0;
-        return TFM_OK;
-    }
-    p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (p != MAP_FAILED) {
-        f->map = p;
-        f->map_size = (size_t)sb.st_size;
-        f->base = (const unsigned char *)p;
-        f->size = (size_t)sb.st_size;
-        return TFM_OK;
-    }
-#endif
-    return read_whole(ctx, f);
+    tfm_status rc = tfm__file_map(ctx, f->path, "safetensors", TFM__FILE_MMAP_OR_READ,
+                                  &f->map, &f->map_size, &f->mapped);
+    if (rc != TFM_OK) return rc;
+    f->base = f->map ? (const unsigned char *)f->map : (const unsigned char *)"";
+    f->size = f->map_size;
+    return TFM_OK;
 }
 
 // When the header length leaves tensors misaligned for their dtype, copies
@@ -518,13 +476,9 @@ static tfm_status realign(tfm_safetensors *st, int32_t fi) {
                                f->path);
     memcpy(copy, f->data, f->data_size);
     // The header document stays valid: it was parsed into its own arena.
-#if TFM__HAVE_MMAP
-    if (f->map) {
-        munmap(f->map, f->map_size);
-        f->map = NULL;
-    }
-#endif
-    tfm__free(st->ctx, f->buf, f->buf_size);
+    tfm__file_unmap(st->ctx, f->map, f->map_size, f->mapped);
+    f->map = NULL;
+    f->map_size = 0;
     f->buf = copy;
     f->buf_size = f->data_size;
     f->data = (const unsigned char *)copy;
@@ -664,7 +618,7 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 static int is_dir(const char *path) {
-#if TFM__HAVE_MMAP
+#if TFM__HAVE_STAT
     struct stat sb;
     return stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
 #else

@@ -120,12 +120,6 @@ tfm_status tfm__gen_stats_write(tfm_ctx *ctx, tfm_gen_stats *stats, const tfm_ge
 // Fills the rotary tables of a session.
 void tfm__rope_tables(const tfm__dec_config *c, int32_t T, float *cos_t, float *sin_t);
 
-// ---- file mapping (src/io/llama2c.c) -------------------------------------------------
-
-// Releases a whole file the llama2.c loader mapped (mapped 1: munmap) or read
-// into memory (mapped 0: freed through ctx). NULL data is a no-op.
-void tfm__file_unmap(tfm_ctx *ctx, void *data, size_t size, int mapped);
-
 // ---- loaders ----------------------------------------------------------------------
 
 // llama2.c checkpoint (src/io/llama2c.c): fills cfg and the weights of m.
