@@ -1,6 +1,7 @@
 /*
  * llama2.c checkpoints (".bin"): the legacy version-0 layout and the
- * versioned version-1 fp32 layout, memory-mapped and pointed into.
+ * versioned version-1 fp32 layout, memory-mapped and pointed into (see
+ * llama2c.h).
  *
  * Version 0: 7 little-endian int32 (dim, hidden_dim, n_layers, n_heads,
  * n_kv_heads, vocab_size, seq_len; a negative vocab_size means a separate
@@ -15,15 +16,12 @@
  * token_embedding [V, D], wq, wk, wv, wo, w1, w2, w3 (each [L, ...] as
  * above), then wcls [V, D] when not shared.
  *
- * Both: pre-norm RMSNorm (eps 1e-5), rotary positions on consecutive pairs
- * (theta 10000), grouped-query attention, SwiGLU w2(silu(w1 x) * w3 x).
+ * T is seq_len and E the head width dim / n_heads.
  */
-#include "../models/model.h"
+#include "llama2c.h"
 #include "file.h"
 
 #include <string.h>
-
-// ---- the checkpoint ---------------------------------------------------------------------
 
 static int32_t rd_i32(const unsigned char *p) {
     uint32_t v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
@@ -34,27 +32,16 @@ static int32_t rd_i32(const unsigned char *p) {
 #define L2C_MAGIC 0x616b3432u
 #define L2C_V1_HEADER 256
 
-tfm_status tfm__llama2c_load(tfm_ctx *ctx, const char *path, int use_mmap,
-                             tfm_model *m) {
-    void *data;
-    size_t size, off, need;
-    int mapped, version, shared, l;
-    int32_t hdr[7];
-    const unsigned char *b;
-    const float *p;
-    tfm__dec_config *c = &m->cfg;
-    tfm_status st;
-    int64_t D, F, L, KV, V, T, E, per_layer;
-    const float *rms_att, *rms_ffn, *wq, *wk, *wv, *wo, *w1, *w2, *w3;
+// ---- the header ---------------------------------------------------------------------
 
-    if ((st = tfm__file_map(ctx, path, NULL, use_mmap ? TFM__FILE_MMAP : TFM__FILE_READ,
-                            &data, &size, &mapped)))
-        return st;
-    if ((st = tfm__model_own(m, data, size, mapped))) {
-        tfm__file_unmap(ctx, data, size, mapped);
-        return st;
-    }
-    b = (const unsigned char *)data;
+static tfm_status read_header(tfm_ctx *ctx, const char *path, tfm__llama2c_file *f) {
+    static const char *names[7] = {"dim", "hidden_dim", "n_layers", "n_heads",
+                                   "n_kv_heads", "vocab_size", "seq_len"};
+    const unsigned char *b = (const unsigned char *)f->data;
+    size_t size = f->size;
+    int32_t hdr[7];
+    int l;
+
     if (size == 0) return tfm__err(ctx, TFM_ERR_FORMAT, "%s: empty file", path);
     if (size < 28)
         return tfm__err(ctx, TFM_ERR_FORMAT,
@@ -64,154 +51,129 @@ tfm_status tfm__llama2c_load(tfm_ctx *ctx, const char *path, int use_mmap,
             return tfm__err(ctx, TFM_ERR_FORMAT,
                             "llama2.c: %s: truncated version-1 header (%zu bytes, need %d)",
                             path, size, L2C_V1_HEADER);
-        version = rd_i32(b + 4);
-        if (version != 1)
+        f->version = rd_i32(b + 4);
+        if (f->version != 1)
             return tfm__err(ctx, TFM_ERR_UNSUPPORTED,
                             "llama2.c: %s: checkpoint version %d (only 0 and 1, fp32, are supported)",
-                            path, version);
+                            path, f->version);
         for (l = 0; l < 7; l++) hdr[l] = rd_i32(b + 8 + 4 * l);
-        shared = b[36];
-        if (shared > 1)
+        f->shared_classifier = b[36];
+        if (f->shared_classifier > 1)
             return tfm__err(ctx, TFM_ERR_FORMAT,
-                            "llama2.c: %s: shared_classifier flag is %d (0 or 1)", path, shared);
+                            "llama2.c: %s: shared_classifier flag is %d (0 or 1)", path,
+                            f->shared_classifier);
         if (hdr[5] <= 0)
             return tfm__err(ctx, TFM_ERR_FORMAT, "llama2.c: %s: vocab_size %d must be positive",
                             path, (int)hdr[5]);
-        off = L2C_V1_HEADER;
     } else {
-        version = 0;
+        f->version = 0;
         for (l = 0; l < 7; l++) hdr[l] = rd_i32(b + 4 * l);
-        shared = hdr[5] > 0;
+        f->shared_classifier = hdr[5] > 0;
         if (hdr[5] < 0) hdr[5] = -hdr[5];
-        off = 28;
     }
-    memset(c, 0, sizeof *c);
-    c->arch = TFM__ARCH_LLAMA;
-    c->dim = hdr[0];
-    c->hidden = hdr[1];
-    c->n_layers = hdr[2];
-    c->n_heads = hdr[3];
-    c->n_kv_heads = hdr[4];
-    c->vocab = hdr[5];
-    c->max_ctx = hdr[6];
-    {
-        static const char *names[7] = {"dim", "hidden_dim", "n_layers", "n_heads",
-                                       "n_kv_heads", "vocab_size", "seq_len"};
-        for (l = 0; l < 7; l++)
-            if (hdr[l] <= 0 || hdr[l] > (1 << 24))
-                return tfm__err(ctx, TFM_ERR_FORMAT,
-                                "llama2.c: %s: header field %s = %d is out of range", path,
-                                names[l], (int)hdr[l]);
-    }
-    if (c->n_heads <= 0 || c->dim % c->n_heads != 0)
+    for (l = 0; l < 7; l++)
+        if (hdr[l] <= 0 || hdr[l] > (1 << 24))
+            return tfm__err(ctx, TFM_ERR_FORMAT,
+                            "llama2.c: %s: header field %s = %d is out of range", path,
+                            names[l], (int)hdr[l]);
+    f->dim = hdr[0];
+    f->hidden_dim = hdr[1];
+    f->n_layers = hdr[2];
+    f->n_heads = hdr[3];
+    f->n_kv_heads = hdr[4];
+    f->vocab_size = hdr[5];
+    f->seq_len = hdr[6];
+    if (f->dim % f->n_heads != 0)
         return tfm__err(ctx, TFM_ERR_FORMAT,
                         "llama2.c: %s: dim %d is not a multiple of n_heads %d", path,
-                        (int)c->dim, (int)c->n_heads);
-    c->head_dim = c->dim / c->n_heads;
-    c->norm_eps = 1e-5f;
-    c->rms = 1;
-    c->rope = 1;
-    c->rope_neox = 0;
-    c->rope_f32 = 1;
-    c->rope_theta = 10000.0;
-    c->gated = 1;
-    c->act = TFM_ACT_SILU;
-    c->bos = 1;
-    c->eos = 2;
-    c->stop = 1; // llama2.c's run stops when the model starts a new text (BOS)
-    c->add_bos = 1;
-    if ((st = tfm__dec_config_check(ctx, c, path))) return st;
+                        (int)f->dim, (int)f->n_heads);
+    return TFM_OK;
+}
 
-    D = c->dim; F = c->hidden; L = c->n_layers; V = c->vocab; T = c->max_ctx;
-    E = c->head_dim;
-    KV = (int64_t)c->n_kv_heads * E;
+tfm_status tfm__llama2c_open(tfm_ctx *ctx, const char *path, int use_mmap,
+                             tfm__llama2c_file *f) {
+    tfm_status st;
+    memset(f, 0, sizeof *f);
+    st = tfm__file_map(ctx, path, NULL, use_mmap ? TFM__FILE_MMAP : TFM__FILE_READ,
+                       &f->data, &f->size, &f->mapped);
+    if (!st) st = read_header(ctx, path, f);
+    if (st) tfm__llama2c_close(ctx, f);
+    return st;
+}
+
+void tfm__llama2c_close(tfm_ctx *ctx, tfm__llama2c_file *f) {
+    tfm__file_unmap(ctx, f->data, f->size, f->mapped);
+    memset(f, 0, sizeof *f);
+}
+
+// ---- the weights --------------------------------------------------------------------
+
+tfm_status tfm__llama2c_weights(tfm_ctx *ctx, const char *path, tfm__llama2c_file *f) {
+    int64_t D = f->dim, F = f->hidden_dim, L = f->n_layers, V = f->vocab_size,
+            T = f->seq_len, E = f->dim / f->n_heads;
+    int64_t KV = (int64_t)f->n_kv_heads * E;
+    size_t off = f->version == 0 ? 28 : L2C_V1_HEADER, need;
+    const float *p;
     // Floats, computed in 64 bits (each factor < 2^24, at most 3 factors ->
     // could reach 2^72: check with the overflow helpers).
     {
-        int64_t t = 0, total = 0;
-        int64_t parts[6];
+        int64_t t = 0, total = 0, per_layer = 0;
+        int64_t parts[4];
         int i, ok = 1;
-        per_layer = 0;
         parts[0] = 2 * D;                              // rms_att, rms_ffn
         ok = ok && tfm__mul_i64(2 * D, D, &parts[1]);  // wq, wo
         ok = ok && tfm__mul_i64(2 * KV, D, &parts[2]); // wk, wv
         ok = ok && tfm__mul_i64(3 * F, D, &parts[3]);  // w1, w2, w3
-        parts[4] = parts[5] = 0;
         for (i = 0; ok && i < 4; i++) per_layer += parts[i];
         ok = ok && tfm__mul_i64(per_layer, L, &total);
         ok = ok && tfm__mul_i64(V, D, &t);
-        total += t * (shared ? 1 : 2) + D;
-        if (version == 0) total += T * E; // freq_cis real + imag: 2 * T * E/2
+        total += t * (f->shared_classifier ? 1 : 2) + D;
+        if (f->version == 0) total += T * E; // freq_cis real + imag: 2 * T * E/2
         ok = ok && total > 0 && total < (int64_t)1 << 60;
         if (!ok || !tfm__mul_size((size_t)total, 4, &need) || need > SIZE_MAX - off)
             return tfm__err(ctx, TFM_ERR_RANGE, "llama2.c: %s: weights too large", path);
         need += off;
     }
-    if (size < need)
+    if (f->size < need)
         return tfm__err(ctx, TFM_ERR_FORMAT,
                         "llama2.c: %s: truncated: the header (dim %d, hidden_dim %d, "
                         "n_layers %d, vocab %d, seq_len %d) needs %zu bytes, the file has %zu",
-                        path, (int)D, (int)F, (int)L, (int)V, (int)T, need, size);
-    if (size > need)
+                        path, (int)D, (int)F, (int)L, (int)V, (int)T, need, f->size);
+    if (f->size > need)
         return tfm__err(ctx, TFM_ERR_FORMAT,
                         "llama2.c: %s: the header (dim %d, hidden_dim %d, n_layers %d, "
                         "vocab %d, seq_len %d%s) needs %zu bytes but the file has %zu",
                         path, (int)D, (int)F, (int)L, (int)V, (int)T,
-                        shared ? ", shared classifier" : ", separate classifier", need, size);
+                        f->shared_classifier ? ", shared classifier" : ", separate classifier",
+                        need, f->size);
 
-    p = (const float *)(b + off);
-    if (version == 0) {
-        m->tok_emb = p; p += V * D;
-        rms_att = p; p += L * D;
-        wq = p; p += L * D * D;
-        wk = p; p += L * KV * D;
-        wv = p; p += L * KV * D;
-        wo = p; p += L * D * D;
-        rms_ffn = p; p += L * D;
-        w1 = p; p += L * F * D;
-        w2 = p; p += L * D * F;
-        w3 = p; p += L * F * D;
-        m->norm_g = p; p += D;
+    p = (const float *)((const unsigned char *)f->data + off);
+    if (f->version == 0) {
+        f->token_embedding = p; p += V * D;
+        f->rms_att = p; p += L * D;
+        f->wq = p; p += L * D * D;
+        f->wk = p; p += L * KV * D;
+        f->wv = p; p += L * KV * D;
+        f->wo = p; p += L * D * D;
+        f->rms_ffn = p; p += L * D;
+        f->w1 = p; p += L * F * D;
+        f->w2 = p; p += L * D * F;
+        f->w3 = p; p += L * F * D;
+        f->rms_final = p; p += D;
         p += T * E; // freq_cis_real, freq_cis_imag
     } else {
-        rms_att = p; p += L * D;
-        rms_ffn = p; p += L * D;
-        m->norm_g = p; p += D;
-        m->tok_emb = p; p += V * D;
-        wq = p; p += L * D * D;
-        wk = p; p += L * KV * D;
-        wv = p; p += L * KV * D;
-        wo = p; p += L * D * D;
-        w1 = p; p += L * F * D;
-        w2 = p; p += L * D * F;
-        w3 = p; p += L * F * D;
+        f->rms_att = p; p += L * D;
+        f->rms_ffn = p; p += L * D;
+        f->rms_final = p; p += D;
+        f->token_embedding = p; p += V * D;
+        f->wq = p; p += L * D * D;
+        f->wk = p; p += L * KV * D;
+        f->wv = p; p += L * KV * D;
+        f->wo = p; p += L * D * D;
+        f->w1 = p; p += L * F * D;
+        f->w2 = p; p += L * D * F;
+        f->w3 = p; p += L * F * D;
     }
-    m->layers = (tfm__dec_layer *)tfm__model_alloc(m, (size_t)L * sizeof *m->layers);
-    if (!m->layers) return tfm__err(ctx, TFM_ERR_NOMEM, "llama2.c: out of memory");
-    for (l = 0; l < L; l++) {
-        tfm__dec_layer *ly = &m->layers[l];
-        tfm__linear lin;
-        memset(&lin, 0, sizeof lin);
-        lin.wt = 1;
-        ly->norm1_g = rms_att + l * D;
-        ly->norm2_g = rms_ffn + l * D;
-        lin.n_in = D; lin.n_out = D; lin.ld = D;
-        lin.w = wq + l * D * D; ly->q = lin;
-        lin.w = wo + l * D * D; ly->o = lin;
-        lin.n_out = KV;
-        lin.w = wk + l * KV * D; ly->k = lin;
-        lin.w = wv + l * KV * D; ly->v = lin;
-        lin.n_out = F;
-        lin.w = w1 + l * F * D; ly->gate = lin;
-        lin.w = w3 + l * F * D; ly->up = lin;
-        lin.n_in = F; lin.n_out = D; lin.ld = F;
-        lin.w = w2 + l * D * F; ly->down = lin;
-    }
-    memset(&m->lm_head, 0, sizeof m->lm_head);
-    m->lm_head.w = shared ? m->tok_emb : p;
-    m->lm_head.n_in = D;
-    m->lm_head.n_out = V;
-    m->lm_head.ld = D;
-    m->lm_head.wt = 1;
+    f->wcls = f->shared_classifier ? f->token_embedding : p;
     return TFM_OK;
 }

@@ -122,7 +122,7 @@ void tfm__rope_tables(const tfm__dec_config *c, int32_t T, float *cos_t, float *
 
 // ---- loaders ----------------------------------------------------------------------
 
-// llama2.c checkpoint (src/io/llama2c.c): fills cfg and the weights of m.
+// llama2.c checkpoint (src/models/llama2c.c): fills cfg and the weights of m.
 tfm_status tfm__llama2c_load(tfm_ctx *ctx, const char *path, int use_mmap,
                              tfm_model *m);
 // Hugging Face folder (src/models/hf.c).
