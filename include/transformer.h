@@ -1255,8 +1255,25 @@ TFM_API tfm_status tfm_model_load(tfm_ctx *ctx, const char *path,
  * first. NULL is a no-op. */
 TFM_API void tfm_model_free(tfm_model *model);
 
-/* Queries; thread-safe. For NULL: NULL / 0 / -1. */
-/* Architecture name: "llama" or "gpt2". */
+/* What a model does, by its architecture: TFM_KIND_ENCODER runs the encoder
+ * tasks (tfm_model_encode, tfm_fill_mask, tfm_embed_texts, tfm_classify),
+ * TFM_KIND_DECODER generates through a session (tfm_session_prefill,
+ * tfm_generate), TFM_KIND_ENCODER_DECODER translates through a session
+ * (tfm_translate). */
+typedef enum tfm_kind {
+    TFM_KIND_ENCODER = 1,
+    TFM_KIND_DECODER = 2,
+    TFM_KIND_ENCODER_DECODER = 3
+} tfm_kind;
+
+/* ---- model queries -------------------------------------------------------
+ * Every query is thread-safe and answers NULL / 0 / -1 for a NULL model or
+ * a model of a kind the query does not apply to. */
+
+/* The model's kind (0 for NULL). */
+TFM_API tfm_kind tfm_model_kind(const tfm_model *model);
+/* Architecture name, config.json's model_type: "llama" (also llama2.c
+ * checkpoints), "gpt2", "bert", "distilbert", "marian", "transformer". */
 TFM_API const char *tfm_model_arch(const tfm_model *model);
 TFM_API int32_t tfm_model_vocab_size(const tfm_model *model);
 /* Longest sequence (positions) the model supports. */

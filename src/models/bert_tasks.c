@@ -11,30 +11,23 @@
 #include <stdio.h>
 #include <string.h>
 
-static const tfm__bert *encoder_of(tfm_ctx *ctx, const tfm_model *m, const char *what,
-                                   tfm_status *st) {
-    const tfm__bert *b = tfm__bert_of(m);
-    *st = TFM_OK;
-    if (!b)
-        *st = tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s: model '%s' is not an encoder (bert, "
-                       "distilbert)", what, m ? m->arch_name : "(null)");
-    return b;
-}
-
 uint32_t tfm_model_heads(const tfm_model *m) {
-    const tfm__bert *b = tfm__bert_of(m);
+    tfm_status st;
+    const tfm__bert *b = tfm__bert_of(NULL, m, NULL, &st);
     if (!b) return 0;
     return (b->has_pooler ? TFM_HEAD_POOLER : 0u) | (b->has_mlm ? TFM_HEAD_MLM : 0u) |
            (b->has_cls ? TFM_HEAD_CLASSIFIER : 0u);
 }
 
 int32_t tfm_model_n_labels(const tfm_model *m) {
-    const tfm__bert *b = tfm__bert_of(m);
+    tfm_status st;
+    const tfm__bert *b = tfm__bert_of(NULL, m, NULL, &st);
     return b && b->has_cls ? b->C : 0;
 }
 
 const char *tfm_model_label(const tfm_model *m, int32_t i) {
-    const tfm__bert *b = tfm__bert_of(m);
+    tfm_status st;
+    const tfm__bert *b = tfm__bert_of(NULL, m, NULL, &st);
     return b && b->has_cls && i >= 0 && i < b->C ? b->labels[i] : NULL;
 }
 
@@ -56,7 +49,7 @@ tfm_status tfm_model_encode(tfm_ctx *ctx, const tfm_model *model, const int32_t 
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "model_encode: NULL %s",
                         !model ? "model" : !ids ? "ids" : "outputs");
     if ((st = TFM__PARAMS_READ(ctx, o, outputs, "model_encode: outputs"))) return st;
-    if (!(b = encoder_of(ctx, model, "model_encode", &st))) return st;
+    if (!(b = tfm__bert_of(ctx, model, "model_encode", &st))) return st;
     return tfm__bert_forward(ctx, b, ids, type_ids, attention_mask, batch, seq_len, o.hidden,
                              o.pooled, o.mlm_logits, o.class_logits);
 }
@@ -100,7 +93,7 @@ static tfm_status prepare(tfm_ctx *ctx, const tfm_model *m, const char *const *t
         p->pooling > TFM_POOLING_NONE)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s: bad params (max_length %d, top_k %d, "
                         "pooling %d)", what, (int)p->max_length, (int)p->top_k, (int)p->pooling);
-    if (!(*b = encoder_of(ctx, m, what, &st))) return st;
+    if (!(*b = tfm__bert_of(ctx, m, what, &st))) return st;
     tok = tfm_model_tokenizer(m);
     if (!tok)
         return tfm__err(ctx, TFM_ERR_UNSUPPORTED, "%s: the model has no tokenizer (vocab.txt)",

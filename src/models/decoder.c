@@ -1,199 +1,259 @@
 /*
- * The decoder-only transformer forward pass shared by the Llama family
- * (RMSNorm, rotary positions, grouped-query attention, SwiGLU) and GPT-2
- * (LayerNorm, learned positions, GELU-tanh MLP, biases), with the KV cache.
+ * Decoder-only models on the library's layers: token (and learned
+ * position) embeddings, pre-norm tfm_decoder_layer modules without
+ * cross-attention (causal self-attention over the session's KV cache, with
+ * rotary positions, grouped-query heads, gated or plain feed-forward), the
+ * final norm and the classifier. The Llama family (RMSNorm, rotary
+ * positions, SwiGLU), GPT-2 (LayerNorm, learned positions, GELU-tanh MLP,
+ * Conv1D [in, out] weights, biases) and llama2.c checkpoints (rotary angles
+ * in float) differ only in the options their loaders set.
  *
- * One call runs a batch of B tokens at positions p0 .. p0+B-1: every linear
- * map is one matrix product over the batch (the prompt goes through as one
- * batch; a decoding step is the B = 1 case, which the GEMM sends down its
- * small-M path). With the weights prepacked at load (the default) the
- * products run on the packed GEMM: BLIS micro-kernels for a prompt, one
- * streaming pass over the weights for a decoding step.
- *
- * Keys and values live in the layers' KV cache (src/nn, [L, 1, T, G, E]);
- * the projections write the new positions straight into it, and the layers'
- * attention core runs causal grouped-query attention of the B queries over
- * the p0 + B cached keys (query i sees keys 0 .. p0 + i).
+ * One forward runs a batch of B tokens at positions p0 .. p0+B-1: every
+ * linear map is one matrix product over the batch (a prompt goes through as
+ * one batch; a decoding step is the B = 1 case, which the GEMM sends down
+ * its small-M path). The session sizes the cache and the workspace once,
+ * so a forward allocates nothing.
  */
-#include "model.h"
-#include "../kernels/kernels.h"
+#include "arch.h"
+#include "decoder.h"
 
-#include <math.h>
+#include <stdio.h>
 #include <string.h>
-
-// ---- helpers over tensors ---------------------------------------------------------------
-
-static void wrap2(tfm_tensor *t, int64_t rows, int64_t cols, const float *p) {
-    int64_t shape[2];
-    shape[0] = rows;
-    shape[1] = cols;
-    tfm_tensor_wrap(t, TFM_F32, 2, shape, (void *)p);
-}
-
-static void wrap1(tfm_tensor *t, int64_t n, const float *p) {
-    tfm_tensor_wrap(t, TFM_F32, 1, &n, (void *)p);
-}
-
-// y[B, n_out] = x[B, n_in] W (+ b).
-static tfm_status linear(tfm_ctx *ctx, const tfm__linear *l, int64_t rows, const float *x,
-                         float *y) {
-    return tfm__linear_rows(ctx, l, rows, x, l->n_in, y, l->n_out, NULL);
-}
-
-static tfm_status norm(tfm_ctx *ctx, const tfm__dec_config *c, int64_t rows, const float *x,
-                       const float *g, const float *b, float *y) {
-    tfm_tensor tx, ty, tg, tb;
-    wrap2(&tx, rows, c->dim, x);
-    wrap2(&ty, rows, c->dim, y);
-    wrap1(&tg, c->dim, g);
-    if (c->rms) return tfm_rmsnorm(ctx, &tx, &tg, c->norm_eps, &ty);
-    if (b) wrap1(&tb, c->dim, b);
-    return tfm_layernorm(ctx, &tx, &tg, b ? &tb : NULL, c->norm_eps, &ty);
-}
-
-// ---- rotary tables ------------------------------------------------------------------------
-
-void tfm__rope_tables(const tfm__dec_config *c, int32_t T, float *cos_t, float *sin_t) {
-    int32_t pos, i, half = c->head_dim / 2;
-    for (pos = 0; pos < T; pos++) {
-        for (i = 0; i < half; i++) {
-            float *co = cos_t + (size_t)pos * half + i, *si = sin_t + (size_t)pos * half + i;
-            if (c->rope_f32) {
-                // As llama2.c computes it, in float.
-                float freq = 1.0f / powf((float)c->rope_theta,
-                                         (float)(2 * i) / (float)c->head_dim);
-                float val = (float)pos * freq;
-                *co = cosf(val);
-                *si = sinf(val);
-            } else {
-                double inv = 1.0 / pow(c->rope_theta, (double)(2 * i) / (double)c->head_dim);
-                double val = (double)pos * inv;
-                *co = (float)cos(val);
-                *si = (float)sin(val);
-            }
-        }
-    }
-}
-
-// ---- attention over the cache ----------------------------------------------------------------
 
 // Below this many multiply-adds a layer's attention runs on the calling
 // thread: a decoding step of a small model does a few microseconds of
 // attention work per layer, less than waking the pool costs (the GEMM's
 // threshold).
-#define DEC_ATTN_PAR_MIN 131072.0
+#define DEC_ATTN_SERIAL_BELOW 131072
 
-// Causal attention of the n new queries q [n, H, E] (rows D apart) over the
-// p0 + n keys and values of cache layer l, into att [n, H, E], through the
-// layers' attention core (grouped-query heads; work split over (head,
-// query) rows, so the result does not depend on the thread count).
-static tfm_status attend(tfm_session *s, int32_t l, int32_t n, int32_t p0) {
-    const tfm__dec_config *c = &s->m->cfg;
-    int64_t E = c->head_dim, D = c->dim, KV = (int64_t)c->n_kv_heads * E, T = s->max_ctx;
-    int64_t sh[4], st[4];
-    tfm_tensor tq, tk, tv, to;
-    tfm_attn_params ap = tfm_attn_params_default();
-    tfm__attn at;
-    tfm_status rc;
-    sh[0] = 1; sh[1] = c->n_heads; sh[2] = n; sh[3] = E;
-    st[0] = (int64_t)n * D; st[1] = E; st[2] = D; st[3] = 1;
-    tfm__view(&tq, s->q, 4, sh, st);
-    tfm__view(&to, s->att, 4, sh, st);
-    sh[1] = c->n_kv_heads; sh[2] = (int64_t)p0 + n;
-    st[0] = T * KV; st[1] = E; st[2] = KV;
-    tfm__view(&tk, tfm__kv_ptr(s->kv, 0, l, 0), 4, sh, st);
-    tfm__view(&tv, tfm__kv_ptr(s->kv, 1, l, 0), 4, sh, st);
-    ap.causal = 1;
-    if ((rc = tfm__attn_setup(s->ctx, &tq, &tk, &tv, &ap, &to, NULL, "decoder", &at)))
-        return rc;
-    at.par_min = DEC_ATTN_PAR_MIN;
-    tfm__attn_run(s->ctx, &at, s->scores);
-    s->kv->len[l] = (int64_t)p0 + n;
-    s->kv->batch[l] = 1;
+// ---- the network ---------------------------------------------------------------------------
+
+tfm_status tfm__dec_config_check(tfm_ctx *ctx, const tfm__dec_config *c, const char *what) {
+    if (c->dim <= 0 || c->hidden <= 0 || c->n_layers <= 0 || c->n_heads <= 0 ||
+        c->n_kv_heads <= 0 || c->vocab <= 0 || c->max_ctx <= 0)
+        return tfm__err(ctx, TFM_ERR_FORMAT,
+                        "%s: sizes must be positive (dim %d, hidden %d, layers %d, heads %d, "
+                        "kv heads %d, vocab %d, context %d)",
+                        what, (int)c->dim, (int)c->hidden, (int)c->n_layers, (int)c->n_heads,
+                        (int)c->n_kv_heads, (int)c->vocab, (int)c->max_ctx);
+    if (c->dim % c->n_heads != 0 || c->head_dim * c->n_heads != c->dim)
+        return tfm__err(ctx, TFM_ERR_FORMAT, "%s: dim %d is not n_heads %d x head size %d",
+                        what, (int)c->dim, (int)c->n_heads, (int)c->head_dim);
+    if (c->n_heads % c->n_kv_heads != 0)
+        return tfm__err(ctx, TFM_ERR_FORMAT,
+                        "%s: n_heads %d is not a multiple of n_kv_heads %d", what,
+                        (int)c->n_heads, (int)c->n_kv_heads);
+    if (c->rope && c->head_dim % 2 != 0)
+        return tfm__err(ctx, TFM_ERR_FORMAT,
+                        "%s: rotary positions need an even head size, not %d", what,
+                        (int)c->head_dim);
+    if (!(c->norm_eps >= 0.0f) || !(c->rope_theta > 0.0 || !c->rope))
+        return tfm__err(ctx, TFM_ERR_FORMAT, "%s: bad norm eps or rope theta", what);
     return TFM_OK;
 }
 
-// ---- the forward pass -----------------------------------------------------------------------
+tfm_status tfm__dec_new(tfm_model *m, const tfm__dec_config *c, tfm__dec **out) {
+    tfm__dec *d = (tfm__dec *)tfm__model_alloc(m, sizeof *d);
+    int32_t l;
+    *out = NULL;
+    if (d) d->lw = (tfm_layer_weights *)tfm__model_alloc(m, (size_t)c->n_layers * sizeof *d->lw);
+    if (!d || !d->lw) return tfm__err(m->ctx, TFM_ERR_NOMEM, "model_load: out of memory");
+    d->c = *c;
+    for (l = 0; l < c->n_layers; l++) {
+        d->lw[l] = tfm_layer_weights_default();
+        d->lw[l].self_attn.in_out = d->lw[l].ffn.in_out = c->in_out;
+    }
+    d->final_norm = tfm_norm_weights_default();
+    m->impl = d;
+    m->info.vocab = c->vocab;
+    m->info.max_ctx = c->max_ctx;
+    m->info.dim = c->dim;
+    m->info.n_layers = c->n_layers;
+    *out = d;
+    return TFM_OK;
+}
+
+static void layer_free(void *p) { tfm_decoder_layer_free((tfm_decoder_layer *)p); }
+static void packed_free(void *p) { tfm_packed_matrix_free((tfm_packed_matrix *)p); }
+
+tfm_status tfm__dec_build(tfm_model *m, tfm__dec *d, const tfm_model_params *p) {
+    const tfm__dec_config *c = &d->c;
+    tfm_ctx *ctx = m->ctx;
+    tfm_layer_params lp = tfm_layer_params_default();
+    tfm_status st;
+    int32_t l;
+    d->layers = (tfm_decoder_layer **)tfm__model_alloc(m, (size_t)c->n_layers *
+                                                              sizeof *d->layers);
+    if (!d->layers) return tfm__err(ctx, TFM_ERR_NOMEM, "model_load: out of memory");
+    if (c->rope && c->rope_f32) {
+        // llama2.c's angles (float) are not what the layers compute (double):
+        // tables of them, once for every layer.
+        size_t n = (size_t)c->max_ctx * (size_t)(c->head_dim / 2);
+        d->rope_cos = (float *)tfm__model_alloc(m, n * sizeof(float));
+        d->rope_sin = (float *)tfm__model_alloc(m, n * sizeof(float));
+        if (!d->rope_cos || !d->rope_sin)
+            return tfm__err(ctx, TFM_ERR_NOMEM, "model_load: out of memory");
+        if ((st = tfm_rope_tables(ctx, (float)c->rope_theta, c->head_dim, c->max_ctx,
+                                  TFM_ROPE_FLOAT_ANGLES, d->rope_cos, d->rope_sin)))
+            return st;
+        lp.rope_cos = d->rope_cos;
+        lp.rope_sin = d->rope_sin;
+        lp.rope_positions = c->max_ctx;
+    }
+    lp.d_model = c->dim;
+    lp.n_heads = c->n_heads;
+    lp.n_kv_heads = c->n_kv_heads;
+    lp.head_dim = c->head_dim;
+    lp.d_ff = c->hidden;
+    lp.act = c->act;
+    lp.gated = c->gated;
+    lp.norm = c->rms ? TFM_NORM_RMS : TFM_NORM_LAYER;
+    lp.norm_eps = c->norm_eps;
+    lp.norm_first = 1;
+    lp.rope = c->rope ? (c->rope_neox ? TFM_ROPE_HALF : TFM_ROPE_PAIRS) : TFM_ROPE_NONE;
+    lp.rope_theta = (float)c->rope_theta;
+    lp.rope_dim = c->head_dim;
+    lp.prepack = p->prepack;
+    lp.attn_serial_below = DEC_ATTN_SERIAL_BELOW;
+    for (l = 0; l < c->n_layers; l++) {
+        if ((st = tfm_decoder_layer_create(ctx, &lp, &d->lw[l], &d->layers[l]))) {
+            char msg[TFM__ERRMSG_SIZE / 2];
+            snprintf(msg, sizeof msg, "%s", tfm_ctx_last_error(ctx));
+            return tfm__err(ctx, st, "model_load: layer %d: %s", (int)l, msg);
+        }
+        if ((st = tfm__model_keep(m, d->layers[l], layer_free))) return st;
+    }
+    if (p->prepack) {
+        if ((st = tfm__linear_pack(ctx, &d->lm_head))) return st;
+        if ((st = tfm__model_keep(m, d->lm_head.pk, packed_free))) return st;
+    }
+    return TFM_OK;
+}
+
+uint64_t tfm__dec_weight_bytes(const tfm_model *m) {
+    const tfm__dec *d = (const tfm__dec *)m->impl;
+    uint64_t n = tfm__linear_bytes(&d->lm_head);
+    int32_t l;
+    for (l = 0; l < d->c.n_layers; l++) n += tfm__decoder_layer_bytes(d->layers[l]);
+    return n + tfm__norm_bytes(&d->final_norm);
+}
+
+// ---- sessions ---------------------------------------------------------------------------------
+
+typedef struct dec_state {
+    tfm_kv_cache *kv;          // keys and values [L, 1, T, G, E]
+    struct tfm_workspace ws;   // the layers' and the classifier's scratch
+    float *x;                  // [B, D] the residual stream
+    float *xb;                 // [B, D] normed rows for the classifier
+    float *logits;             // [V]
+    void *mem;                 // the allocation ws, x, xb and logits live in
+    size_t mem_size;
+} dec_state;
+
+void tfm__dec_session_free(tfm_session *s) {
+    dec_state *z = (dec_state *)s->state;
+    if (!z) return;
+    tfm_kv_cache_free(z->kv);
+    tfm__free(s->ctx, z->mem, z->mem_size);
+    tfm__free(s->ctx, z, sizeof *z);
+    s->state = NULL;
+}
+
+tfm_status tfm__dec_session_create(tfm_session *s) {
+    const tfm__dec *d = (const tfm__dec *)s->m->impl;
+    const tfm__dec_config *c = &d->c;
+    tfm_ctx *ctx = s->ctx;
+    tfm_kv_cache_params kp = tfm_kv_cache_params_default();
+    int64_t B = s->max_batch, T = s->max_ctx;
+    size_t ws, lm, o_x, o_xb, o_lg, total = 0;
+    dec_state *z;
+    tfm_status st;
+    ws = tfm_decoder_layer_workspace_size(ctx, d->layers[0], 1, B, T, 0);
+    lm = tfm__linear_ws(ctx, &d->lm_head, B);
+    if (lm > ws) ws = lm;
+    tfm__ws_add(&total, (int64_t)((ws + 3) / 4));
+    o_x = total;
+    tfm__ws_add(&total, B * c->dim);
+    o_xb = total;
+    tfm__ws_add(&total, B * c->dim);
+    o_lg = total;
+    tfm__ws_add(&total, c->vocab);
+    if (ws == 0 || lm == SIZE_MAX || total == SIZE_MAX)
+        return tfm__err(ctx, TFM_ERR_RANGE, "session_create: workspace size overflows");
+    z = (dec_state *)tfm__alloc(ctx, sizeof *z);
+    if (!z) return tfm__err(ctx, TFM_ERR_NOMEM, "session_create: out of memory");
+    s->state = z;
+    z->mem = tfm__alloc_nozero(ctx, total);
+    if (!z->mem)
+        return tfm__err(ctx, TFM_ERR_NOMEM, "session_create: out of memory for %zu bytes of "
+                        "workspace", total);
+    z->mem_size = total;
+    z->ws.ctx = ctx;
+    z->ws.data = z->mem;
+    z->ws.size = ws;
+    z->x = (float *)((char *)z->mem + o_x);
+    z->xb = (float *)((char *)z->mem + o_xb);
+    z->logits = (float *)((char *)z->mem + o_lg);
+    s->logits = z->logits;
+    kp.n_layers = c->n_layers;
+    kp.max_batch = 1;
+    kp.n_kv_heads = c->n_kv_heads;
+    kp.head_dim = c->head_dim;
+    kp.max_seq = T;
+    if ((st = tfm_kv_cache_create(ctx, &kp, &z->kv))) return st;
+    return TFM_OK;
+}
+
+void tfm__dec_session_truncate(tfm_session *s, int32_t pos) {
+    tfm_kv_cache_truncate(((dec_state *)s->state)->kv, pos);
+}
+
+// ---- the forward pass ---------------------------------------------------------------------------
 
 #define TRY(x) do { if ((st = (x)) != TFM_OK) return st; } while (0)
 
-tfm_status tfm__decoder_forward(tfm_session *s, const int32_t *tokens, int32_t n,
-                                float *logits_all) {
-    const tfm_model *m = s->m;
-    const tfm__dec_config *c = &m->cfg;
-    const tfm__kernels *k = tfm__k();
+tfm_status tfm__dec_forward(tfm_session *s, const int32_t *tokens, int32_t n,
+                            float *logits_all) {
+    const tfm__dec *d = (const tfm__dec *)s->m->impl;
+    const tfm__dec_config *c = &d->c;
+    dec_state *z = (dec_state *)s->state;
     tfm_ctx *ctx = s->ctx;
+    tfm_embed_weights ew = tfm_embed_weights_default();
+    tfm_tensor ids, x, xn;
+    tfm__arena ar;
     tfm_status st;
-    int64_t D = c->dim, F = c->hidden, E = c->head_dim, half = E / 2;
-    int64_t KV = (int64_t)c->n_kv_heads * E;
-    int32_t p0 = s->pos, i, l;
-    tfm_tensor ta, tb;
+    int64_t D = c->dim, shp[3];
+    int32_t l, rows = logits_all ? n : 1;
 
-    // Token (and learned position) embeddings: x[B, D].
-    for (i = 0; i < n; i++) {
-        memcpy(s->x + (size_t)i * D, m->tok_emb + (size_t)tokens[i] * D,
-               (size_t)D * sizeof(float));
-        if (m->pos_emb)
-            k->add(D, s->x + (size_t)i * D, m->pos_emb + (size_t)(p0 + i) * D,
-                   s->x + (size_t)i * D);
-    }
+    // Token (and learned position) embeddings: x [1, B, D].
+    shp[0] = 1; shp[1] = n; shp[2] = D;
+    tfm_tensor_wrap(&ids, TFM_I32, 2, shp, (void *)tokens);
+    tfm__view_c(&x, z->x, 3, shp);
+    ew.tokens = d->tok_emb;
+    ew.positions = d->pos_emb;
+    TRY(tfm_embed(ctx, &ew, &ids, NULL, s->pos, &x));
 
+    // The layers, each appending this batch's keys and values to the cache.
     for (l = 0; l < c->n_layers; l++) {
-        const tfm__dec_layer *y = &m->layers[l];
-        float *kc = tfm__kv_ptr(s->kv, 0, l, 0), *vc = tfm__kv_ptr(s->kv, 1, l, 0);
         if (s->p.abort && s->p.abort(s->p.abort_ud))
             return tfm__err(ctx, TFM_ABORTED, "session: aborted by the host at layer %d", l);
-
-        // ---- attention block: x += Wo · attn(norm1(x)) ----
-        TRY(norm(ctx, c, n, s->x, y->norm1_g, y->norm1_b, s->xb));
-        TRY(linear(ctx, &y->q, n, s->xb, s->q));
-        // k and v of the new tokens go straight into the cache rows p0.. .
-        TRY(linear(ctx, &y->k, n, s->xb, kc + (size_t)p0 * KV));
-        TRY(linear(ctx, &y->v, n, s->xb, vc + (size_t)p0 * KV));
-        if (c->rope) {
-            for (i = 0; i < n; i++) {
-                const float *co = s->rope_cos + (size_t)(p0 + i) * half;
-                const float *si = s->rope_sin + (size_t)(p0 + i) * half;
-                int32_t h;
-                for (h = 0; h < c->n_heads; h++)
-                    k->rope(E, s->q + (size_t)i * D + h * E, co, si, c->rope_neox);
-                for (h = 0; h < c->n_kv_heads; h++)
-                    k->rope(E, kc + (size_t)(p0 + i) * KV + h * E, co, si, c->rope_neox);
-            }
-        }
-        TRY(attend(s, l, n, p0));
-        TRY(linear(ctx, &y->o, n, s->att, s->xb));
-        wrap2(&ta, n, D, s->x);
-        wrap2(&tb, n, D, s->xb);
-        TRY(tfm_add(ctx, &ta, &tb, &ta));
-
-        // ---- feed-forward block: x += down(act(...)) ----
-        TRY(norm(ctx, c, n, s->x, y->norm2_g, y->norm2_b, s->xb));
-        TRY(linear(ctx, &y->up, n, s->xb, s->h1));
-        wrap2(&ta, n, F, s->h1);
-        if (c->gated) {
-            TRY(linear(ctx, &y->gate, n, s->xb, s->h2));
-            wrap2(&tb, n, F, s->h2);
-            TRY(tfm_activation(ctx, (tfm_act)c->act, &tb, &tb));
-            TRY(tfm_mul(ctx, &ta, &tb, &ta));
-        } else {
-            TRY(tfm_activation(ctx, (tfm_act)c->act, &ta, &ta));
-        }
-        TRY(linear(ctx, &y->down, n, s->h1, s->xb));
-        wrap2(&ta, n, D, s->x);
-        wrap2(&tb, n, D, s->xb);
-        TRY(tfm_add(ctx, &ta, &tb, &ta));
+        TRY(tfm_decoder_layer_forward(ctx, d->layers[l], &x, NULL, NULL, NULL, z->kv, NULL, l,
+                                      &z->ws, &x, NULL, NULL));
     }
 
-    // ---- final norm and classifier ----
-    if (logits_all) {
-        TRY(norm(ctx, c, n, s->x, m->norm_g, m->norm_b, s->xb));
-        TRY(linear(ctx, &m->lm_head, n, s->xb, logits_all));
+    // Final norm and classifier: every row (logits_all) or the last one.
+    shp[0] = rows; shp[1] = D;
+    tfm__view_c(&x, z->x + (size_t)(n - rows) * D, 2, shp);
+    tfm__view_c(&xn, z->xb, 2, shp);
+    TRY(tfm_norm(ctx, c->rms ? TFM_NORM_RMS : TFM_NORM_LAYER, &x, &d->final_norm, c->norm_eps,
+                 &xn));
+    ar.base = (char *)z->ws.data;
+    ar.size = z->ws.size;
+    ar.used = 0;
+    TRY(tfm__linear_rows(ctx, &d->lm_head, rows, z->xb, D, logits_all ? logits_all : s->logits,
+                         c->vocab, &ar));
+    if (logits_all)
         memcpy(s->logits, logits_all + (size_t)(n - 1) * c->vocab,
                (size_t)c->vocab * sizeof(float));
-    } else {
-        TRY(norm(ctx, c, 1, s->x + (size_t)(n - 1) * D, m->norm_g, m->norm_b, s->xb));
-        TRY(linear(ctx, &m->lm_head, 1, s->xb, s->logits));
-    }
     return TFM_OK;
 }

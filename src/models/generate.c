@@ -239,7 +239,7 @@ tfm_status tfm_generate_tokens(tfm_session *s, const int32_t *prompt, int32_t n_
     ctx = s->ctx;
     m = s->m;
     tok = m->tok;
-    V = m->cfg.vocab;
+    V = m->info.vocab;
     if ((st = tfm__gen_params(ctx, params, &p))) return st;
     if (!prompt || n_prompt <= 0)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "generate: the prompt needs at least one token");
@@ -247,7 +247,7 @@ tfm_status tfm_generate_tokens(tfm_session *s, const int32_t *prompt, int32_t n_
         return tfm__err(ctx, TFM_ERR_RANGE,
                         "generate: prompt of %d tokens does not fit the context of %d",
                         (int)n_prompt, (int)s->max_ctx);
-    stop = p.stop_token == -2 ? m->cfg.stop : p.stop_token;
+    stop = p.stop_token == -2 ? m->info.stop : p.stop_token;
 
     // History (prompt + generated) for the penalty and the sliding window,
     // logits copy and sampling scratch.

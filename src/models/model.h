@@ -1,10 +1,14 @@
 /*
- * Models: internal declarations shared by the model loaders (llama2.c .bin,
- * Hugging Face folders), the decoder forward pass, sessions and generation.
+ * Models: internal declarations shared by every architecture. A model is
+ * one row of the registry (its architecture: name, kind, config reader,
+ * loader, session hooks, weight bytes), the facts every model answers
+ * (vocabulary, context, width...), the architecture's own network in
+ * `impl`, its tokenizer, and one ownership arena that frees everything the
+ * loader allocated, mapped or built.
  *
  * Legend of dimension letters in shape comments:
  *   V vocabulary, D model width, F feed-forward width, L layers,
- *   H query heads, G key/value heads, E head width (D = H*E), KV = G*E,
+ *   H query heads, G key/value heads, E head width, KV = G*E,
  *   T positions in the cache (max_context), B tokens in a batch.
  */
 #ifndef TFM_MODELS_MODEL_H
@@ -12,76 +16,89 @@
 
 #include "../core/internal.h"
 #include "../nn/nn.h"
+#include "../io/json.h"
 
-// ---- weights ---------------------------------------------------------------------
+struct tfm_tokenizer;
+struct tfm__hf;
 
-typedef struct tfm__dec_layer {
-    const float *norm1_g, *norm1_b; // [D] attention pre-norm (b: LayerNorm only)
-    tfm__linear q, k, v, o;         // D->D, D->KV, D->KV, D->D
-    const float *norm2_g, *norm2_b; // [D] feed-forward pre-norm
-    tfm__linear up, gate, down;     // D->F, D->F (gated only), F->D
-} tfm__dec_layer;
+// ---- the registry ------------------------------------------------------------------
 
-typedef enum { TFM__ARCH_LLAMA = 1, TFM__ARCH_GPT2 = 2 } tfm__arch;
+// One architecture: a file in src/models/ and a row of the table in
+// registry.c. Hooks a kind does not have are NULL.
+typedef struct tfm__arch {
+    const char *name;      // config.json's model_type ("llama", "bert", ...)
+    tfm_kind kind;
+    // Reads config.json (h->cfg) into m: sets m->info and m->impl (the
+    // architecture's network, from tfm__model_alloc).
+    tfm_status (*config)(struct tfm__hf *h, tfm_model *m);
+    // Reads the weights of h's folder into m->impl and builds its modules.
+    tfm_status (*load)(struct tfm__hf *h, tfm_model *m, const tfm_model_params *p);
+    // Sessions: creates the kind's session state in s->state (the caches
+    // and workspace, sized once) and frees it.
+    tfm_status (*session_create)(tfm_session *s);
+    void (*session_free)(tfm_session *s);
+    // Decoders: runs tokens[0, n) (n <= s->max_batch) at positions s->pos..,
+    // appends to the cache, writes the last token's logits into s->logits
+    // (and every token's into logits_all when set); leaves s->pos alone.
+    tfm_status (*forward)(tfm_session *s, const int32_t *tokens, int32_t n,
+                          float *logits_all);
+    // Empties the session's caches (tfm_session_reset; a cache truncated to
+    // `pos` tokens after a failed prefill).
+    void (*session_truncate)(tfm_session *s, int32_t pos);
+    // Bytes of weights a forward reads per token.
+    uint64_t (*weight_bytes)(const tfm_model *m);
+} tfm__arch;
 
-typedef struct tfm__dec_config {
-    int arch;               // tfm__arch
-    int32_t dim, hidden, n_layers, n_heads, n_kv_heads, head_dim;
-    int32_t vocab, max_ctx;
-    float norm_eps;
-    int rms;                // 1: RMSNorm, 0: LayerNorm
-    int rope;               // 1: rotary positions, 0: learned (pos_emb)
-    int rope_neox;          // 1: rotate-half pairs (HF Llama), 0: (2i, 2i+1)
-    int rope_f32;           // 1: angles computed in float as llama2.c does
-    double rope_theta;
-    int gated;              // 1: down(act(gate x) * up x), 0: down(act(up x))
-    int act;                // tfm_act of the feed-forward
+// The row of model_type `name`, or NULL.
+const tfm__arch *tfm__arch_find(const char *name);
+// The names of the table, comma-separated, into buf (for messages).
+void tfm__arch_names(char *buf, size_t size);
+
+// ---- the model ------------------------------------------------------------------------
+
+// What every model answers (tfm_model_* queries, generation defaults).
+typedef struct tfm__model_info {
+    int32_t vocab;          // V (the target vocabulary of a translator)
+    int32_t max_ctx;        // positions
+    int32_t dim, n_layers;  // D; L (a translator: its decoder's)
     int32_t bos, eos;       // -1 when none
     int32_t stop;           // default stop token of generation (-1 none)
     int add_bos;            // generation prepends BOS by default
-} tfm__dec_config;
+} tfm__model_info;
 
-// ---- the model --------------------------------------------------------------------
-
-// A block the model frees at the end (allocations and file mappings).
-typedef struct tfm__block {
+// One entry of a model's ownership arena.
+typedef struct tfm__owned {
     void *p;
-    size_t size;
-    int mapped; // 1: munmap, 0: tfm__free
-} tfm__block;
-
-#define TFM__MAX_BLOCKS 64
-
-struct tfm_tokenizer;
+    size_t size;             // bytes (allocations and mappings)
+    int mapped;              // 1: a file mapping (tfm__file_unmap)
+    void (*free_fn)(void *); // an object freed by its own function, or NULL
+} tfm__owned;
 
 struct tfm_model {
     tfm_ctx *ctx;                   // allocator of the model's own memory
+    const tfm__arch *arch;          // the registry row
     char arch_name[16];
-    tfm__dec_config cfg;
-    const float *tok_emb;           // [V, D]
-    const float *pos_emb;           // [max_ctx, D] learned positions or NULL
-    tfm__dec_layer *layers;         // [L]
-    const float *norm_g, *norm_b;   // [D] final norm
-    tfm__linear lm_head;            // D->V
-    uint64_t weight_bytes;          // bytes read per token
-    tfm__block blocks[TFM__MAX_BLOCKS];
-    int n_blocks;
-    struct tfm_tokenizer *tok;      // owned, may be NULL
-    void (*tok_free)(struct tfm_tokenizer *);
+    tfm__model_info info;
+    void *impl;                     // the architecture's network
+    struct tfm_tokenizer *tok;      // may be NULL (freed with the arena)
     // The text of token id after prev, for streaming (set with tok).
     tfm_status (*piece)(tfm_ctx *ctx, const struct tfm_tokenizer *t, int32_t prev,
                         int32_t id, char *buf, size_t size, size_t *len);
-    void *aux;                      // a loader's handle (safetensors), freed by aux_free
-    void (*aux_free)(void *);
+    tfm__owned *own;                // the arena: freed last-in first-out
+    int n_own, cap_own;
 };
 
-// Allocates a zero-filled block owned by the model (freed with it).
+// A zero-filled block owned by the model (NULL when out of memory).
 void *tfm__model_alloc(tfm_model *m, size_t size);
-// Records a mapping (or allocation) the model frees with itself.
+// A tensor struct owned by the model (zeroed; NULL when out of memory).
+tfm_tensor *tfm__model_tensor(tfm_model *m);
+// Records an allocation of the model's ctx (mapped 0) or a file mapping
+// (mapped 1) that the model frees with itself; on failure (TFM_ERR_NOMEM)
+// the caller still owns p.
 tfm_status tfm__model_own(tfm_model *m, void *p, size_t size, int mapped);
-// Checks the config (sizes positive, heads divide, ...) naming `what`.
-tfm_status tfm__dec_config_check(tfm_ctx *ctx, const tfm__dec_config *c,
-                                 const char *what);
+// Records an object the model frees with free_fn(obj) (layers, packed
+// matrices, safetensors, tokenizers); on failure it is freed at once.
+tfm_status tfm__model_keep(tfm_model *m, void *obj, void (*free_fn)(void *));
 
 // ---- sessions ---------------------------------------------------------------------
 
@@ -92,45 +109,68 @@ struct tfm_session {
     int32_t pos;            // tokens in the cache
     int32_t max_ctx;        // T
     int32_t max_batch;      // B
-    int n_tasks;            // attention tasks (the ctx's threads)
     int has_logits;
-    tfm_kv_cache *kv;       // keys and values [L, 1, T, G, E] (src/nn)
-    float *x, *xb;          // [B, D] residual stream, normed / projected
-    float *q, *att;         // [B, D]
-    float *h1, *h2;         // [B, F]
-    float *scores;          // attention scratch: [n_tasks, T]
-    float *logits;          // [V]
-    float *rope_cos, *rope_sin; // [T, E/2]
-    void *mem;              // the one allocation all the above live in
-    size_t mem_size;
+    float *logits;          // [V] the last token's logits (decoders)
+    void *state;            // the kind's session state
 };
 
-// The decoder forward pass (src/models/decoder.c): runs tokens[0, n)
-// (n <= max_batch) at positions pos.., appends to the cache, writes the last
-// token's logits into s->logits, and every token's into logits_all when set.
-// Does not move s->pos.
-tfm_status tfm__decoder_forward(tfm_session *s, const int32_t *tokens, int32_t n,
-                                float *logits_all);
 // Checks generation params (or takes the defaults) into *p.
 tfm_status tfm__gen_params(tfm_ctx *ctx, const tfm_gen_params *params, tfm_gen_params *p);
 // Writes the counts r (NULL: zeros) into the caller's stats (NULL: nothing)
 // as an output struct: at most stats->struct_size bytes; a struct_size below
 // sizeof(size_t) is TFM_ERR_INVALID_ARG, naming the struct.
 tfm_status tfm__gen_stats_write(tfm_ctx *ctx, tfm_gen_stats *stats, const tfm_gen_stats *r);
-// Fills the rotary tables of a session.
-void tfm__rope_tables(const tfm__dec_config *c, int32_t T, float *cos_t, float *sin_t);
+// Loads the tokenizer named by p, or the one beside the model (model_tok.c).
+tfm_status tfm__model_load_tokenizer(tfm_ctx *ctx, tfm_model *m, const char *path,
+                                     int is_dir, const tfm_model_params *p);
 
-// ---- loaders ----------------------------------------------------------------------
+// ---- the Hugging Face toolkit (hf.c) --------------------------------------------------
 
-// llama2.c checkpoint (src/models/llama2c.c): fills cfg and the weights of m.
-tfm_status tfm__llama2c_load(tfm_ctx *ctx, const char *path, int use_mmap,
-                             tfm_model *m);
-// Hugging Face folder (src/models/hf.c).
-tfm_status tfm__hf_load(tfm_ctx *ctx, const char *dir, const tfm_model_params *p,
-                        tfm_model *m);
-// Checks that tensor `name` of folder `dir` has shape [d0] (d1 == 0) or
-// [d0, d1], the sizes config.json implies (TFM_ERR_FORMAT naming both).
-tfm_status tfm__hf_check_shape(tfm_ctx *ctx, const char *dir, const char *name,
-                               const tfm_tensor *t, int64_t d0, int64_t d1);
+// A folder being loaded: its config.json, its weights and the prefixes its
+// tensor names may carry ("transformer.", "bert."...).
+typedef struct tfm__hf {
+    tfm_ctx *ctx;
+    tfm_model *m;
+    const char *dir;
+    char what[1100];              // "<dir>/config.json", for messages
+    const tfm__json *cfg;         // config.json's root object
+    tfm_safetensors *st;          // the weights (owned by the model)
+    const char *const *prefixes;  // tried in order before the bare name
+    int n_prefixes;
+} tfm__hf;
+
+// Config fields. Messages name the file and the field. A missing required
+// field is TFM_ERR_NOT_FOUND, a bad value TFM_ERR_FORMAT.
+// A positive integer (at most max) into *out; absent and not required: def.
+tfm_status tfm__hf_int(tfm__hf *h, const char *key, int64_t def, int required, int64_t max,
+                       int32_t *out);
+// A number; absent: def. Outside [lo, hi]: TFM_ERR_FORMAT.
+tfm_status tfm__hf_float(tfm__hf *h, const char *key, double def, double lo, double hi,
+                         double *out);
+tfm_status tfm__hf_bool(tfm__hf *h, const char *key, int def, int *out);
+// A string; absent: def (may be NULL).
+tfm_status tfm__hf_str(tfm__hf *h, const char *key, const char *def, const char **out);
+// A token id: an integer, the first of a list, null (-1) or absent (def);
+// one outside [0, vocab) is TFM_ERR_FORMAT (strict) or -1.
+tfm_status tfm__hf_token(tfm__hf *h, const char *key, int32_t def, int32_t vocab, int strict,
+                         int32_t *out);
+// An activation name (hidden_act, activation_function...) as a tfm_act:
+// one list for every model (TFM_ERR_UNSUPPORTED naming the accepted ones).
+tfm_status tfm__hf_act(tfm__hf *h, const char *key, const char *def, int *out);
+
+// The f32 tensor `name` (under the prefixes, then bare) of shape [d0]
+// (d1 == 0) or [d0, d1], the sizes config.json implies: f0 / f1 name the
+// fields for the message (NULL: "config.json implies"). A [1, d0] tensor is
+// taken as [d0]. F16 and BF16 are widened into memory the model owns.
+// optional: *out NULL when absent (else TFM_ERR_NOT_FOUND naming it).
+tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *f0,
+                          int64_t d1, const char *f1, int optional, const tfm_tensor **out);
+// The same with the name printf-formatted (at most 255 bytes).
+tfm_status tfm__hf_weightf(tfm__hf *h, int64_t d0, int64_t d1, int optional,
+                           const tfm_tensor **out, const char *fmt, ...) TFM__PRINTF(6, 7);
+// Rows [r0, r0 + n) of a 2-D (or elements of a 1-D) tensor, a view the
+// model owns.
+tfm_status tfm__hf_rows(tfm__hf *h, const tfm_tensor *t, int64_t r0, int64_t n,
+                        const tfm_tensor **out);
 
 #endif /* TFM_MODELS_MODEL_H */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static void tok_free(struct tfm_tokenizer *t) { tfm_tokenizer_free(t); }
+static void tok_free(void *t) { tfm_tokenizer_free((tfm_tokenizer *)t); }
 
 // The bytes token `id` adds after `prev` (llama2.c's decode(prev, id)).
 static tfm_status tok_piece(tfm_ctx *ctx, const struct tfm_tokenizer *t, int32_t prev,
@@ -22,9 +22,6 @@ static int is_file(const char *p) {
     struct stat st;
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
-
-tfm_status tfm__model_load_tokenizer(tfm_ctx *ctx, tfm_model *m, const char *path,
-                                     int is_dir, const tfm_model_params *p);
 
 tfm_status tfm__model_load_tokenizer(tfm_ctx *ctx, tfm_model *m, const char *path,
                                      int is_dir, const tfm_model_params *p) {
@@ -55,14 +52,14 @@ tfm_status tfm__model_load_tokenizer(tfm_ctx *ctx, tfm_model *m, const char *pat
     }
     if ((st = tfm_tokenizer_load(ctx, tp, NULL, &t))) return st;
     tv = tfm_tokenizer_vocab_size(t);
-    if (tv > m->cfg.vocab) {
+    if (tv > m->info.vocab) {
         tfm_tokenizer_free(t);
         return tfm__err(ctx, TFM_ERR_FORMAT,
                         "model_load: tokenizer %s has %d ids but the model's vocabulary only %d",
-                        tp, (int)tv, (int)m->cfg.vocab);
+                        tp, (int)tv, (int)m->info.vocab);
     }
+    if ((st = tfm__model_keep(m, t, tok_free))) return st;
     m->tok = t;
-    m->tok_free = tok_free;
     m->piece = tok_piece;
     return TFM_OK;
 }
@@ -85,7 +82,7 @@ tfm_status tfm_generate(tfm_session *s, const char *prompt, const tfm_gen_params
     ctx = s->ctx;
     m = s->m;
     if ((st = tfm__gen_params(ctx, params, &p))) return st;
-    add_bos = p.add_bos < 0 ? m->cfg.add_bos : p.add_bos;
+    add_bos = p.add_bos < 0 ? m->info.add_bos : p.add_bos;
     ep = tfm_encode_params_default();
     ep.add_special = 0;
     if (prompt && *prompt) {
@@ -102,12 +99,12 @@ tfm_status tfm_generate(tfm_session *s, const char *prompt, const tfm_gen_params
     ids = (int32_t *)tfm__alloc_nozero(ctx, bytes);
     if (!ids) return tfm__err(ctx, TFM_ERR_NOMEM, "generate: out of memory");
     if (add_bos || n == 0) {
-        if (m->cfg.bos < 0) {
+        if (m->info.bos < 0) {
             tfm__free(ctx, ids, bytes);
             return tfm__err(ctx, TFM_ERR_INVALID_ARG,
                             "generate: an empty prompt needs a BOS token and the model has none");
         }
-        ids[0] = m->cfg.bos;
+        ids[0] = m->info.bos;
     }
     if (n > 0) {
         size_t got = 0, first = (add_bos || n == 0) ? 1 : 0;

@@ -1,9 +1,10 @@
 /*
  * Encoder-decoder translation models: loading (Hugging Face Marian folders
- * and the original transformer of nn.Transformer, described by a config)
- * and the forward passes, built on the library's layers: tfm_embed with
+ * and the original transformer of nn.Transformer, described by a config),
+ * the forward passes, built on the library's layers: tfm_embed with
  * sinusoidal positions, tfm_encoder_layer and tfm_decoder_layer modules
- * (post-norm or pre-norm) with self- and cross-attention caches.
+ * (post-norm or pre-norm) with self- and cross-attention caches, and the
+ * session state the searches (seq2seq_search.c) reuse from call to call.
  *
  * Marian (MarianMTModel), HF names:
  *   model.shared.weight [V, D] (or model.encoder/decoder.embed_tokens.weight
@@ -23,6 +24,7 @@
  *
  * Letters as in seq2seq.h.
  */
+#include "arch.h"
 #include "seq2seq.h"
 #include "../io/file.h"
 
@@ -30,455 +32,289 @@
 #include <stdio.h>
 #include <string.h>
 
-// ---- owned memory and tensor structs ----------------------------------------------------
-
-static void *s2s_own(tfm__s2s *s, size_t size) {
-    void *p;
-    if (s->n_owned >= s->cap_owned) return NULL;
-    p = tfm__alloc(s->ctx, size ? size : 1);
-    if (!p) return NULL;
-    s->owned[s->n_owned] = p;
-    s->owned_size[s->n_owned] = size ? size : 1;
-    s->n_owned++;
-    return p;
-}
-
-static tfm_tensor *pool_next(tfm__s2s *s) {
-    if (s->n_pool >= s->cap_pool) return NULL;
-    return &s->pool[s->n_pool++];
-}
-
-static void s2s_free(tfm__s2s *s) {
-    int i;
-    int32_t l;
-    tfm_ctx *ctx;
-    if (!s) return;
-    ctx = s->ctx;
-    if (s->enc) {
-        for (l = 0; l < s->Le; l++) tfm_encoder_layer_free(s->enc[l]);
-        tfm__free(ctx, s->enc, (size_t)s->Le * sizeof *s->enc);
-    }
-    if (s->dec) {
-        for (l = 0; l < s->Ld; l++) tfm_decoder_layer_free(s->dec[l]);
-        tfm__free(ctx, s->dec, (size_t)s->Ld * sizeof *s->dec);
-    }
-    tfm_packed_matrix_free(s->lm_pk);
-    tfm__pieces_free(s->pieces);
-    if (s->src_tok) tfm_tokenizer_free(s->src_tok);
-    if (s->tgt_tok && s->tgt_tok != s->src_tok) tfm_tokenizer_free(s->tgt_tok);
-    for (i = 0; i < s->n_owned; i++) tfm__free(ctx, s->owned[i], s->owned_size[i]);
-    if (s->owned) tfm__free(ctx, s->owned, (size_t)(s->cap_pool + 8) * sizeof(void *));
-    if (s->owned_size) tfm__free(ctx, s->owned_size, (size_t)(s->cap_pool + 8) * sizeof(size_t));
-    if (s->pool) tfm__free(ctx, s->pool, (size_t)s->cap_pool * sizeof(tfm_tensor));
-    if (s->enc_w) tfm__free(ctx, s->enc_w, (size_t)s->Le * sizeof *s->enc_w);
-    if (s->dec_w) tfm__free(ctx, s->dec_w, (size_t)s->Ld * sizeof *s->dec_w);
-    tfm_safetensors_close(s->st);
-    tfm__free(ctx, s, sizeof *s);
-}
-
-static void s2s_aux_free(void *p) { s2s_free((tfm__s2s *)p); }
-
-// dir/name when present: a SentencePiece model (Marian's source.spm and
-// target.spm), whose pieces map to the model's ids through vocab.json.
-static tfm_status load_spm(tfm_ctx *ctx, tfm__s2s *s, const char *dir, const char *name,
-                           struct tfm_tokenizer **out) {
-    char path[1100];
-    tfm_status st;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (!tfm__file_exists(path)) return TFM_OK;
-    if ((st = tfm_tokenizer_load(ctx, path, NULL, out))) return st;
-    if (!s->pieces)
-        return tfm__err(ctx, TFM_ERR_NOT_FOUND, "model_load: %s: %s needs vocab.json beside it "
-                        "(the map of its pieces to the model's ids)", dir, name);
-    return TFM_OK;
-}
+#define TRY(x) do { if ((st = (x)) != TFM_OK) return st; } while (0)
 
 const tfm__s2s *tfm__s2s_of(const tfm_model *m) {
-    if (!m || !m->aux || m->aux_free != s2s_aux_free) return NULL;
-    return (const tfm__s2s *)m->aux;
+    return m && m->arch->kind == TFM_KIND_ENCODER_DECODER ? (const tfm__s2s *)m->impl : NULL;
 }
 
-int tfm__s2s_is_type(const char *t) {
-    return t && (strcmp(t, "marian") == 0 || strcmp(t, "transformer") == 0);
+// ---- config -------------------------------------------------------------------------------
+
+tfm_status tfm__s2s_config(tfm__hf *h, tfm_model *m) {
+    tfm__s2s *s = (tfm__s2s *)tfm__model_alloc(m, sizeof *s);
+    tfm_status st;
+    const char *a;
+    int b;
+    double d;
+    int64_t i64;
+    if (!s) return tfm__err(h->ctx, TFM_ERR_NOMEM, "model_load: out of memory");
+    m->impl = s;
+    s->kind = strcmp(m->arch_name, "marian") == 0 ? TFM__S2S_MARIAN : TFM__S2S_TRANSFORMER;
+    if (s->kind == TFM__S2S_MARIAN) {
+        int32_t h2, f2;
+        TRY(tfm__hf_int(h, "d_model", 0, 1, 0, &s->D));
+        TRY(tfm__hf_int(h, "encoder_layers", 0, 1, 0, &s->Le));
+        TRY(tfm__hf_int(h, "decoder_layers", 0, 1, 0, &s->Ld));
+        TRY(tfm__hf_int(h, "encoder_attention_heads", 0, 1, 0, &s->H));
+        TRY(tfm__hf_int(h, "decoder_attention_heads", s->H, 0, 0, &h2));
+        TRY(tfm__hf_int(h, "encoder_ffn_dim", 0, 1, 0, &s->F));
+        TRY(tfm__hf_int(h, "decoder_ffn_dim", s->F, 0, 0, &f2));
+        if (h2 != s->H || f2 != s->F)
+            return tfm__err(h->ctx, TFM_ERR_UNSUPPORTED,
+                            "model_load: %s: encoder and decoder with different heads (%d, %d) "
+                            "or ffn_dim (%d, %d)", h->what, (int)s->H, (int)h2, (int)s->F,
+                            (int)f2);
+        TRY(tfm__hf_int(h, "vocab_size", 0, 1, 0, &s->Vs));
+        TRY(tfm__hf_int(h, "decoder_vocab_size", s->Vs, 0, 0, &s->Vt));
+        TRY(tfm__hf_int(h, "max_position_embeddings", 512, 0, 0, &s->P));
+        TRY(tfm__hf_act(h, "activation_function", "gelu", &s->act));
+        TRY(tfm__hf_bool(h, "scale_embedding", 0, &b));
+        TRY(tfm__hf_bool(h, "normalize_before", 0, &s->norm_first));
+        if (s->norm_first)
+            return tfm__err(h->ctx, TFM_ERR_UNSUPPORTED,
+                            "model_load: %s: normalize_before true (Marian is post-norm)",
+                            h->what);
+        s->pos_layout = TFM_POS_HALF;
+        s->eps = 1e-5f;
+        TRY(tfm__hf_token(h, "pad_token_id", s->Vt - 1, s->Vt, 1, &s->pad));
+        TRY(tfm__hf_token(h, "eos_token_id", 0, s->Vt, 1, &s->eos));
+        TRY(tfm__hf_token(h, "decoder_start_token_id", s->pad, s->Vt, 1, &s->start));
+        TRY(tfm__hf_token(h, "forced_eos_token_id", -1, s->Vt, 1, &s->forced_eos));
+        s->unk = -1;
+        s->ban_pad = 1;
+    } else {
+        TRY(tfm__hf_int(h, "d_model", 0, 1, 0, &s->D));
+        TRY(tfm__hf_int(h, "nhead", 0, 1, 0, &s->H));
+        TRY(tfm__hf_int(h, "num_encoder_layers", 0, 1, 0, &s->Le));
+        TRY(tfm__hf_int(h, "num_decoder_layers", 0, 1, 0, &s->Ld));
+        TRY(tfm__hf_int(h, "dim_feedforward", 2048, 0, 0, &s->F));
+        TRY(tfm__hf_int(h, "vocab_size", 1, 0, 0, &s->Vs));
+        TRY(tfm__hf_int(h, "src_vocab_size", s->Vs, 0, 0, &s->Vs));
+        TRY(tfm__hf_int(h, "tgt_vocab_size", s->Vs, 0, 0, &s->Vt));
+        if (s->Vs < 2 || s->Vt < 2)
+            return tfm__err(h->ctx, TFM_ERR_NOT_FOUND,
+                            "model_load: %s: missing field 'vocab_size' (or src_vocab_size and "
+                            "tgt_vocab_size)", h->what);
+        TRY(tfm__hf_int(h, "max_position_embeddings", 512, 0, 0, &s->P));
+        TRY(tfm__hf_act(h, "activation", "relu", &s->act));
+        TRY(tfm__hf_float(h, "layer_norm_eps", 1e-5, 0.0, 0.999999, &d));
+        s->eps = (float)d;
+        TRY(tfm__hf_bool(h, "norm_first", 0, &s->norm_first));
+        TRY(tfm__hf_bool(h, "scale_embedding", 1, &b));
+        TRY(tfm__hf_str(h, "positional_encoding", "interleaved", &a));
+        if (strcmp(a, "interleaved") == 0) s->pos_layout = TFM_POS_INTERLEAVED;
+        else if (strcmp(a, "half") == 0) s->pos_layout = TFM_POS_HALF;
+        else
+            return tfm__err(h->ctx, TFM_ERR_UNSUPPORTED,
+                            "model_load: %s: positional_encoding '%s' (interleaved or half)",
+                            h->what, a);
+        TRY(tfm__hf_token(h, "pad_token_id", -1, s->Vt, 1, &s->pad));
+        TRY(tfm__hf_token(h, "eos_token_id", -1, s->Vt, 1, &s->eos));
+        TRY(tfm__hf_token(h, "bos_token_id", -1, s->Vt, 1, &s->start));
+        TRY(tfm__hf_token(h, "decoder_start_token_id", s->start, s->Vt, 1, &s->start));
+        TRY(tfm__hf_token(h, "unk_token_id", -1, s->Vt, 1, &s->unk));
+        if (s->eos < 0 || s->start < 0)
+            return tfm__err(h->ctx, TFM_ERR_NOT_FOUND,
+                            "model_load: %s: eos_token_id and bos_token_id (the decoder start) "
+                            "are required", h->what);
+        s->forced_eos = -1;
+        s->ban_pad = s->pad >= 0;
+    }
+    if (s->D % s->H != 0)
+        return tfm__err(h->ctx, TFM_ERR_FORMAT, "model_load: %s: d_model %d is not a multiple "
+                        "of the %d heads", h->what, (int)s->D, (int)s->H);
+    if (s->pos_layout != TFM_POS_NONE && s->D % 2 != 0)
+        return tfm__err(h->ctx, TFM_ERR_FORMAT,
+                        "model_load: %s: sinusoidal positions need an even d_model, not %d",
+                        h->what, (int)s->D);
+    s->E = s->D / s->H;
+    s->emb_scale = b ? (float)sqrt((double)s->D) : 1.0f;
+    // generation defaults
+    TRY(tfm__json_get_int(h->ctx, h->cfg, h->what, "max_length", 0, &i64));
+    s->gen_max_length = i64 > 1 ? (int32_t)(i64 - 1 < 256 ? i64 - 1 : 256) : 256;
+    if (s->gen_max_length > s->P) s->gen_max_length = s->P;
+    TRY(tfm__json_get_int(h->ctx, h->cfg, h->what, "num_beams", 1, &i64));
+    s->gen_beams = i64 >= 1 && i64 <= 64 ? (int32_t)i64 : 1;
+    TRY(tfm__json_get_float(h->ctx, h->cfg, h->what, "length_penalty", 1.0, &d));
+    s->gen_length_penalty = (float)d;
+    m->info.vocab = s->Vt;
+    m->info.max_ctx = s->P;
+    m->info.dim = s->D;
+    m->info.n_layers = s->Ld;
+    m->info.eos = s->eos;
+    m->info.stop = s->eos;
+    return TFM_OK;
 }
 
 // ---- weights ------------------------------------------------------------------------------
 
-typedef struct loader {
-    tfm_ctx *ctx;
-    tfm__s2s *s;
-    const char *dir;
-} loader;
-
-#define TRY(x) do { if ((st = (x)) != TFM_OK) return st; } while (0)
-
-// Tensor `name` of shape [d0] (d1 == 0) or [d0, d1] as an f32 tensor struct
-// of the pool (f16/bf16 converted once). A [1, d0] tensor is taken as [d0]
-// (final_logits_bias). optional: *out NULL when absent.
-static tfm_status get_t(loader *L, const char *name, int64_t d0, int64_t d1, int optional,
-                        const tfm_tensor **out) {
-    tfm_tensor t, *p;
-    tfm_status st;
-    int ndim = d1 ? 2 : 1;
-    *out = NULL;
-    if (tfm_safetensors_find(L->s->st, name) < 0) {
-        if (optional) return TFM_OK;
-        return tfm__err(L->ctx, TFM_ERR_NOT_FOUND, "model_load: %s: tensor '%s' is missing",
-                        L->dir, name);
-    }
-    TRY(tfm_safetensors_get(L->ctx, L->s->st, name, &t));
-    if (ndim == 1 && t.ndim == 2 && t.shape[0] == 1) { // [1, V] -> [V]
-        t.ndim = 1;
-        t.shape[0] = t.shape[1];
-        t.shape[1] = 1;
-        t.stride[0] = 1;
-        t.stride[1] = 0;
-    }
-    TRY(tfm__hf_check_shape(L->ctx, L->dir, name, &t, d0, d1));
-    if (!(p = pool_next(L->s)))
-        return tfm__err(L->ctx, TFM_ERR_NOMEM, "model_load: tensor table full at '%s'", name);
-    if (t.dtype == TFM_F16 || t.dtype == TFM_BF16) {
-        int64_t n = tfm_tensor_numel(&t);
-        float *f = (float *)s2s_own(L->s, (size_t)n * sizeof(float));
-        int64_t shp[2];
-        if (!f)
-            return tfm__err(L->ctx, TFM_ERR_NOMEM, "model_load: out of memory converting '%s'",
-                            name);
-        if (t.dtype == TFM_F16) tfm_f16_to_f32_array((const uint16_t *)t.data, f, (size_t)n);
-        else tfm_bf16_to_f32_array((const uint16_t *)t.data, f, (size_t)n);
-        shp[0] = d0;
-        shp[1] = d1;
-        tfm_tensor_wrap(p, TFM_F32, ndim, shp, f);
-    } else if (t.dtype == TFM_F32) {
-        *p = t;
-    } else {
-        return tfm__err(L->ctx, TFM_ERR_UNSUPPORTED,
-                        "model_load: %s: tensor '%s' has dtype %s (f32, f16 and bf16 are "
-                        "supported)", L->dir, name, tfm_dtype_name((tfm_dtype)t.dtype));
-    }
-    *out = p;
-    return TFM_OK;
-}
-
-// Rows [r0, r0 + n) of a 2-D (or 1-D) f32 tensor as a pool tensor.
-static tfm_status rows_of(loader *L, const tfm_tensor *t, int64_t r0, int64_t n,
-                          const tfm_tensor **out) {
-    tfm_tensor *p = pool_next(L->s);
-    int64_t shp[2];
-    if (!p) return tfm__err(L->ctx, TFM_ERR_NOMEM, "model_load: tensor table full");
-    shp[0] = n;
-    shp[1] = t->ndim == 2 ? t->shape[1] : 1;
-    tfm_tensor_wrap(p, TFM_F32, t->ndim, shp,
-                    (float *)t->data + r0 * (t->ndim == 2 ? t->stride[0] : 1));
-    *out = p;
-    return TFM_OK;
-}
-
-static tfm_status get_lin(loader *L, const char *pre, const char *nm, int64_t out_f,
+// pre + nm + ".weight" [out_f, in_f] (in_f 0: [out_f]) and ".bias" [out_f].
+static tfm_status get_lin(tfm__hf *h, const char *pre, const char *nm, int64_t out_f,
                           int64_t in_f, const tfm_tensor **w, const tfm_tensor **b) {
-    char n[256];
     tfm_status st;
-    snprintf(n, sizeof n, "%s%s.weight", pre, nm);
-    TRY(get_t(L, n, out_f, in_f, 0, w));
-    snprintf(n, sizeof n, "%s%s.bias", pre, nm);
-    return get_t(L, n, out_f, 0, 0, b);
+    TRY(tfm__hf_weightf(h, out_f, in_f, 0, w, "%s%s.weight", pre, nm));
+    return tfm__hf_weightf(h, out_f, 0, 0, b, "%s%s.bias", pre, nm);
 }
 
-static tfm_status get_norm(loader *L, const char *pre, const char *nm, tfm_norm_weights *nw) {
-    const tfm_tensor *g, *b;
-    tfm_status st = get_lin(L, pre, nm, L->s->D, 0, &g, &b);
-    nw->gamma = g;
-    nw->beta = b;
-    return st;
+static tfm_status get_norm(tfm__hf *h, const char *pre, const char *nm, int64_t D,
+                           tfm_norm_weights *nw) {
+    return get_lin(h, pre, nm, D, 0, &nw->gamma, &nw->beta);
 }
 
 // Marian layer N of the encoder (dec 0) or decoder (dec 1).
-static tfm_status marian_layer(loader *L, int dec, int32_t l, tfm_layer_weights *w) {
-    tfm__s2s *s = L->s;
+static tfm_status marian_layer(tfm__hf *h, const tfm__s2s *s, int dec, int32_t l,
+                               tfm_layer_weights *w) {
     char pre[96], p2[128];
     tfm_status st;
     int64_t D = s->D, F = s->F;
     *w = tfm_layer_weights_default();
     snprintf(pre, sizeof pre, "model.%s.layers.%d.", dec ? "decoder" : "encoder", (int)l);
     snprintf(p2, sizeof p2, "%sself_attn.", pre);
-    TRY(get_lin(L, p2, "q_proj", D, D, &w->self_attn.wq, &w->self_attn.bq));
-    TRY(get_lin(L, p2, "k_proj", D, D, &w->self_attn.wk, &w->self_attn.bk));
-    TRY(get_lin(L, p2, "v_proj", D, D, &w->self_attn.wv, &w->self_attn.bv));
-    TRY(get_lin(L, p2, "out_proj", D, D, &w->self_attn.wo, &w->self_attn.bo));
-    TRY(get_norm(L, pre, "self_attn_layer_norm", &w->attn_norm));
+    TRY(get_lin(h, p2, "q_proj", D, D, &w->self_attn.wq, &w->self_attn.bq));
+    TRY(get_lin(h, p2, "k_proj", D, D, &w->self_attn.wk, &w->self_attn.bk));
+    TRY(get_lin(h, p2, "v_proj", D, D, &w->self_attn.wv, &w->self_attn.bv));
+    TRY(get_lin(h, p2, "out_proj", D, D, &w->self_attn.wo, &w->self_attn.bo));
+    TRY(get_norm(h, pre, "self_attn_layer_norm", D, &w->attn_norm));
     if (dec) {
         snprintf(p2, sizeof p2, "%sencoder_attn.", pre);
-        TRY(get_lin(L, p2, "q_proj", D, D, &w->cross_attn.wq, &w->cross_attn.bq));
-        TRY(get_lin(L, p2, "k_proj", D, D, &w->cross_attn.wk, &w->cross_attn.bk));
-        TRY(get_lin(L, p2, "v_proj", D, D, &w->cross_attn.wv, &w->cross_attn.bv));
-        TRY(get_lin(L, p2, "out_proj", D, D, &w->cross_attn.wo, &w->cross_attn.bo));
-        TRY(get_norm(L, pre, "encoder_attn_layer_norm", &w->cross_norm));
+        TRY(get_lin(h, p2, "q_proj", D, D, &w->cross_attn.wq, &w->cross_attn.bq));
+        TRY(get_lin(h, p2, "k_proj", D, D, &w->cross_attn.wk, &w->cross_attn.bk));
+        TRY(get_lin(h, p2, "v_proj", D, D, &w->cross_attn.wv, &w->cross_attn.bv));
+        TRY(get_lin(h, p2, "out_proj", D, D, &w->cross_attn.wo, &w->cross_attn.bo));
+        TRY(get_norm(h, pre, "encoder_attn_layer_norm", D, &w->cross_norm));
     }
-    TRY(get_lin(L, pre, "fc1", F, D, &w->ffn.w1, &w->ffn.b1));
-    TRY(get_lin(L, pre, "fc2", D, F, &w->ffn.w2, &w->ffn.b2));
-    return get_norm(L, pre, "final_layer_norm", &w->ffn_norm);
+    TRY(get_lin(h, pre, "fc1", F, D, &w->ffn.w1, &w->ffn.b1));
+    TRY(get_lin(h, pre, "fc2", D, F, &w->ffn.w2, &w->ffn.b2));
+    return get_norm(h, pre, "final_layer_norm", D, &w->ffn_norm);
 }
 
 // nn.Transformer layer: fused in_proj for self-attention; the decoder's
 // multihead_attn in_proj split into q, k, v rows.
-static tfm_status torch_layer(loader *L, int dec, int32_t l, tfm_layer_weights *w) {
-    tfm__s2s *s = L->s;
-    char pre[96], p2[128], n[160];
+static tfm_status torch_layer(tfm__hf *h, const tfm__s2s *s, int dec, int32_t l,
+                              tfm_layer_weights *w) {
+    char pre[96], p2[128];
     tfm_status st;
     int64_t D = s->D, F = s->F;
     const tfm_tensor *iw, *ib;
     *w = tfm_layer_weights_default();
     snprintf(pre, sizeof pre, "transformer.%s.layers.%d.", dec ? "decoder" : "encoder", (int)l);
-    snprintf(n, sizeof n, "%sself_attn.in_proj_weight", pre);
-    TRY(get_t(L, n, 3 * D, D, 0, &w->self_attn.wqkv));
-    snprintf(n, sizeof n, "%sself_attn.in_proj_bias", pre);
-    TRY(get_t(L, n, 3 * D, 0, 0, &w->self_attn.bqkv));
+    TRY(tfm__hf_weightf(h, 3 * D, D, 0, &w->self_attn.wqkv, "%sself_attn.in_proj_weight", pre));
+    TRY(tfm__hf_weightf(h, 3 * D, 0, 0, &w->self_attn.bqkv, "%sself_attn.in_proj_bias", pre));
     snprintf(p2, sizeof p2, "%sself_attn.", pre);
-    TRY(get_lin(L, p2, "out_proj", D, D, &w->self_attn.wo, &w->self_attn.bo));
-    TRY(get_norm(L, pre, "norm1", &w->attn_norm));
+    TRY(get_lin(h, p2, "out_proj", D, D, &w->self_attn.wo, &w->self_attn.bo));
+    TRY(get_norm(h, pre, "norm1", D, &w->attn_norm));
     if (dec) {
-        snprintf(n, sizeof n, "%smultihead_attn.in_proj_weight", pre);
-        TRY(get_t(L, n, 3 * D, D, 0, &iw));
-        snprintf(n, sizeof n, "%smultihead_attn.in_proj_bias", pre);
-        TRY(get_t(L, n, 3 * D, 0, 0, &ib));
-        TRY(rows_of(L, iw, 0, D, &w->cross_attn.wq));
-        TRY(rows_of(L, iw, D, D, &w->cross_attn.wk));
-        TRY(rows_of(L, iw, 2 * D, D, &w->cross_attn.wv));
-        TRY(rows_of(L, ib, 0, D, &w->cross_attn.bq));
-        TRY(rows_of(L, ib, D, D, &w->cross_attn.bk));
-        TRY(rows_of(L, ib, 2 * D, D, &w->cross_attn.bv));
+        TRY(tfm__hf_weightf(h, 3 * D, D, 0, &iw, "%smultihead_attn.in_proj_weight", pre));
+        TRY(tfm__hf_weightf(h, 3 * D, 0, 0, &ib, "%smultihead_attn.in_proj_bias", pre));
+        TRY(tfm__hf_rows(h, iw, 0, D, &w->cross_attn.wq));
+        TRY(tfm__hf_rows(h, iw, D, D, &w->cross_attn.wk));
+        TRY(tfm__hf_rows(h, iw, 2 * D, D, &w->cross_attn.wv));
+        TRY(tfm__hf_rows(h, ib, 0, D, &w->cross_attn.bq));
+        TRY(tfm__hf_rows(h, ib, D, D, &w->cross_attn.bk));
+        TRY(tfm__hf_rows(h, ib, 2 * D, D, &w->cross_attn.bv));
         snprintf(p2, sizeof p2, "%smultihead_attn.", pre);
-        TRY(get_lin(L, p2, "out_proj", D, D, &w->cross_attn.wo, &w->cross_attn.bo));
-        TRY(get_norm(L, pre, "norm2", &w->cross_norm));
-        TRY(get_norm(L, pre, "norm3", &w->ffn_norm));
+        TRY(get_lin(h, p2, "out_proj", D, D, &w->cross_attn.wo, &w->cross_attn.bo));
+        TRY(get_norm(h, pre, "norm2", D, &w->cross_norm));
+        TRY(get_norm(h, pre, "norm3", D, &w->ffn_norm));
     } else {
-        TRY(get_norm(L, pre, "norm2", &w->ffn_norm));
+        TRY(get_norm(h, pre, "norm2", D, &w->ffn_norm));
     }
-    TRY(get_lin(L, pre, "linear1", F, D, &w->ffn.w1, &w->ffn.b1));
-    return get_lin(L, pre, "linear2", D, F, &w->ffn.w2, &w->ffn.b2);
+    TRY(get_lin(h, pre, "linear1", F, D, &w->ffn.w1, &w->ffn.b1));
+    return get_lin(h, pre, "linear2", D, F, &w->ffn.w2, &w->ffn.b2);
 }
 
-// ---- config -------------------------------------------------------------------------------
+static void enc_free(void *p) { tfm_encoder_layer_free((tfm_encoder_layer *)p); }
+static void dec_free(void *p) { tfm_decoder_layer_free((tfm_decoder_layer *)p); }
+static void packed_free(void *p) { tfm_packed_matrix_free((tfm_packed_matrix *)p); }
+static void tok_free(void *p) { tfm_tokenizer_free((tfm_tokenizer *)p); }
+static void pieces_free(void *p) { tfm__pieces_free((tfm__pieces *)p); }
 
-static tfm_status cfg_pos(tfm_ctx *ctx, const tfm__json *root, const char *what,
-                          const char *key, int64_t def, int req, int32_t *out) {
-    int64_t v;
-    tfm_status st = req ? tfm__json_req_int(ctx, root, what, key, &v)
-                        : tfm__json_get_int(ctx, root, what, key, def, &v);
-    if (st == TFM_ERR_NOT_FOUND)
-        return tfm__err(ctx, TFM_ERR_NOT_FOUND, "model_load: %s: missing field '%s'", what, key);
-    if (st) return st;
-    if (v <= 0 || v > (1 << 28))
-        return tfm__err(ctx, TFM_ERR_FORMAT, "model_load: %s: field '%s' = %lld is out of range",
-                        what, key, (long long)v);
-    *out = (int32_t)v;
-    return TFM_OK;
-}
-
-// A token id: an integer, the first of a list, or absent/null (def).
-static tfm_status cfg_tok(tfm_ctx *ctx, const tfm__json *root, const char *what,
-                          const char *key, int32_t def, int32_t V, int32_t *out) {
-    const tfm__json *v = tfm__json_get(root, key);
-    if (v && v->type == TFM__JSON_ARRAY) v = tfm__json_at(v, 0);
-    if (!v || v->type == TFM__JSON_NULL) {
-        *out = def;
-        return TFM_OK;
-    }
-    if (v->type != TFM__JSON_NUMBER || !v->is_int || v->i < 0 || v->i >= V)
-        return tfm__err(ctx, TFM_ERR_FORMAT,
-                        "model_load: %s: '%s' must be a token id in [0, %d)", what, key, (int)V);
-    *out = (int32_t)v->i;
-    return TFM_OK;
-}
-
-static tfm_status cfg_act(tfm_ctx *ctx, const char *what, const char *key, const char *a,
-                          int *out) {
-    if (strcmp(a, "swish") == 0 || strcmp(a, "silu") == 0) *out = TFM_ACT_SILU;
-    else if (strcmp(a, "relu") == 0) *out = TFM_ACT_RELU;
-    else if (strcmp(a, "gelu") == 0) *out = TFM_ACT_GELU;
-    else if (strcmp(a, "gelu_new") == 0 || strcmp(a, "gelu_pytorch_tanh") == 0)
-        *out = TFM_ACT_GELU_TANH;
-    else if (strcmp(a, "tanh") == 0) *out = TFM_ACT_TANH;
-    else
-        return tfm__err(ctx, TFM_ERR_UNSUPPORTED,
-                        "model_load: %s: %s '%s' (swish, relu, gelu, gelu_new, tanh are "
-                        "supported)", what, key, a);
-    return TFM_OK;
-}
-
-static tfm_status read_config(tfm_ctx *ctx, tfm__s2s *s, const tfm__json *root,
-                              const char *what, int *norm_first) {
+// dir/name when present: a SentencePiece model (Marian's source.spm and
+// target.spm), whose pieces map to the model's ids through vocab.json.
+static tfm_status load_spm(tfm__hf *h, tfm__s2s *s, const char *name,
+                           struct tfm_tokenizer **out) {
+    char path[1100];
     tfm_status st;
-    const char *a;
-    int b;
-    double d;
-    int64_t i64;
-    *norm_first = 0;
-    if (s->kind == TFM__S2S_MARIAN) {
-        int32_t h2, f2;
-        TRY(cfg_pos(ctx, root, what, "d_model", 0, 1, &s->D));
-        TRY(cfg_pos(ctx, root, what, "encoder_layers", 0, 1, &s->Le));
-        TRY(cfg_pos(ctx, root, what, "decoder_layers", 0, 1, &s->Ld));
-        TRY(cfg_pos(ctx, root, what, "encoder_attention_heads", 0, 1, &s->H));
-        TRY(cfg_pos(ctx, root, what, "decoder_attention_heads", s->H, 0, &h2));
-        TRY(cfg_pos(ctx, root, what, "encoder_ffn_dim", 0, 1, &s->F));
-        TRY(cfg_pos(ctx, root, what, "decoder_ffn_dim", s->F, 0, &f2));
-        if (h2 != s->H || f2 != s->F)
-            return tfm__err(ctx, TFM_ERR_UNSUPPORTED,
-                            "model_load: %s: encoder and decoder with different heads (%d, %d) "
-                            "or ffn_dim (%d, %d)", what, (int)s->H, (int)h2, (int)s->F, (int)f2);
-        TRY(cfg_pos(ctx, root, what, "vocab_size", 0, 1, &s->Vs));
-        TRY(cfg_pos(ctx, root, what, "decoder_vocab_size", s->Vs, 0, &s->Vt));
-        TRY(cfg_pos(ctx, root, what, "max_position_embeddings", 512, 0, &s->P));
-        TRY(tfm__json_get_string(ctx, root, what, "activation_function", "gelu", &a));
-        TRY(cfg_act(ctx, what, "activation_function", a, &s->act));
-        TRY(tfm__json_get_bool(ctx, root, what, "scale_embedding", 0, &b));
-        TRY(tfm__json_get_bool(ctx, root, what, "normalize_before", 0, norm_first));
-        if (*norm_first)
-            return tfm__err(ctx, TFM_ERR_UNSUPPORTED,
-                            "model_load: %s: normalize_before true (Marian is post-norm)", what);
-        s->pos_layout = TFM_POS_HALF;
-        s->eps = 1e-5f;
-        TRY(cfg_tok(ctx, root, what, "pad_token_id", s->Vt - 1, s->Vt, &s->pad));
-        TRY(cfg_tok(ctx, root, what, "eos_token_id", 0, s->Vt, &s->eos));
-        TRY(cfg_tok(ctx, root, what, "decoder_start_token_id", s->pad, s->Vt, &s->start));
-        TRY(cfg_tok(ctx, root, what, "forced_eos_token_id", -1, s->Vt, &s->forced_eos));
-        s->unk = -1;
-        s->ban_pad = 1;
-    } else {
-        TRY(cfg_pos(ctx, root, what, "d_model", 0, 1, &s->D));
-        TRY(cfg_pos(ctx, root, what, "nhead", 0, 1, &s->H));
-        TRY(cfg_pos(ctx, root, what, "num_encoder_layers", 0, 1, &s->Le));
-        TRY(cfg_pos(ctx, root, what, "num_decoder_layers", 0, 1, &s->Ld));
-        TRY(cfg_pos(ctx, root, what, "dim_feedforward", 2048, 0, &s->F));
-        TRY(cfg_pos(ctx, root, what, "vocab_size", 1, 0, &s->Vs));
-        TRY(cfg_pos(ctx, root, what, "src_vocab_size", s->Vs, 0, &s->Vs));
-        TRY(cfg_pos(ctx, root, what, "tgt_vocab_size", s->Vs, 0, &s->Vt));
-        if (s->Vs < 2 || s->Vt < 2)
-            return tfm__err(ctx, TFM_ERR_NOT_FOUND,
-                            "model_load: %s: missing field 'vocab_size' (or src_vocab_size and "
-                            "tgt_vocab_size)", what);
-        TRY(cfg_pos(ctx, root, what, "max_position_embeddings", 512, 0, &s->P));
-        TRY(tfm__json_get_string(ctx, root, what, "activation", "relu", &a));
-        TRY(cfg_act(ctx, what, "activation", a, &s->act));
-        TRY(tfm__json_get_float(ctx, root, what, "layer_norm_eps", 1e-5, &d));
-        if (!(d >= 0.0 && d < 1.0))
-            return tfm__err(ctx, TFM_ERR_FORMAT, "model_load: %s: layer_norm_eps %g", what, d);
-        s->eps = (float)d;
-        TRY(tfm__json_get_bool(ctx, root, what, "norm_first", 0, norm_first));
-        TRY(tfm__json_get_bool(ctx, root, what, "scale_embedding", 1, &b));
-        TRY(tfm__json_get_string(ctx, root, what, "positional_encoding", "interleaved", &a));
-        if (strcmp(a, "interleaved") == 0) s->pos_layout = TFM_POS_INTERLEAVED;
-        else if (strcmp(a, "half") == 0) s->pos_layout = TFM_POS_HALF;
-        else
-            return tfm__err(ctx, TFM_ERR_UNSUPPORTED,
-                            "model_load: %s: positional_encoding '%s' (interleaved or half)",
-                            what, a);
-        TRY(cfg_tok(ctx, root, what, "pad_token_id", -1, s->Vt, &s->pad));
-        TRY(cfg_tok(ctx, root, what, "eos_token_id", -1, s->Vt, &s->eos));
-        TRY(cfg_tok(ctx, root, what, "bos_token_id", -1, s->Vt, &s->start));
-        TRY(cfg_tok(ctx, root, what, "decoder_start_token_id", s->start, s->Vt, &s->start));
-        TRY(cfg_tok(ctx, root, what, "unk_token_id", -1, s->Vt, &s->unk));
-        if (s->eos < 0 || s->start < 0)
-            return tfm__err(ctx, TFM_ERR_NOT_FOUND,
-                            "model_load: %s: eos_token_id and bos_token_id (the decoder start) "
-                            "are required", what);
-        s->forced_eos = -1;
-        s->ban_pad = s->pad >= 0;
-    }
-    if (s->D % s->H != 0)
-        return tfm__err(ctx, TFM_ERR_FORMAT, "model_load: %s: d_model %d is not a multiple of "
-                        "the %d heads", what, (int)s->D, (int)s->H);
-    if (s->pos_layout != TFM_POS_NONE && s->D % 2 != 0)
-        return tfm__err(ctx, TFM_ERR_FORMAT,
-                        "model_load: %s: sinusoidal positions need an even d_model, not %d",
-                        what, (int)s->D);
-    s->E = s->D / s->H;
-    s->emb_scale = b ? (float)sqrt((double)s->D) : 1.0f;
-    // generation defaults
-    TRY(tfm__json_get_int(ctx, root, what, "max_length", 0, &i64));
-    s->gen_max_length = i64 > 1 ? (int32_t)(i64 - 1 < 256 ? i64 - 1 : 256) : 256;
-    if (s->gen_max_length > s->P) s->gen_max_length = s->P;
-    TRY(tfm__json_get_int(ctx, root, what, "num_beams", 1, &i64));
-    s->gen_beams = i64 >= 1 && i64 <= 64 ? (int32_t)i64 : 1;
-    TRY(tfm__json_get_float(ctx, root, what, "length_penalty", 1.0, &d));
-    s->gen_length_penalty = (float)d;
+    snprintf(path, sizeof path, "%s/%s", h->dir, name);
+    if (!tfm__file_exists(path)) return TFM_OK;
+    TRY(tfm_tokenizer_load(h->ctx, path, NULL, out));
+    TRY(tfm__model_keep(h->m, *out, tok_free));
+    if (!s->pieces)
+        return tfm__err(h->ctx, TFM_ERR_NOT_FOUND, "model_load: %s: %s needs vocab.json beside "
+                        "it (the map of its pieces to the model's ids)", h->dir, name);
     return TFM_OK;
 }
 
-// ---- the model -------------------------------------------------------------------------------
-
-static tfm_status build(loader *L, const tfm__json *root, const char *what) {
-    tfm__s2s *s = L->s;
-    tfm_ctx *ctx = L->ctx;
+tfm_status tfm__s2s_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
+    tfm__s2s *s = (tfm__s2s *)m->impl;
+    tfm_ctx *ctx = h->ctx;
     tfm_status st;
     tfm_layer_params lp;
-    int norm_first, shared = 1, tied = 1;
+    int shared = 1, tied = 1;
     int32_t l;
-    size_t cap;
-    const tfm_tensor *t;
-    TRY(read_config(ctx, s, root, what, &norm_first));
-    cap = 16 + (size_t)s->Le * 20 + (size_t)s->Ld * 40;
-    s->cap_pool = (int)cap; // sizes the pool and the owned-block table
-    s->pool = (tfm_tensor *)tfm__alloc(ctx, cap * sizeof(tfm_tensor));
-    s->enc_w = (tfm_layer_weights *)tfm__alloc(ctx, (size_t)s->Le * sizeof *s->enc_w);
-    s->dec_w = (tfm_layer_weights *)tfm__alloc(ctx, (size_t)s->Ld * sizeof *s->dec_w);
-    s->dec = (tfm_decoder_layer **)tfm__alloc(ctx, (size_t)s->Ld * sizeof *s->dec);
-    s->enc = (tfm_encoder_layer **)tfm__alloc(ctx, (size_t)s->Le * sizeof *s->enc);
-    s->owned = (void **)tfm__alloc(ctx, (cap + 8) * sizeof(void *));
-    s->owned_size = (size_t *)tfm__alloc(ctx, (cap + 8) * sizeof(size_t));
-    if (s->owned && s->owned_size) s->cap_owned = (int)cap + 8;
-    if (!s->pool || !s->enc_w || !s->dec_w || !s->dec || !s->enc || !s->cap_owned)
+    char path[1100];
+    const tfm_tensor *lm_w = NULL, *lm_b = NULL;
+    s->enc_w = (tfm_layer_weights *)tfm__model_alloc(m, (size_t)s->Le * sizeof *s->enc_w);
+    s->dec_w = (tfm_layer_weights *)tfm__model_alloc(m, (size_t)s->Ld * sizeof *s->dec_w);
+    s->enc = (tfm_encoder_layer **)tfm__model_alloc(m, (size_t)s->Le * sizeof *s->enc);
+    s->dec = (tfm_decoder_layer **)tfm__model_alloc(m, (size_t)s->Ld * sizeof *s->dec);
+    if (!s->enc_w || !s->dec_w || !s->enc || !s->dec)
         return tfm__err(ctx, TFM_ERR_NOMEM, "model_load: out of memory");
+    s->enc_norm = tfm_norm_weights_default();
+    s->dec_norm = tfm_norm_weights_default();
     if (s->kind == TFM__S2S_MARIAN) {
-        TRY(tfm__json_get_bool(ctx, root, what, "share_encoder_decoder_embeddings", 1, &shared));
-        TRY(tfm__json_get_bool(ctx, root, what, "tie_word_embeddings", 1, &tied));
+        TRY(tfm__hf_bool(h, "share_encoder_decoder_embeddings", 1, &shared));
+        TRY(tfm__hf_bool(h, "tie_word_embeddings", 1, &tied));
         if (shared && s->Vs != s->Vt)
             return tfm__err(ctx, TFM_ERR_FORMAT, "model_load: %s: shared embeddings but "
-                            "vocab_size %d != decoder_vocab_size %d", what, (int)s->Vs,
+                            "vocab_size %d != decoder_vocab_size %d", h->what, (int)s->Vs,
                             (int)s->Vt);
         if (shared) {
-            TRY(get_t(L, "model.shared.weight", s->Vs, s->D, 1, &s->src_emb));
+            TRY(tfm__hf_weight(h, "model.shared.weight", s->Vs, "vocab_size", s->D, "d_model",
+                               1, &s->src_emb));
             if (!s->src_emb)
-                TRY(get_t(L, "model.encoder.embed_tokens.weight", s->Vs, s->D, 0, &s->src_emb));
+                TRY(tfm__hf_weight(h, "model.encoder.embed_tokens.weight", s->Vs, "vocab_size",
+                                   s->D, "d_model", 0, &s->src_emb));
             s->tgt_emb = s->src_emb;
         } else {
-            TRY(get_t(L, "model.encoder.embed_tokens.weight", s->Vs, s->D, 0, &s->src_emb));
-            TRY(get_t(L, "model.decoder.embed_tokens.weight", s->Vt, s->D, 0, &s->tgt_emb));
+            TRY(tfm__hf_weight(h, "model.encoder.embed_tokens.weight", s->Vs, "vocab_size",
+                               s->D, "d_model", 0, &s->src_emb));
+            TRY(tfm__hf_weight(h, "model.decoder.embed_tokens.weight", s->Vt,
+                               "decoder_vocab_size", s->D, "d_model", 0, &s->tgt_emb));
         }
-        TRY(get_t(L, "lm_head.weight", s->Vt, s->D, 1, &s->lm_w));
-        if (!s->lm_w || tied) s->lm_w = s->lm_w && !tied ? s->lm_w : s->tgt_emb;
-        TRY(get_t(L, "final_logits_bias", s->Vt, 0, 1, &s->lm_b));
-        for (l = 0; l < s->Le; l++) TRY(marian_layer(L, 0, l, &s->enc_w[l]));
-        for (l = 0; l < s->Ld; l++) TRY(marian_layer(L, 1, l, &s->dec_w[l]));
+        TRY(tfm__hf_weight(h, "lm_head.weight", s->Vt, NULL, s->D, NULL, 1, &lm_w));
+        if (!lm_w || tied) lm_w = s->tgt_emb;
+        TRY(tfm__hf_weight(h, "final_logits_bias", s->Vt, NULL, 0, NULL, 1, &lm_b));
+        for (l = 0; l < s->Le; l++) TRY(marian_layer(h, s, 0, l, &s->enc_w[l]));
+        for (l = 0; l < s->Ld; l++) TRY(marian_layer(h, s, 1, l, &s->dec_w[l]));
     } else {
-        TRY(tfm__json_get_bool(ctx, root, what, "share_embeddings", 0, &shared));
-        TRY(tfm__json_get_bool(ctx, root, what, "tie_word_embeddings", 0, &tied));
-        TRY(get_t(L, "src_embed.weight", s->Vs, s->D, 0, &s->src_emb));
+        TRY(tfm__hf_bool(h, "share_embeddings", 0, &shared));
+        TRY(tfm__hf_bool(h, "tie_word_embeddings", 0, &tied));
+        TRY(tfm__hf_weight(h, "src_embed.weight", s->Vs, "src_vocab_size", s->D, "d_model", 0,
+                           &s->src_emb));
         if (shared) {
             if (s->Vs != s->Vt)
                 return tfm__err(ctx, TFM_ERR_FORMAT, "model_load: %s: share_embeddings with "
-                                "src_vocab_size %d != tgt_vocab_size %d", what, (int)s->Vs,
+                                "src_vocab_size %d != tgt_vocab_size %d", h->what, (int)s->Vs,
                                 (int)s->Vt);
             s->tgt_emb = s->src_emb;
         } else {
-            TRY(get_t(L, "tgt_embed.weight", s->Vt, s->D, 0, &s->tgt_emb));
+            TRY(tfm__hf_weight(h, "tgt_embed.weight", s->Vt, "tgt_vocab_size", s->D, "d_model",
+                               0, &s->tgt_emb));
         }
-        if (tied) s->lm_w = s->tgt_emb;
-        else TRY(get_t(L, "generator.weight", s->Vt, s->D, 0, &s->lm_w));
-        TRY(get_t(L, "generator.bias", s->Vt, 0, 1, &s->lm_b));
-        for (l = 0; l < s->Le; l++) TRY(torch_layer(L, 0, l, &s->enc_w[l]));
-        for (l = 0; l < s->Ld; l++) TRY(torch_layer(L, 1, l, &s->dec_w[l]));
-        TRY(get_t(L, "transformer.encoder.norm.weight", s->D, 0, 1, &t));
-        s->enc_norm = tfm_norm_weights_default();
-        s->dec_norm = tfm_norm_weights_default();
-        s->enc_norm.gamma = t;
-        TRY(get_t(L, "transformer.encoder.norm.bias", s->D, 0, 1, &t));
-        s->enc_norm.beta = t;
-        TRY(get_t(L, "transformer.decoder.norm.weight", s->D, 0, 1, &t));
-        s->dec_norm.gamma = t;
-        TRY(get_t(L, "transformer.decoder.norm.bias", s->D, 0, 1, &t));
-        s->dec_norm.beta = t;
+        if (tied) lm_w = s->tgt_emb;
+        else TRY(tfm__hf_weight(h, "generator.weight", s->Vt, NULL, s->D, NULL, 0, &lm_w));
+        TRY(tfm__hf_weight(h, "generator.bias", s->Vt, NULL, 0, NULL, 1, &lm_b));
+        for (l = 0; l < s->Le; l++) TRY(torch_layer(h, s, 0, l, &s->enc_w[l]));
+        for (l = 0; l < s->Ld; l++) TRY(torch_layer(h, s, 1, l, &s->dec_w[l]));
+        TRY(tfm__hf_weight(h, "transformer.encoder.norm.weight", s->D, NULL, 0, NULL, 1,
+                           &s->enc_norm.gamma));
+        TRY(tfm__hf_weight(h, "transformer.encoder.norm.bias", s->D, NULL, 0, NULL, 1,
+                           &s->enc_norm.beta));
+        TRY(tfm__hf_weight(h, "transformer.decoder.norm.weight", s->D, NULL, 0, NULL, 1,
+                           &s->dec_norm.gamma));
+        TRY(tfm__hf_weight(h, "transformer.decoder.norm.bias", s->D, NULL, 0, NULL, 1,
+                           &s->dec_norm.beta));
     }
     lp = tfm_layer_params_default();
     lp.d_model = s->D;
@@ -487,89 +323,108 @@ static tfm_status build(loader *L, const tfm__json *root, const char *what) {
     lp.act = s->act;
     lp.norm = TFM_NORM_LAYER;
     lp.norm_eps = s->eps;
-    lp.norm_first = norm_first;
-    for (l = 0; l < s->Le; l++) TRY(tfm_encoder_layer_create(ctx, &lp, &s->enc_w[l], &s->enc[l]));
-    for (l = 0; l < s->Ld; l++) TRY(tfm_decoder_layer_create(ctx, &lp, &s->dec_w[l], &s->dec[l]));
-    TRY(tfm_matrix_pack(ctx, s->lm_w, 1, &s->lm_pk));
+    lp.norm_first = s->norm_first;
+    lp.prepack = p->prepack;
+    for (l = 0; l < s->Le; l++) {
+        TRY(tfm_encoder_layer_create(ctx, &lp, &s->enc_w[l], &s->enc[l]));
+        TRY(tfm__model_keep(m, s->enc[l], enc_free));
+    }
+    for (l = 0; l < s->Ld; l++) {
+        TRY(tfm_decoder_layer_create(ctx, &lp, &s->dec_w[l], &s->dec[l]));
+        TRY(tfm__model_keep(m, s->dec[l], dec_free));
+    }
+    TRY(tfm__linear_init(ctx, &s->lm, lm_w, lm_b, s->D, s->Vt, 0, "model_load", "lm_head",
+                         "final_logits_bias"));
+    TRY(tfm__linear_pack(ctx, &s->lm));
+    TRY(tfm__model_keep(m, s->lm.pk, packed_free));
+    snprintf(path, sizeof path, "%s/vocab.json", h->dir);
+    if (tfm__file_exists(path)) {
+        TRY(tfm__pieces_load(ctx, path, s->Vs > s->Vt ? s->Vs : s->Vt, "model_load",
+                             &s->pieces));
+        TRY(tfm__model_keep(m, s->pieces, pieces_free));
+        if (s->unk < 0) s->unk = tfm__pieces_find(s->pieces, "<unk>", 5);
+    }
+    TRY(load_spm(h, s, "source.spm", &s->src_tok));
+    TRY(load_spm(h, s, "target.spm", &s->tgt_tok));
+    m->tok = s->src_tok;
     return TFM_OK;
 }
 
-tfm_status tfm__s2s_load_model(tfm_ctx *ctx, const char *dir, const tfm__json *config,
-                               tfm_model *m) {
-    tfm__s2s *s;
-    loader L;
-    tfm_status st;
-    const char *type = NULL;
-    char what[1100], path[1100];
+uint64_t tfm__s2s_weight_bytes(const tfm_model *m) {
+    const tfm__s2s *s = (const tfm__s2s *)m->impl;
+    uint64_t n = tfm__linear_bytes(&s->lm) + tfm__norm_bytes(&s->dec_norm);
     int32_t l;
-    snprintf(what, sizeof what, "%s/config.json", dir);
-    if ((st = tfm__json_get_string(ctx, config, what, "model_type", NULL, &type))) return st;
-    if (!tfm__s2s_is_type(type))
-        return tfm__err(ctx, TFM_ERR_UNSUPPORTED, "model_load: %s: model_type '%s' is not a "
-                        "translation model", what, type ? type : "(none)");
-    s = (tfm__s2s *)tfm__alloc(ctx, sizeof *s);
-    if (!s) return tfm__err(ctx, TFM_ERR_NOMEM, "model_load: out of memory");
-    s->ctx = ctx;
-    s->kind = strcmp(type, "marian") == 0 ? TFM__S2S_MARIAN : TFM__S2S_TRANSFORMER;
-    m->aux = s;
-    m->aux_free = s2s_aux_free;
-    if ((st = tfm_safetensors_open(ctx, dir, &s->st))) return st;
-    L.ctx = ctx;
-    L.s = s;
-    L.dir = dir;
-    if ((st = build(&L, config, what))) return st;
-    snprintf(path, sizeof path, "%s/vocab.json", dir);
-    if (tfm__file_exists(path)) {
-        if ((st = tfm__pieces_load(ctx, path, s->Vs > s->Vt ? s->Vs : s->Vt, "model_load",
-                                   &s->pieces)))
-            return st;
-        if (s->unk < 0) s->unk = tfm__pieces_find(s->pieces, "<unk>", 5);
+    for (l = 0; l < s->Ld; l++) n += tfm__decoder_layer_bytes(s->dec[l]);
+    return n;
+}
+
+// ---- session state ---------------------------------------------------------------------------
+
+tfm_status tfm__s2s_session_create(tfm_session *s) {
+    s->state = tfm__alloc(s->ctx, sizeof(tfm__s2s_state));
+    if (!s->state) return tfm__err(s->ctx, TFM_ERR_NOMEM, "session_create: out of memory");
+    return TFM_OK;
+}
+
+void tfm__s2s_release(tfm_ctx *ctx, tfm__s2s_state *z) {
+    tfm_kv_cache_free(z->sc);
+    tfm_kv_cache_free(z->cc);
+    if (z->ws.data) tfm__free(ctx, z->ws.data, z->ws.size);
+    if (z->scratch) tfm__free(ctx, z->scratch, z->scratch_size);
+    memset(z, 0, sizeof *z);
+}
+
+void tfm__s2s_session_free(tfm_session *s) {
+    if (!s->state) return;
+    tfm__s2s_release(s->ctx, (tfm__s2s_state *)s->state);
+    tfm__free(s->ctx, s->state, sizeof(tfm__s2s_state));
+    s->state = NULL;
+}
+
+// Grows *p (*size bytes) to at least `need` bytes.
+static tfm_status grow(tfm_ctx *ctx, void **p, size_t *size, size_t need, const char *what) {
+    void *q;
+    if (*p && *size >= need) return TFM_OK;
+    q = tfm__alloc(ctx, need);
+    if (!q)
+        return tfm__err(ctx, TFM_ERR_NOMEM, "translate: out of memory for %zu bytes of %s",
+                        need, what);
+    if (*p) tfm__free(ctx, *p, *size);
+    *p = q;
+    *size = need;
+    return TFM_OK;
+}
+
+tfm_status tfm__s2s_reserve(tfm_ctx *ctx, const tfm__s2s *s, tfm__s2s_state *z, int64_t rows,
+                            int64_t T, int64_t S, size_t ws, size_t scratch, void **out) {
+    tfm_status st;
+    if (!z->sc || rows > z->rows || T > z->T || S > z->S) {
+        tfm_kv_cache_params kp = tfm_kv_cache_params_default();
+        tfm_kv_cache_free(z->sc);
+        tfm_kv_cache_free(z->cc);
+        z->sc = z->cc = NULL;
+        if (rows < z->rows) rows = z->rows;
+        if (T < z->T) T = z->T;
+        if (S < z->S) S = z->S;
+        kp.n_layers = s->Ld;
+        kp.max_batch = rows;
+        kp.n_kv_heads = s->H;
+        kp.head_dim = s->E;
+        kp.max_seq = T;
+        TRY(tfm_kv_cache_create(ctx, &kp, &z->sc));
+        kp.max_seq = S;
+        TRY(tfm_kv_cache_create(ctx, &kp, &z->cc));
+        z->rows = rows;
+        z->T = T;
+        z->S = S;
+    } else {
+        tfm_kv_cache_reset(z->sc);
+        tfm_kv_cache_reset(z->cc);
     }
-    if ((st = load_spm(ctx, s, dir, "source.spm", &s->src_tok)) ||
-        (st = load_spm(ctx, s, dir, "target.spm", &s->tgt_tok)))
-        return st;
-    m->tok = s->src_tok; // owned by s (tok_free stays NULL)
-    snprintf(m->arch_name, sizeof m->arch_name, "%s", type);
-    m->cfg.dim = s->D;
-    m->cfg.hidden = s->F;
-    m->cfg.n_layers = s->Ld;
-    m->cfg.n_heads = s->H;
-    m->cfg.n_kv_heads = s->H;
-    m->cfg.head_dim = s->E;
-    m->cfg.vocab = s->Vt;
-    m->cfg.max_ctx = s->P;
-    m->cfg.norm_eps = s->eps;
-    m->cfg.act = s->act;
-    m->cfg.bos = -1;
-    m->cfg.eos = s->eos;
-    m->cfg.stop = s->eos;
-    // Views of the decoder's per-token weights, for tfm_model_weight_bytes.
-    m->layers = (tfm__dec_layer *)tfm__model_alloc(m, (size_t)s->Ld * sizeof *m->layers);
-    if (!m->layers) return tfm__err(ctx, TFM_ERR_NOMEM, "model_load: out of memory");
-    for (l = 0; l < s->Ld; l++) {
-        const tfm_layer_weights *w = &s->dec_w[l];
-        tfm__dec_layer *y = &m->layers[l];
-        const tfm_tensor *ws[6];
-        tfm__linear *ds[6];
-        int i;
-        ws[0] = w->self_attn.wqkv ? w->self_attn.wqkv : w->self_attn.wq;
-        ws[1] = w->cross_attn.wq; ws[2] = w->cross_attn.wo; ws[3] = w->self_attn.wo;
-        ws[4] = w->ffn.w1; ws[5] = w->ffn.w2;
-        ds[0] = &y->q; ds[1] = &y->k; ds[2] = &y->v; ds[3] = &y->o; ds[4] = &y->up;
-        ds[5] = &y->down;
-        for (i = 0; i < 6; i++) {
-            ds[i]->w = (const float *)ws[i]->data;
-            ds[i]->n_out = ws[i]->shape[0];
-            ds[i]->n_in = ws[i]->shape[1];
-            ds[i]->ld = ws[i]->shape[1];
-            ds[i]->wt = 1;
-        }
-    }
-    m->lm_head.w = (const float *)s->lm_w->data;
-    m->lm_head.n_in = s->D;
-    m->lm_head.n_out = s->Vt;
-    m->lm_head.ld = s->D;
-    m->lm_head.wt = 1;
+    z->ws.ctx = ctx;
+    TRY(grow(ctx, &z->ws.data, &z->ws.size, ws, "workspace"));
+    TRY(grow(ctx, &z->scratch, &z->scratch_size, scratch, "scratch"));
+    *out = z->scratch;
     return TFM_OK;
 }
 
@@ -601,7 +456,10 @@ tfm_status tfm__s2s_encode(tfm_ctx *ctx, const tfm__s2s *s, const tfm_tensor *id
 
 size_t tfm__s2s_dec_ws(tfm_ctx *ctx, const tfm__s2s *s, int64_t N, int64_t Tq, int64_t Tk,
                        int64_t S) {
-    return tfm_decoder_layer_workspace_size(ctx, s->dec[0], N, Tq, Tk, S);
+    size_t a = tfm_decoder_layer_workspace_size(ctx, s->dec[0], N, Tq, Tk, S),
+           b = tfm__linear_ws(ctx, &s->lm, N * Tq);
+    if (a == 0 || b == SIZE_MAX) return 0;
+    return a > b ? a : b;
 }
 
 tfm_status tfm__s2s_decode(tfm_ctx *ctx, const tfm__s2s *s, const tfm_tensor *ids,
@@ -609,8 +467,9 @@ tfm_status tfm__s2s_decode(tfm_ctx *ctx, const tfm__s2s *s, const tfm_tensor *id
                            tfm_kv_cache *sc, tfm_kv_cache *cc, tfm_workspace *ws, float *x,
                            float *logits, float *probs, float *cross_att) {
     tfm_embed_weights ew = tfm_embed_weights_default();
-    tfm_tensor xv, x2, lv, pv;
+    tfm_tensor xv, pv;
     int64_t N = ids->shape[0], Tq = ids->shape[1], S, shp[4];
+    tfm__arena ar;
     tfm_status st;
     int32_t l;
     if (start + Tq > s->P)
@@ -630,11 +489,10 @@ tfm_status tfm__s2s_decode(tfm_ctx *ctx, const tfm__s2s *s, const tfm_tensor *id
                                       &xv, NULL, cross_att && l == s->Ld - 1 ? &pv : NULL));
     if (s->dec_norm.gamma)
         TRY(tfm_norm(ctx, TFM_NORM_LAYER, &xv, &s->dec_norm, s->eps, &xv));
-    shp[0] = N * Tq; shp[1] = s->D;
-    tfm__view_c(&x2, x, 2, shp);
-    shp[1] = s->Vt;
-    tfm__view_c(&lv, logits, 2, shp);
-    TRY(tfm_matmul_packed(ctx, &x2, s->lm_pk, s->lm_b, 1.0f, 0.0f, &lv));
+    ar.base = (char *)ws->data;
+    ar.size = ws->size;
+    ar.used = 0;
+    TRY(tfm__linear_rows(ctx, &s->lm, N * Tq, x, s->D, logits, s->Vt, &ar));
     if (cross_att) {
         int64_t n, h, j;
         for (n = 0; n < N; n++)

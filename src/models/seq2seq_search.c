@@ -85,8 +85,6 @@ typedef struct search {
     uint8_t *done;       // [B]
     double *gscore;      // [B] greedy sums
     int32_t *glen;       // [B] greedy lengths
-    void *block;
-    size_t block_size;
 } search;
 
 // Log-softmax of a logits row into out (double), with the processors:
@@ -167,45 +165,23 @@ static int aborted(tfm_session *sess) {
     return sess->p.abort && sess->p.abort(sess->p.abort_ud);
 }
 
-// The decoder's caches for `rows` rows: self-attention over T target
-// positions (*sc) and cross-attention over S source positions (*cc).
-static tfm_status caches_create(tfm_ctx *ctx, const tfm__s2s *s, int32_t rows, int32_t T,
-                                int32_t S, tfm_kv_cache **sc, tfm_kv_cache **cc) {
-    tfm_kv_cache_params kp = tfm_kv_cache_params_default();
-    tfm_status st;
-    kp.n_layers = s->Ld;
-    kp.max_batch = rows;
-    kp.n_kv_heads = s->H;
-    kp.head_dim = s->E;
-    kp.max_seq = T;
-    if ((st = tfm_kv_cache_create(ctx, &kp, sc))) return st;
-    kp.max_seq = S;
-    return tfm_kv_cache_create(ctx, &kp, cc);
-}
-
 // Runs the search on q (buffers set up, src/kpm filled); the best
 // hypothesis of sentence b ends in hyps slot best[b].
 static tfm_status run(tfm_session *sess, search *q, int32_t *best) {
     const tfm__s2s *s = q->s;
     tfm_ctx *ctx = q->ctx;
+    tfm__s2s_state *z = (tfm__s2s_state *)sess->state;
     tfm_status st = TFM_OK;
-    tfm_workspace *ws = NULL;
-    tfm_kv_cache *sc = NULL, *cc = NULL;
+    tfm_workspace *ws;
+    tfm_kv_cache *sc, *cc;
     tfm_tensor ids_t, src_t, kpm_t, kpmn_t, mem_t;
     int64_t shp[3];
-    size_t need, w2;
     int32_t B = q->B, K = q->K, N = q->N, S = q->S, T = q->T, V = q->V, D = s->D;
     int32_t t, b, k, r, i;
     int greedy = K == 1;
-    // ---- workspace and caches
-    need = tfm__s2s_enc_ws(ctx, s, B, S);
-    w2 = tfm__s2s_dec_ws(ctx, s, N, 1, T, S);
-    if (w2 > need) need = w2;
-    w2 = tfm__s2s_dec_ws(ctx, s, B, 1, 1, S);
-    if (w2 > need) need = w2;
-    if (need == 0) return tfm__err(ctx, TFM_ERR_RANGE, "translate: workspace size overflows");
-    if ((st = tfm_workspace_create(ctx, need, &ws))) return st;
-    TRY(caches_create(ctx, s, N, T, S, &sc, &cc));
+    ws = &z->ws;
+    sc = z->sc;
+    cc = z->cc;
     // ---- encoder
     shp[0] = B; shp[1] = S; shp[2] = D;
     tfm_tensor_wrap(&src_t, TFM_I32, 2, shp, q->src);
@@ -362,9 +338,6 @@ static tfm_status run(tfm_session *sess, search *q, int32_t *best) {
         }
     }
 done:
-    tfm_kv_cache_free(sc);
-    tfm_kv_cache_free(cc);
-    tfm_workspace_free(ws);
     return st;
 }
 
@@ -513,12 +486,21 @@ static tfm_status translate_ids(tfm_session *sess, const int32_t *const *src,
         o_best = carve(&cv, B, 4);
     }
     if (!cv.ok) return tfm__err(ctx, TFM_ERR_RANGE, "translate: scratch size overflows");
-    base = (char *)tfm__alloc(ctx, cv.off);
-    if (!base)
-        return tfm__err(ctx, TFM_ERR_NOMEM, "translate: out of memory for %zu bytes of scratch",
-                        cv.off);
-    q.block = base;
-    q.block_size = cv.off;
+    {   // the session's caches, workspace and scratch, grown when too small
+        size_t need = tfm__s2s_enc_ws(ctx, s, q.B, q.S), w2 = tfm__s2s_dec_ws(ctx, s, q.N, 1,
+                                                                              q.T, q.S);
+        void *block;
+        if (w2 > need) need = w2;
+        w2 = tfm__s2s_dec_ws(ctx, s, q.B, 1, 1, q.S);
+        if (w2 > need) need = w2;
+        if (need == 0 || w2 == 0)
+            return tfm__err(ctx, TFM_ERR_RANGE, "translate: workspace size overflows");
+        if ((st = tfm__s2s_reserve(ctx, s, (tfm__s2s_state *)sess->state, q.N, q.T, q.S, need,
+                                   cv.off, &block)))
+            return st;
+        base = (char *)block;
+        memset(base, 0, cv.off);
+    }
     q.src = (int32_t *)(base + o_src);
     q.kpm = (uint8_t *)(base + o_kpm);
     q.kpm_n = (uint8_t *)(base + o_kpmn);
@@ -594,7 +576,6 @@ static tfm_status translate_ids(tfm_session *sess, const int32_t *const *src,
                            (size_t)L * sizeof(float));
         }
     }
-    tfm__free(ctx, base, cv.off);
     if (st) {
         tfm_translate_result_free(res);
         return st;
@@ -614,14 +595,15 @@ tfm_status tfm_translate_logits(tfm_ctx *ctx, const tfm_model *model, const int3
                                 const int32_t *tgt_ids, int32_t T, float *logits) {
     const tfm__s2s *s;
     tfm_status st = TFM_OK;
-    tfm_workspace *ws = NULL;
-    tfm_kv_cache *sc = NULL, *cc = NULL;
+    tfm__s2s_state z;
+    void *unused;
     tfm_tensor src_t, kpm_t, mem_t, ids_t;
     uint8_t *kpm = NULL;
     float *mem = NULL, *x = NULL;
     size_t need, w2, n_kpm = 0, n_mem = 0, n_x = 0;
     int64_t shp[3], i;
     if (!ctx) return TFM_ERR_INVALID_ARG;
+    memset(&z, 0, sizeof z);
     if (!model || !src_ids || !tgt_ids || !logits || B < 1 || S < 1 || T < 1)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "translate_logits: NULL argument or a size < 1");
     if (!(s = tfm__s2s_of(model)))
@@ -655,20 +637,18 @@ tfm_status tfm_translate_logits(tfm_ctx *ctx, const tfm_model *model, const int3
         goto done;
     }
     for (i = 0; i < (int64_t)B * S; i++) kpm[i] = (uint8_t)(src_mask && !src_mask[i]);
-    TRY(tfm_workspace_create(ctx, need, &ws));
-    TRY(caches_create(ctx, s, B, T, S, &sc, &cc));
+    TRY(tfm__s2s_reserve(ctx, s, &z, B, T, S, need, 0, &unused));
     shp[0] = B; shp[1] = S; shp[2] = s->D;
     tfm_tensor_wrap(&src_t, TFM_I32, 2, shp, (void *)src_ids);
     tfm_tensor_wrap(&kpm_t, TFM_U8, 2, shp, kpm);
     tfm_tensor_wrap(&mem_t, TFM_F32, 3, shp, mem);
-    TRY(tfm__s2s_encode(ctx, s, &src_t, &kpm_t, ws, &mem_t));
+    TRY(tfm__s2s_encode(ctx, s, &src_t, &kpm_t, &z.ws, &mem_t));
     shp[0] = B; shp[1] = T;
     tfm_tensor_wrap(&ids_t, TFM_I32, 2, shp, (void *)tgt_ids);
-    TRY(tfm__s2s_decode(ctx, s, &ids_t, 0, &mem_t, &kpm_t, sc, cc, ws, x, logits, NULL, NULL));
+    TRY(tfm__s2s_decode(ctx, s, &ids_t, 0, &mem_t, &kpm_t, z.sc, z.cc, &z.ws, x, logits, NULL,
+                        NULL));
 done:
-    tfm_kv_cache_free(sc);
-    tfm_kv_cache_free(cc);
-    tfm_workspace_free(ws);
+    tfm__s2s_release(ctx, &z);
     if (kpm) tfm__free(ctx, kpm, n_kpm);
     if (mem) tfm__free(ctx, mem, n_mem);
     if (x) tfm__free(ctx, x, n_x);

@@ -247,6 +247,21 @@ static tfm_status layer_forward(tfm_ctx *ctx, const layer *l, const tfm_tensor *
     return tfm_add(ctx, &a, &h, out);
 }
 
+// Bytes one token's forward reads (cross keys and values left out).
+static uint64_t layer_bytes(const layer *l) {
+    uint64_t n = tfm__norm_bytes(&l->n_attn) + tfm__norm_bytes(&l->n_ffn);
+    int i;
+    for (i = 0; i < 4; i++) n += tfm__linear_bytes(&l->self->lin[i]);
+    for (i = 0; i < 3; i++) n += tfm__linear_bytes(&l->ffn->lin[i]);
+    if (l->cross)
+        n += tfm__norm_bytes(&l->n_cross) + tfm__linear_bytes(&l->cross->lin[0]) +
+             tfm__linear_bytes(&l->cross->lin[3]);
+    return n;
+}
+
+uint64_t tfm__encoder_layer_bytes(const tfm_encoder_layer *e) { return layer_bytes(&e->l); }
+uint64_t tfm__decoder_layer_bytes(const tfm_decoder_layer *d) { return layer_bytes(&d->l); }
+
 // ---- encoder layer ------------------------------------------------------------------------
 
 tfm_status tfm_encoder_layer_create(tfm_ctx *ctx, const tfm_layer_params *params,

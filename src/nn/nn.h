@@ -64,4 +64,13 @@ size_t tfm__ffn_ws(tfm_ctx *ctx, const tfm_ffn *f, int64_t rows, int gemm);
 tfm_status tfm__ffn_forward(tfm_ctx *ctx, const tfm_ffn *f, const tfm_tensor *x,
                             tfm__arena *ar, tfm_tensor *out);
 
+// ---- sizes -----------------------------------------------------------------------
+
+// Bytes of weights one token's forward reads: a norm's gamma and beta; an
+// encoder layer's; a decoder layer's (its cross-attention's keys and values
+// are projected once per memory, not per token, and are left out).
+uint64_t tfm__norm_bytes(const tfm_norm_weights *w);
+uint64_t tfm__encoder_layer_bytes(const tfm_encoder_layer *e);
+uint64_t tfm__decoder_layer_bytes(const tfm_decoder_layer *d);
+
 #endif

@@ -17,6 +17,13 @@ void tfm_norm_weights_init(tfm_norm_weights *dst, size_t struct_size) {
     tfm__params_init(dst, struct_size, &w, sizeof w);
 }
 
+uint64_t tfm__norm_bytes(const tfm_norm_weights *w) {
+    uint64_t n = 0;
+    if (w->gamma) n += (uint64_t)tfm_tensor_numel(w->gamma) * sizeof(float);
+    if (w->beta) n += (uint64_t)tfm_tensor_numel(w->beta) * sizeof(float);
+    return n;
+}
+
 tfm_status tfm_norm(tfm_ctx *ctx, tfm_norm_kind kind, const tfm_tensor *x,
                     const tfm_norm_weights *w, float eps, tfm_tensor *out) {
     tfm_norm_weights wc = tfm_norm_weights_default();

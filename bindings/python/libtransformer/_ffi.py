@@ -114,8 +114,8 @@ class tfm_mha_params(Structure):
                 ("scale", c_float), ("causal", c_int32), ("rope", c_int32),
                 ("rope_theta", c_float), ("rope_dim", c_int64),
                 ("alibi", c_int32), ("cross", c_int32), ("prepack", c_int32),
-                ("rope_cos", POINTER(c_float)), ("rope_sin", POINTER(c_float)),
-                ("rope_positions", c_int64), ("attn_serial_below", c_int64)]
+                ("rope_cos", POINTER(c_float)), ("rope_sin", POINTER(c_float)), ("rope_positions", c_int64),
+                ("attn_serial_below", c_int64)]
 
 
 class tfm_mha_weights(Structure):
@@ -154,8 +154,8 @@ class tfm_layer_params(Structure):
                 ("rope", c_int32), ("rope_theta", c_float),
                 ("rope_dim", c_int64), ("alibi", c_int32),
                 ("memory_dim", c_int64), ("prepack", c_int32),
-                ("rope_cos", POINTER(c_float)), ("rope_sin", POINTER(c_float)),
-                ("rope_positions", c_int64), ("attn_serial_below", c_int64)]
+                ("rope_cos", POINTER(c_float)), ("rope_sin", POINTER(c_float)), ("rope_positions", c_int64),
+                ("attn_serial_below", c_int64)]
 
 
 class tfm_layer_weights(Structure):
@@ -427,6 +427,7 @@ _FUNCS = {
     "tfm_model_params_init": (None, [POINTER(tfm_model_params), c_size_t]),
     "tfm_model_load": (c_int, [P, cp, POINTER(tfm_model_params), POINTER(P)]),
     "tfm_model_free": (None, [P]),
+    "tfm_model_kind": (c_int, [P]),
     "tfm_model_arch": (cp, [P]),
     "tfm_model_vocab_size": (c_int32, [P]),
     "tfm_model_max_context": (c_int32, [P]),

@@ -323,6 +323,9 @@ class Model(_Owned):
         return getattr(_ffi.lib(), name)(self._h())
 
     arch = property(lambda self: self._q("tfm_model_arch").decode())
+    # "encoder", "decoder" or "encoder-decoder" (tfm_model_kind)
+    kind = property(lambda self: {1: "encoder", 2: "decoder", 3: "encoder-decoder"}.get(
+        self._q("tfm_model_kind")))
     vocab_size = property(lambda self: self._q("tfm_model_vocab_size"))
     max_context = property(lambda self: self._q("tfm_model_max_context"))
     dim = property(lambda self: self._q("tfm_model_dim"))

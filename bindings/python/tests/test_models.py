@@ -26,6 +26,7 @@ def test_stories_greedy_256(stories):
     m, t = stories
     with tfm.Model.load(m, tokenizer=t) as model:
         assert model.arch == "llama" and model.vocab_size == 512 and model.dim == 64
+        assert model.kind == "decoder"
         assert model.n_layers == 5 and model.max_context == 512
         assert (model.bos, model.eos) == (1, 2)
         pieces = list(model.generate("", temperature=0, max_total_tokens=256))
@@ -209,6 +210,7 @@ def test_encode_equals_reference():
     ref = tfm.SafeTensors(golden("bert", "bert_mlm.ref.safetensors"))
     with load_encoder(golden("bert", "bert_mlm")) as model:
         assert model.arch == "bert" and "mlm" in model.heads
+        assert model.kind == "encoder"
         for pre in ("single", "pair"):
             r = model.encode(ref[pre + "_input_ids"], ref[pre + "_token_type_ids"],
                              ref[pre + "_attention_mask"], outputs=("hidden", "mlm_logits"))

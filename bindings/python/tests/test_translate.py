@@ -32,6 +32,7 @@ def test_translate_tokens_against_reference(name):
     ref = tfm.SafeTensors(golden("marian", name + ".ref.safetensors"))
     with tfm.Model.load(golden("marian", name), n_threads=2) as model:
         assert model.arch in ("marian", "transformer")
+        assert model.kind == "encoder-decoder"
         assert model.decoder_start is not None and model.src_vocab_size > 0
         lg = model.translate_logits(ref["src_ids"], ref["tgt_ids"], ref["src_mask"])
         assert relerr(lg, ref["logits"]) < 1e-5
