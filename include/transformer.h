@@ -890,8 +890,10 @@ TFM_API void tfm_kv_cache_truncate(tfm_kv_cache *cache, int64_t len);
 /* Beam search: batch item b (b < n <= max_batch) takes the cache of item
  * src[b] of the sequences the cache holds; afterwards it holds n sequences,
  * so n may differ from the batch before (B sentences expanded to B * K
- * beams, or beams pruned). Errors: TFM_ERR_INVALID_ARG, TFM_ERR_RANGE (n or
- * a source index out of range), TFM_ERR_NOMEM. */
+ * beams, or beams pruned). The first reorder allocates a copy buffer of one
+ * layer's keys (max_batch x max_seq rows) that the cache keeps, so later
+ * ones allocate nothing. Errors: TFM_ERR_INVALID_ARG, TFM_ERR_RANGE (n or a
+ * source index out of range), TFM_ERR_NOMEM. */
 TFM_API tfm_status tfm_kv_cache_reorder(tfm_ctx *ctx, tfm_kv_cache *cache,
                                         const int32_t *src, int64_t n);
 

@@ -70,6 +70,7 @@ void tfm_kv_cache_free(tfm_kv_cache *c) {
     if (c->v) tfm__free(ctx, c->v, c->bytes);
     if (c->len) tfm__free(ctx, c->len, (size_t)c->p.n_layers * sizeof(int64_t));
     if (c->batch) tfm__free(ctx, c->batch, (size_t)c->p.n_layers * sizeof(int64_t));
+    if (c->tmp) tfm__free(ctx, c->tmp, c->tmp_bytes);
     tfm__free(ctx, c, sizeof *c);
 }
 
@@ -121,10 +122,15 @@ tfm_status tfm_kv_cache_reorder(tfm_ctx *ctx, tfm_kv_cache *c, const int32_t *sr
                             "kv_cache_reorder: src[%lld] = %d is outside the %lld sequences held",
                             (long long)b, (int)src[b], (long long)cur);
     if (used_max == 0) return TFM_OK;
-    // A copy of the current sequences (their used rows), then n gathers.
-    tbytes = (size_t)cur * used_max;
-    tmp = (float *)tfm__alloc_nozero(ctx, tbytes);
-    if (!tmp) return tfm__err(ctx, TFM_ERR_NOMEM, "kv_cache_reorder: out of memory");
+    // A copy of the current sequences (their used rows), then n gathers,
+    // through a buffer for the largest reorder the cache can need.
+    tbytes = (size_t)c->p.max_batch * (size_t)c->p.max_seq * (size_t)rowbytes;
+    if (!c->tmp) {
+        if (!(c->tmp = tfm__alloc_nozero(ctx, tbytes)))
+            return tfm__err(ctx, TFM_ERR_NOMEM, "kv_cache_reorder: out of memory");
+        c->tmp_bytes = tbytes;
+    }
+    tmp = (float *)c->tmp;
     for (l = 0; l < c->p.n_layers; l++) {
         size_t used = (size_t)(c->len[l] * rowbytes);
         if (!used) continue;
@@ -136,6 +142,5 @@ tfm_status tfm_kv_cache_reorder(tfm_ctx *ctx, tfm_kv_cache *c, const int32_t *sr
         }
         c->batch[l] = n;
     }
-    tfm__free(ctx, tmp, tbytes);
     return TFM_OK;
 }

@@ -30,6 +30,8 @@ struct tfm_kv_cache {
     int64_t *len;     // [L]
     int64_t *batch;   // [L]: batch size used since the layer was emptied
     size_t bytes;     // of k (and of v)
+    void *tmp;        // reorder's copy of one layer's K or V (allocated by the
+    size_t tmp_bytes; // first reorder, kept: later reorders allocate nothing)
 };
 // Base of (layer, b) for K or V: rows of Hkv*Dh floats, max_seq rows.
 float *tfm__kv_ptr(const tfm_kv_cache *c, int which_v, int64_t layer, int64_t b);

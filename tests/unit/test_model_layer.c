@@ -1,0 +1,156 @@
+/*
+ * The model layer's public surface: every architecture's kind from the
+ * registry (tfm_model_kind), the rotary tables (tfm_rope_tables, both ways
+ * of computing the angles) and the modules' options the models use
+ * (precomputed rotary tables give the bits of the per-call angles; the
+ * attention threading threshold; their bad values).
+ */
+#include "harness.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void kind_of(const char *rel, tfm_kind want, const char *arch) {
+    tfm_ctx *ctx = tfmt_ctx(1);
+    tfm_model *m = NULL;
+    tfm_model_params mp = tfm_model_params_default();
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", tfmt_data(rel));
+    mp.no_tokenizer = 1;
+    CHECK_OK(ctx, tfm_model_load(ctx, dir, &mp, &m));
+    CHECK_EQ_INT(tfm_model_kind(m), want);
+    if (m) CHECK_STR(tfm_model_arch(m), arch);
+    tfm_model_free(m);
+    tfm_ctx_free(ctx);
+}
+
+TEST(model_kind_of_every_architecture) {
+    kind_of("golden/llama/tiny", TFM_KIND_DECODER, "llama");
+    kind_of("golden/gpt2/tiny", TFM_KIND_DECODER, "gpt2");
+    kind_of("golden/bert/bert_mlm", TFM_KIND_ENCODER, "bert");
+    kind_of("golden/bert/distilbert_cls", TFM_KIND_ENCODER, "distilbert");
+    kind_of("golden/marian/marian_tiny", TFM_KIND_ENCODER_DECODER, "marian");
+    kind_of("golden/marian/transformer_tiny", TFM_KIND_ENCODER_DECODER, "transformer");
+    CHECK_EQ_INT(tfm_model_kind(NULL), 0);
+}
+
+TEST(model_kind_llama2c) {
+    tfm_ctx *ctx = tfmt_ctx(1);
+    tfm_model *m = NULL;
+    tfm_model_params mp = tfm_model_params_default();
+    const char *bin = tfmt_shared("models/stories260K/stories260K.bin");
+    if (!bin) {
+        tfm_ctx_free(ctx);
+        SKIP("../shared absent: stories260K not available");
+    }
+    mp.no_tokenizer = 1;
+    CHECK_OK(ctx, tfm_model_load(ctx, bin, &mp, &m));
+    CHECK_EQ_INT(tfm_model_kind(m), TFM_KIND_DECODER);
+    if (m) CHECK_STR(tfm_model_arch(m), "llama");
+    tfm_model_free(m);
+    tfm_ctx_free(ctx);
+}
+
+TEST(rope_tables_values_and_errors) {
+    enum { P = 7, R = 6 };
+    float c[P * R / 2], s[P * R / 2];
+    tfm_ctx *ctx = tfmt_ctx(1);
+    int p, i;
+    CHECK_OK(ctx, tfm_rope_tables(ctx, 10000.0f, R, P, 0, c, s));
+    for (p = 0; p < P; p++)
+        for (i = 0; i < R / 2; i++) {
+            double a = (double)p * (1.0 / pow(10000.0, (double)(2 * i) / R));
+            CHECK(c[p * R / 2 + i] == (float)cos(a) && s[p * R / 2 + i] == (float)sin(a));
+        }
+    CHECK_OK(ctx, tfm_rope_tables(ctx, 500000.0f, R, P, TFM_ROPE_FLOAT_ANGLES, c, s));
+    for (p = 0; p < P; p++)
+        for (i = 0; i < R / 2; i++) {
+            float a = (float)p * (1.0f / powf(500000.0f, (float)(2 * i) / (float)R));
+            CHECK(c[p * R / 2 + i] == cosf(a) && s[p * R / 2 + i] == sinf(a));
+        }
+    CHECK_STATUS(tfm_rope_tables(ctx, 10000.0f, R, P, 0, NULL, s), TFM_ERR_INVALID_ARG);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "NULL table");
+    CHECK_STATUS(tfm_rope_tables(ctx, 10000.0f, 5, P, 0, c, s), TFM_ERR_INVALID_ARG);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "rot_dim 5");
+    CHECK_STATUS(tfm_rope_tables(ctx, 0.0f, R, P, 0, c, s), TFM_ERR_INVALID_ARG);
+    CHECK_STATUS(tfm_rope_tables(ctx, 10000.0f, R, 0, 0, c, s), TFM_ERR_INVALID_ARG);
+    CHECK_STATUS(tfm_rope_tables(ctx, 10000.0f, R, P, 4, c, s), TFM_ERR_INVALID_ARG);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "flags 0x4");
+    tfm_ctx_free(ctx);
+}
+
+// Two self-attention modules with rotary positions, one with precomputed
+// tables: the same bits, prompt and cached steps; past the table: an error.
+TEST(mha_rope_tables_option) {
+    enum { D = 16, H = 4, T = 8, S = 5 };
+    static float wq[D * D], wk[D * D], wv[D * D], wo[D * D], x[S * D], o1[S * D], o2[S * D];
+    static float cs[T * 2], sn[T * 2];
+    tfm_ctx *ctx = tfmt_ctx(2);
+    tfm_mha_params p = tfm_mha_params_default();
+    tfm_mha_weights w = tfm_mha_weights_default();
+    tfm_tensor tq, tk, tv, to, tx, ty;
+    tfm_mha *a = NULL, *b = NULL;
+    tfm_kv_cache_params kp = tfm_kv_cache_params_default();
+    tfm_kv_cache *c1 = NULL, *c2 = NULL;
+    int64_t shp[3];
+    int i;
+    tfmt_seed(8);
+    tfmt_fill(wq, D * D); tfmt_fill(wk, D * D); tfmt_fill(wv, D * D); tfmt_fill(wo, D * D);
+    tfmt_fill(x, S * D);
+    shp[0] = D; shp[1] = D;
+    tfm_tensor_wrap(&tq, TFM_F32, 2, shp, wq);
+    tfm_tensor_wrap(&tk, TFM_F32, 2, shp, wk);
+    tfm_tensor_wrap(&tv, TFM_F32, 2, shp, wv);
+    tfm_tensor_wrap(&to, TFM_F32, 2, shp, wo);
+    w.wq = &tq; w.wk = &tk; w.wv = &tv; w.wo = &to;
+    p.d_model = D; p.n_heads = H; p.causal = 1; p.rope = TFM_ROPE_HALF; p.rope_dim = 4;
+    REQUIRE_OK(ctx, tfm_mha_create(ctx, &p, &w, &a));
+    REQUIRE_OK(ctx, tfm_rope_tables(ctx, p.rope_theta, 4, T, 0, cs, sn));
+    p.rope_cos = cs; p.rope_sin = sn; p.rope_positions = T;
+    p.attn_serial_below = 1 << 30;
+    REQUIRE_OK(ctx, tfm_mha_create(ctx, &p, &w, &b));
+    kp.n_layers = 1; kp.max_batch = 1; kp.n_kv_heads = H; kp.head_dim = D / H; kp.max_seq = 16;
+    REQUIRE_OK(ctx, tfm_kv_cache_create(ctx, &kp, &c1));
+    REQUIRE_OK(ctx, tfm_kv_cache_create(ctx, &kp, &c2));
+    shp[0] = 1; shp[1] = S; shp[2] = D;
+    tfm_tensor_wrap(&tx, TFM_F32, 3, shp, x);
+    tfm_tensor_wrap(&ty, TFM_F32, 3, shp, o1);
+    CHECK_OK(ctx, tfm_mha_forward(ctx, a, &tx, NULL, NULL, NULL, c1, 0, NULL, &ty, NULL));
+    tfm_tensor_wrap(&ty, TFM_F32, 3, shp, o2);
+    CHECK_OK(ctx, tfm_mha_forward(ctx, b, &tx, NULL, NULL, NULL, c2, 0, NULL, &ty, NULL));
+    CHECK(memcmp(o1, o2, sizeof o1) == 0);
+    shp[1] = 1;
+    tfm_tensor_wrap(&tx, TFM_F32, 3, shp, x);
+    for (i = 0; i < 3; i++) { // positions 5, 6, 7: inside the table
+        tfm_tensor_wrap(&ty, TFM_F32, 3, shp, o1);
+        CHECK_OK(ctx, tfm_mha_forward(ctx, a, &tx, NULL, NULL, NULL, c1, 0, NULL, &ty, NULL));
+        tfm_tensor_wrap(&ty, TFM_F32, 3, shp, o2);
+        CHECK_OK(ctx, tfm_mha_forward(ctx, b, &tx, NULL, NULL, NULL, c2, 0, NULL, &ty, NULL));
+        CHECK(memcmp(o1, o2, D * sizeof(float)) == 0);
+    }
+    CHECK_STATUS(tfm_mha_forward(ctx, b, &tx, NULL, NULL, NULL, c2, 0, NULL, &ty, NULL),
+                 TFM_ERR_RANGE);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "position 8 is outside the rotary tables of 8");
+    tfm_mha_free(b);
+    b = NULL;
+    // Bad options.
+    p.rope_sin = NULL;
+    CHECK_STATUS(tfm_mha_create(ctx, &p, &w, &b), TFM_ERR_INVALID_ARG);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "rope_cos and rope_sin");
+    p.rope_sin = sn;
+    p.rope = TFM_ROPE_NONE;
+    CHECK_STATUS(tfm_mha_create(ctx, &p, &w, &b), TFM_ERR_INVALID_ARG);
+    p.rope = TFM_ROPE_HALF;
+    p.rope_positions = 0;
+    CHECK_STATUS(tfm_mha_create(ctx, &p, &w, &b), TFM_ERR_INVALID_ARG);
+    p.rope_positions = T;
+    p.attn_serial_below = -1;
+    CHECK_STATUS(tfm_mha_create(ctx, &p, &w, &b), TFM_ERR_INVALID_ARG);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "attn_serial_below");
+    CHECK(b == NULL);
+    tfm_kv_cache_free(c1);
+    tfm_kv_cache_free(c2);
+    tfm_mha_free(a);
+    tfm_ctx_free(ctx);
+}
