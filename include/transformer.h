@@ -1202,15 +1202,18 @@ TFM_API tfm_status tfm_decoder_forward(tfm_ctx *ctx, const tfm_decoder *dec,
  *    of the linear maps are copied once into the GEMM's packed layout);
  *  - a Hugging Face folder with config.json and model.safetensors (or
  *    sharded model-0000N-of-0000M.safetensors with its index), for the
- *    architectures named in config.json's "model_type" ("llama", "gpt2").
+ *    architectures named in config.json's "model_type": decoders ("llama",
+ *    "gpt2"), encoders ("bert", "distilbert") and translators ("marian",
+ *    "transformer"); tfm_model_kind tells which a model is.
  * A model is immutable after loading: any number of sessions on any
  * threads may share it. Its tokenizer, when one was found (a tokenizer.bin
  * beside a llama2.c checkpoint, the tokenizer files of an HF folder, or the
  * file named in tfm_model_params.tokenizer_path), comes with it.
  *
- * A tfm_session runs a model: it owns the KV cache and the workspace,
- * sized once when it is created from its limits, so a forward pass
- * allocates nothing. One thread uses a session at a time; it computes with
+ * A tfm_session runs a decoder or a translator: it owns the KV cache and
+ * the workspace, sized once when it is created from its limits (a
+ * translator's, at its first translation, grown when a later one needs
+ * more), so a warm forward pass or decoding step allocates nothing. One thread uses a session at a time; it computes with
  * the threads of the ctx it was created with and reports errors there.
  * ========================================================================== */
 
@@ -1226,7 +1229,7 @@ typedef struct tfm_model_params {
     int32_t no_tokenizer;        /* 1: load no tokenizer at all (default 0) */
     int32_t use_mmap;            /* 1 (default): map weights where the format
                                     allows; 0: read them into memory          */
-    int32_t prepack;             /* decoder models: 1 (default): copy the
+    int32_t prepack;             /* 1 (default): copy the
                                     weights of every linear map once, at load,
                                     into the GEMM's packed layout (see
                                     tfm_matrix_pack): faster prompts and
@@ -1291,6 +1294,32 @@ TFM_API int32_t tfm_model_eos(const tfm_model *model);
 TFM_API uint64_t tfm_model_weight_bytes(const tfm_model *model);
 /* The model's tokenizer, or NULL when none was loaded. Owned by the model. */
 TFM_API const struct tfm_tokenizer *tfm_model_tokenizer(const tfm_model *model);
+
+/* Encoders: */
+/* Heads a model has (bits of tfm_model_heads). */
+#define TFM_HEAD_POOLER     (1u << 0) /* BERT pooler: tanh(W h[CLS] + b)    */
+#define TFM_HEAD_MLM        (1u << 1) /* masked-LM head (fill-mask)         */
+#define TFM_HEAD_CLASSIFIER (1u << 2) /* sequence classification           */
+
+/* Bits TFM_HEAD_* of the heads loaded with an encoder model; 0 for NULL or
+ * a model that is not an encoder. */
+TFM_API uint32_t tfm_model_heads(const tfm_model *model);
+/* Number of classifier labels (0 without a classifier) and the name of
+ * label i (config.json's id2label, "LABEL_i" where absent; NULL outside
+ * the range). */
+TFM_API int32_t tfm_model_n_labels(const tfm_model *model);
+TFM_API const char *tfm_model_label(const tfm_model *model, int32_t i);
+
+/* Translators (TFM_KIND_ENCODER_DECODER): the ids of the special tokens:
+ * pad, the decoder start token (-1 when absent or not a translator), and
+ * the source vocabulary size (0); EOS is tfm_model_eos. */
+TFM_API int32_t tfm_model_decoder_start(const tfm_model *model);
+TFM_API int32_t tfm_model_pad(const tfm_model *model);
+TFM_API int32_t tfm_model_src_vocab_size(const tfm_model *model);
+/* The piece vocab.json gives token `id` of a translator ("\u2581Haus",
+ * "</s>"), owned by the model; NULL without vocab.json or for an id out of
+ * range. */
+TFM_API const char *tfm_translate_piece(const tfm_model *model, int32_t id);
 
 /* What a session does when a token would go past its context. */
 #define TFM_CONTEXT_ERROR 0 /* the call fails with TFM_ERR_RANGE            */
@@ -1732,19 +1761,6 @@ TFM_API void tfm_batch_free(tfm_batch *batch);
  * and freed with their *_free function (NULL is a no-op).
  * ========================================================================== */
 
-/* Heads a model has (bits of tfm_model_heads). */
-#define TFM_HEAD_POOLER     (1u << 0) /* BERT pooler: tanh(W h[CLS] + b)    */
-#define TFM_HEAD_MLM        (1u << 1) /* masked-LM head (fill-mask)         */
-#define TFM_HEAD_CLASSIFIER (1u << 2) /* sequence classification           */
-
-/* Bits TFM_HEAD_* of the heads loaded with an encoder model; 0 for NULL or
- * a model that is not an encoder. Thread-safe. */
-TFM_API uint32_t tfm_model_heads(const tfm_model *model);
-/* Number of classifier labels (0 without a classifier) and the name of
- * label i (config.json's id2label, "LABEL_i" where absent; NULL outside
- * the range). Thread-safe. */
-TFM_API int32_t tfm_model_n_labels(const tfm_model *model);
-TFM_API const char *tfm_model_label(const tfm_model *model, int32_t i);
 
 /* Outputs of tfm_model_encode; each pointer NULL to skip it. */
 typedef struct tfm_encode_outputs {
@@ -2004,16 +2020,6 @@ TFM_API tfm_status tfm_translate_logits(tfm_ctx *ctx, const tfm_model *model,
                                         const int32_t *tgt_ids, int32_t tgt_len,
                                         float *logits);
 
-/* Ids of the translation model's special tokens: pad, EOS, the decoder
- * start token, unk (-1 when absent or not a translation model), and the
- * source vocabulary size (0). Thread-safe. */
-TFM_API int32_t tfm_model_decoder_start(const tfm_model *model);
-TFM_API int32_t tfm_model_pad(const tfm_model *model);
-TFM_API int32_t tfm_model_src_vocab_size(const tfm_model *model);
-/* The piece vocab.json gives token `id` of a translation model ("\u2581Haus",
- * "</s>"), owned by the model; NULL without vocab.json or for an id out of
- * range. Thread-safe. */
-TFM_API const char *tfm_translate_piece(const tfm_model *model, int32_t id);
 
 #ifdef __cplusplus
 }

@@ -76,10 +76,7 @@ tfm_status tfm__bert_config(tfm__hf *h, tfm_model *m) {
     b->pad_id = v >= 0 ? v : 0;
     TRY(tfm__hf_str(h, "problem_type", "", &s));
     b->multi_label = strcmp(s, "multi_label_classification") == 0;
-    m->info.vocab = b->V;
-    m->info.max_ctx = b->P;
-    m->info.dim = b->D;
-    m->info.n_layers = b->L;
+    tfm__model_sizes(m, b->V, b->P, b->D, b->L);
     return TFM_OK;
 }
 
@@ -152,7 +149,8 @@ static tfm_status read_labels(tfm__hf *h, tfm_model *m, tfm__bert *b) {
     b->labels = (char **)tfm__model_alloc(m, (size_t)b->C * sizeof(char *));
     if (!b->labels) return tfm__err(h->ctx, TFM_ERR_NOMEM, "bert: out of memory");
     for (i = 0; map && i < n; i++) {
-        const char *key = tfm__json_key_at(map, i, NULL), *val = tfm__json_str(tfm__json_at(map, i));
+        const char *key = tfm__json_key_at(map, i, NULL);
+        const char *val = tfm__json_str(tfm__json_at(map, i));
         char *end;
         long k = strtol(key, &end, 10);
         if (!*key || *end || k < 0 || k >= b->C)

@@ -65,10 +65,7 @@ tfm_status tfm__dec_new(tfm_model *m, const tfm__dec_config *c, tfm__dec **out) 
     }
     d->final_norm = tfm_norm_weights_default();
     m->impl = d;
-    m->info.vocab = c->vocab;
-    m->info.max_ctx = c->max_ctx;
-    m->info.dim = c->dim;
-    m->info.n_layers = c->n_layers;
+    tfm__model_sizes(m, c->vocab, c->max_ctx, c->dim, c->n_layers);
     *out = d;
     return TFM_OK;
 }

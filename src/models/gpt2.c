@@ -17,8 +17,7 @@ tfm_status tfm__gpt2_config(tfm__hf *h, tfm_model *m) {
     tfm__dec *d;
     tfm_status st;
     double eps;
-    const tfm__json *ni = tfm__json_get(h->cfg, "n_inner");
-    int32_t inner = 0;
+    int32_t inner;
     memset(&c, 0, sizeof c);
     TRY(tfm__hf_int(h, "n_embd", 0, 1, 0, &c.dim));
     TRY(tfm__hf_int(h, "n_layer", 0, 1, 0, &c.n_layers));
@@ -27,7 +26,7 @@ tfm_status tfm__gpt2_config(tfm__hf *h, tfm_model *m) {
     TRY(tfm__hf_int(h, "n_positions", 1024, 0, 0, &c.max_ctx));
     TRY(tfm__hf_float(h, "layer_norm_epsilon", 1e-5, 0.0, 1.0, &eps));
     TRY(tfm__hf_act(h, "activation_function", "gelu_new", &c.act));
-    if (ni && !tfm__json_is(ni, TFM__JSON_NULL)) TRY(tfm__hf_int(h, "n_inner", 0, 1, 0, &inner));
+    TRY(tfm__hf_int(h, "n_inner", 0, 0, 0, &inner));
     c.n_kv_heads = c.n_heads;
     c.head_dim = c.dim / c.n_heads;
     c.hidden = inner ? inner : 4 * c.dim;

@@ -18,12 +18,17 @@
 tfm_status tfm__hf_int(tfm__hf *h, const char *key, int64_t def, int required, int64_t max,
                        int32_t *out) {
     int64_t v;
-    tfm_status st = required ? tfm__json_req_int(h->ctx, h->cfg, h->what, key, &v)
-                             : tfm__json_get_int(h->ctx, h->cfg, h->what, key, def, &v);
+    const tfm__json *f = tfm__json_get(h->cfg, key);
+    tfm_status st;
+    if (!f || tfm__json_is(f, TFM__JSON_NULL)) {
+        if (required)
+            return tfm__err(h->ctx, TFM_ERR_NOT_FOUND, "model_load: %s: missing field '%s'",
+                            h->what, key);
+        *out = (int32_t)def;
+        return TFM_OK;
+    }
+    if ((st = tfm__json_req_int(h->ctx, h->cfg, h->what, key, &v))) return st;
     if (max <= 0) max = (int64_t)1 << 28;
-    if (st == TFM_ERR_NOT_FOUND)
-        return tfm__err(h->ctx, st, "model_load: %s: missing field '%s'", h->what, key);
-    if (st) return st;
     if (v < 1 || v > max)
         return tfm__err(h->ctx, TFM_ERR_FORMAT,
                         "model_load: %s: field '%s' = %lld is outside [1, %lld]", h->what, key,

@@ -19,7 +19,6 @@ tfm_status tfm__llama_config(tfm__hf *h, tfm_model *m) {
     tfm_status st;
     double eps, theta;
     const tfm__json *rs = tfm__json_get(h->cfg, "rope_scaling");
-    const tfm__json *hd = tfm__json_get(h->cfg, "head_dim");
     memset(&c, 0, sizeof c);
     TRY(tfm__hf_int(h, "hidden_size", 0, 1, 0, &c.dim));
     TRY(tfm__hf_int(h, "intermediate_size", 0, 1, 0, &c.hidden));
@@ -31,7 +30,7 @@ tfm_status tfm__llama_config(tfm__hf *h, tfm_model *m) {
     TRY(tfm__hf_float(h, "rms_norm_eps", 1e-6, 0.0, 1.0, &eps));
     TRY(tfm__hf_float(h, "rope_theta", 10000.0, 1e-6, 1e30, &theta));
     TRY(tfm__hf_act(h, "hidden_act", "silu", &c.act));
-    if (hd && !tfm__json_is(hd, TFM__JSON_NULL)) TRY(tfm__hf_int(h, "head_dim", 0, 1, 0, &c.head_dim));
+    TRY(tfm__hf_int(h, "head_dim", 0, 0, 0, &c.head_dim));
     if (rs && !tfm__json_is(rs, TFM__JSON_NULL))
         return tfm__err(h->ctx, TFM_ERR_UNSUPPORTED,
                         "model_load: %s: rope_scaling is not supported", h->what);

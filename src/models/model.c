@@ -61,6 +61,14 @@ void *tfm__model_alloc(tfm_model *m, size_t size) {
     return p;
 }
 
+void tfm__model_sizes(tfm_model *m, int32_t vocab, int32_t max_ctx, int32_t dim,
+                      int32_t n_layers) {
+    m->info.vocab = vocab;
+    m->info.max_ctx = max_ctx;
+    m->info.dim = dim;
+    m->info.n_layers = n_layers;
+}
+
 tfm_tensor *tfm__model_tensor(tfm_model *m) {
     return (tfm_tensor *)tfm__model_alloc(m, sizeof(tfm_tensor));
 }

@@ -96,6 +96,9 @@ tfm_tensor *tfm__model_tensor(tfm_model *m);
 // (mapped 1) that the model frees with itself; on failure (TFM_ERR_NOMEM)
 // the caller still owns p.
 tfm_status tfm__model_own(tfm_model *m, void *p, size_t size, int mapped);
+// Sets the sizes every model reports (m->info).
+void tfm__model_sizes(tfm_model *m, int32_t vocab, int32_t max_ctx, int32_t dim,
+                      int32_t n_layers);
 // Records an object the model frees with free_fn(obj) (layers, packed
 // matrices, safetensors, tokenizers); on failure it is freed at once.
 tfm_status tfm__model_keep(tfm_model *m, void *obj, void (*free_fn)(void *));
@@ -141,7 +144,8 @@ typedef struct tfm__hf {
 
 // Config fields. Messages name the file and the field. A missing required
 // field is TFM_ERR_NOT_FOUND, a bad value TFM_ERR_FORMAT.
-// A positive integer (at most max) into *out; absent and not required: def.
+// A positive integer (at most max; max 0: 2^28) into *out; absent or null
+// and not required: def, as it is.
 tfm_status tfm__hf_int(tfm__hf *h, const char *key, int64_t def, int required, int64_t max,
                        int32_t *out);
 // A number; absent: def. Outside [lo, hi]: TFM_ERR_FORMAT.

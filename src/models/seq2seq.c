@@ -137,10 +137,7 @@ tfm_status tfm__s2s_config(tfm__hf *h, tfm_model *m) {
     s->gen_beams = i64 >= 1 && i64 <= 64 ? (int32_t)i64 : 1;
     TRY(tfm__json_get_float(h->ctx, h->cfg, h->what, "length_penalty", 1.0, &d));
     s->gen_length_penalty = (float)d;
-    m->info.vocab = s->Vt;
-    m->info.max_ctx = s->P;
-    m->info.dim = s->D;
-    m->info.n_layers = s->Ld;
+    tfm__model_sizes(m, s->Vt, s->P, s->D, s->Ld);
     m->info.eos = s->eos;
     m->info.stop = s->eos;
     return TFM_OK;
