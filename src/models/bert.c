@@ -82,17 +82,20 @@ tfm_status tfm__bert_config(tfm__hf *h, tfm_model *m) {
 
 // ---- weights ---------------------------------------------------------------------------------
 
-// The tensor `name` [d0] or [d0, d1] (f0, f1: the config fields) under the
-// encoder prefix first (head 0) or at the top first (head 1).
+// Where a name is looked up: under the encoder's prefix first (head 0: the
+// body) or at the top first (head 1: the heads).
+static void prefixes(tfm__hf *h, const tfm__bert *b, int head) {
+    static const char *const pre[4][2] = {
+        {"bert.", ""}, {"", "bert."}, {"distilbert.", ""}, {"", "distilbert."}};
+    h->prefixes = pre[2 * b->distil + (head != 0)];
+    h->n_prefixes = 2;
+}
+
+// The tensor `name` [d0] or [d0, d1] (f0, f1: the config fields).
 static tfm_status weight(tfm__hf *h, const tfm__bert *b, const char *name, int head,
                          int64_t d0, const char *f0, int64_t d1, const char *f1, int optional,
                          const tfm_tensor **out) {
-    const char *pre[2];
-    const char *enc = b->distil ? "distilbert." : "bert.";
-    pre[0] = head ? "" : enc;
-    pre[1] = head ? enc : "";
-    h->prefixes = pre;
-    h->n_prefixes = 2;
+    prefixes(h, b, head);
     return tfm__hf_weight(h, name, d0, f0, d1, f1, optional, out);
 }
 
@@ -100,13 +103,8 @@ static tfm_status weight(tfm__hf *h, const tfm__bert *b, const char *name, int h
 static tfm_status lin_w(tfm__hf *h, const tfm__bert *b, const char *name, int head,
                         int64_t n_out, const char *f_out, int64_t n_in, const char *f_in,
                         int optional, const tfm_tensor **w, const tfm_tensor **bias) {
-    char nm[200];
-    tfm_status st;
-    snprintf(nm, sizeof nm, "%s.weight", name);
-    TRY(weight(h, b, nm, head, n_out, f_out, n_in, f_in, optional, w));
-    if (!*w) return TFM_OK;
-    snprintf(nm, sizeof nm, "%s.bias", name);
-    return weight(h, b, nm, head, n_out, f_out, 0, NULL, 0, bias);
+    prefixes(h, b, head);
+    return tfm__hf_linear(h, name, n_out, f_out, n_in, f_in, optional, w, bias);
 }
 
 static tfm_status norm_w(tfm__hf *h, const tfm__bert *b, const char *name, int head,
@@ -276,11 +274,9 @@ tfm_status tfm__bert_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
     }
     if (want_cls) {
         tfm_tensor t;
-        const char *pre[2];
-        pre[0] = "";
-        pre[1] = b->distil ? "distilbert." : "bert.";
         // The number of labels comes from the weights, then id2label must agree.
-        st = tfm_safetensors_get_prefixed(ctx, h->st, pre, 2, "classifier.weight", &t);
+        prefixes(h, b, 1);
+        st = tfm_safetensors_get_prefixed(ctx, h->st, h->prefixes, 2, "classifier.weight", &t);
         if (st == TFM_ERR_NOT_FOUND) {
             char msg[TFM__ERRMSG_SIZE / 2];
             snprintf(msg, sizeof msg, "%s", tfm_ctx_last_error(ctx));

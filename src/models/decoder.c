@@ -70,6 +70,19 @@ tfm_status tfm__dec_new(tfm_model *m, const tfm__dec_config *c, tfm__dec **out) 
     return TFM_OK;
 }
 
+tfm_status tfm__dec_hf_new(tfm__hf *h, tfm_model *m, const tfm__dec_config *c, int32_t bos,
+                           int32_t eos, int add_bos) {
+    tfm__dec *d;
+    tfm_status st;
+    if ((st = tfm__dec_config_check(h->ctx, c, h->what)) || (st = tfm__dec_new(m, c, &d)) ||
+        (st = tfm__hf_token(h, "bos_token_id", bos, c->vocab, 0, &m->info.bos)) ||
+        (st = tfm__hf_token(h, "eos_token_id", eos, c->vocab, 0, &m->info.eos)))
+        return st;
+    m->info.stop = m->info.eos;
+    m->info.add_bos = add_bos;
+    return TFM_OK;
+}
+
 static void layer_free(void *p) { tfm_decoder_layer_free((tfm_decoder_layer *)p); }
 static void packed_free(void *p) { tfm_packed_matrix_free((tfm_packed_matrix *)p); }
 

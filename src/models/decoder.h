@@ -40,6 +40,11 @@ typedef struct tfm__dec {
 tfm_status tfm__dec_config_check(tfm_ctx *ctx, const tfm__dec_config *c, const char *what);
 // A zeroed network with its layer weights [n_layers] in m (m->impl).
 tfm_status tfm__dec_new(tfm_model *m, const tfm__dec_config *c, tfm__dec **out);
+// tfm__dec_config_check, tfm__dec_new, and the token ids of the folder's
+// config (bos_token_id, eos_token_id; defaults bos and eos, -1 outside the
+// vocabulary): generation stops at EOS, and prepends BOS when add_bos.
+tfm_status tfm__dec_hf_new(tfm__hf *h, tfm_model *m, const tfm__dec_config *c, int32_t bos,
+                           int32_t eos, int add_bos);
 // Builds the layers from d->lw, the rotary tables and the packed
 // classifier (p->prepack) once the loader has filled the weights.
 tfm_status tfm__dec_build(tfm_model *m, tfm__dec *d, const tfm_model_params *p);

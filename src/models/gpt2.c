@@ -14,7 +14,6 @@
 
 tfm_status tfm__gpt2_config(tfm__hf *h, tfm_model *m) {
     tfm__dec_config c;
-    tfm__dec *d;
     tfm_status st;
     double eps;
     int32_t inner;
@@ -32,13 +31,7 @@ tfm_status tfm__gpt2_config(tfm__hf *h, tfm_model *m) {
     c.hidden = inner ? inner : 4 * c.dim;
     c.norm_eps = (float)eps;
     c.in_out = 1;
-    TRY(tfm__dec_config_check(h->ctx, &c, h->what));
-    TRY(tfm__dec_new(m, &c, &d));
-    TRY(tfm__hf_token(h, "bos_token_id", 50256, c.vocab, 0, &m->info.bos));
-    TRY(tfm__hf_token(h, "eos_token_id", 50256, c.vocab, 0, &m->info.eos));
-    m->info.stop = m->info.eos;
-    m->info.add_bos = 0;
-    return TFM_OK;
+    return tfm__dec_hf_new(h, m, &c, 50256, 50256, 0);
 }
 
 tfm_status tfm__gpt2_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {

@@ -199,6 +199,18 @@ tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *
     return TFM_OK;
 }
 
+tfm_status tfm__hf_linear(tfm__hf *h, const char *name, int64_t n_out, const char *f_out,
+                          int64_t n_in, const char *f_in, int optional, const tfm_tensor **w,
+                          const tfm_tensor **b) {
+    char nm[256];
+    tfm_status st;
+    *b = NULL;
+    snprintf(nm, sizeof nm, "%s.weight", name);
+    if ((st = tfm__hf_weight(h, nm, n_out, f_out, n_in, f_in, optional, w)) || !*w) return st;
+    snprintf(nm, sizeof nm, "%s.bias", name);
+    return tfm__hf_weight(h, nm, n_out, f_out, 0, NULL, 0, b);
+}
+
 tfm_status tfm__hf_weightf(tfm__hf *h, int64_t d0, int64_t d1, int optional,
                            const tfm_tensor **out, const char *fmt, ...) {
     char name[256];

@@ -15,7 +15,6 @@
 
 tfm_status tfm__llama_config(tfm__hf *h, tfm_model *m) {
     tfm__dec_config c;
-    tfm__dec *d;
     tfm_status st;
     double eps, theta;
     const tfm__json *rs = tfm__json_get(h->cfg, "rope_scaling");
@@ -41,13 +40,7 @@ tfm_status tfm__llama_config(tfm__hf *h, tfm_model *m) {
     c.rope_neox = 1;
     c.rope_theta = theta;
     c.gated = 1;
-    TRY(tfm__dec_config_check(h->ctx, &c, h->what));
-    TRY(tfm__dec_new(m, &c, &d));
-    TRY(tfm__hf_token(h, "bos_token_id", 1, c.vocab, 0, &m->info.bos));
-    TRY(tfm__hf_token(h, "eos_token_id", 2, c.vocab, 0, &m->info.eos));
-    m->info.stop = m->info.eos;
-    m->info.add_bos = 1;
-    return TFM_OK;
+    return tfm__dec_hf_new(h, m, &c, 1, 2, 1);
 }
 
 tfm_status tfm__llama_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {

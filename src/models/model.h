@@ -169,6 +169,12 @@ tfm_status tfm__hf_act(tfm__hf *h, const char *key, const char *def, int *out);
 // optional: *out NULL when absent (else TFM_ERR_NOT_FOUND naming it).
 tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *f0,
                           int64_t d1, const char *f1, int optional, const tfm_tensor **out);
+// name.weight [n_out, n_in] (n_in 0: [n_out]) and name.bias [n_out] (the
+// bias required when the weight is there); optional: both NULL when the
+// weight is absent.
+tfm_status tfm__hf_linear(tfm__hf *h, const char *name, int64_t n_out, const char *f_out,
+                          int64_t n_in, const char *f_in, int optional, const tfm_tensor **w,
+                          const tfm_tensor **b);
 // The same with the name printf-formatted (at most 255 bytes).
 tfm_status tfm__hf_weightf(tfm__hf *h, int64_t d0, int64_t d1, int optional,
                            const tfm_tensor **out, const char *fmt, ...) TFM__PRINTF(6, 7);

@@ -148,9 +148,21 @@ tfm_status tfm__s2s_config(tfm__hf *h, tfm_model *m) {
 // pre + nm + ".weight" [out_f, in_f] (in_f 0: [out_f]) and ".bias" [out_f].
 static tfm_status get_lin(tfm__hf *h, const char *pre, const char *nm, int64_t out_f,
                           int64_t in_f, const tfm_tensor **w, const tfm_tensor **b) {
+    char name[200];
+    snprintf(name, sizeof name, "%s%s", pre, nm);
+    return tfm__hf_linear(h, name, out_f, NULL, in_f, NULL, 0, w, b);
+}
+
+// The q, k, v and out projections of a Marian attention block pre + nm.
+static tfm_status marian_attn(tfm__hf *h, const char *pre, const char *nm, int64_t D,
+                              tfm_mha_weights *a) {
+    char p2[160];
     tfm_status st;
-    TRY(tfm__hf_weightf(h, out_f, in_f, 0, w, "%s%s.weight", pre, nm));
-    return tfm__hf_weightf(h, out_f, 0, 0, b, "%s%s.bias", pre, nm);
+    snprintf(p2, sizeof p2, "%s%s.", pre, nm);
+    TRY(get_lin(h, p2, "q_proj", D, D, &a->wq, &a->bq));
+    TRY(get_lin(h, p2, "k_proj", D, D, &a->wk, &a->bk));
+    TRY(get_lin(h, p2, "v_proj", D, D, &a->wv, &a->bv));
+    return get_lin(h, p2, "out_proj", D, D, &a->wo, &a->bo);
 }
 
 static tfm_status get_norm(tfm__hf *h, const char *pre, const char *nm, int64_t D,
@@ -161,23 +173,15 @@ static tfm_status get_norm(tfm__hf *h, const char *pre, const char *nm, int64_t 
 // Marian layer N of the encoder (dec 0) or decoder (dec 1).
 static tfm_status marian_layer(tfm__hf *h, const tfm__s2s *s, int dec, int32_t l,
                                tfm_layer_weights *w) {
-    char pre[96], p2[128];
+    char pre[96];
     tfm_status st;
     int64_t D = s->D, F = s->F;
     *w = tfm_layer_weights_default();
     snprintf(pre, sizeof pre, "model.%s.layers.%d.", dec ? "decoder" : "encoder", (int)l);
-    snprintf(p2, sizeof p2, "%sself_attn.", pre);
-    TRY(get_lin(h, p2, "q_proj", D, D, &w->self_attn.wq, &w->self_attn.bq));
-    TRY(get_lin(h, p2, "k_proj", D, D, &w->self_attn.wk, &w->self_attn.bk));
-    TRY(get_lin(h, p2, "v_proj", D, D, &w->self_attn.wv, &w->self_attn.bv));
-    TRY(get_lin(h, p2, "out_proj", D, D, &w->self_attn.wo, &w->self_attn.bo));
+    TRY(marian_attn(h, pre, "self_attn", D, &w->self_attn));
     TRY(get_norm(h, pre, "self_attn_layer_norm", D, &w->attn_norm));
     if (dec) {
-        snprintf(p2, sizeof p2, "%sencoder_attn.", pre);
-        TRY(get_lin(h, p2, "q_proj", D, D, &w->cross_attn.wq, &w->cross_attn.bq));
-        TRY(get_lin(h, p2, "k_proj", D, D, &w->cross_attn.wk, &w->cross_attn.bk));
-        TRY(get_lin(h, p2, "v_proj", D, D, &w->cross_attn.wv, &w->cross_attn.bv));
-        TRY(get_lin(h, p2, "out_proj", D, D, &w->cross_attn.wo, &w->cross_attn.bo));
+        TRY(marian_attn(h, pre, "encoder_attn", D, &w->cross_attn));
         TRY(get_norm(h, pre, "encoder_attn_layer_norm", D, &w->cross_norm));
     }
     TRY(get_lin(h, pre, "fc1", F, D, &w->ffn.w1, &w->ffn.b1));
@@ -304,14 +308,10 @@ tfm_status tfm__s2s_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
         TRY(tfm__hf_weight(h, "generator.bias", s->Vt, NULL, 0, NULL, 1, &lm_b));
         for (l = 0; l < s->Le; l++) TRY(torch_layer(h, s, 0, l, &s->enc_w[l]));
         for (l = 0; l < s->Ld; l++) TRY(torch_layer(h, s, 1, l, &s->dec_w[l]));
-        TRY(tfm__hf_weight(h, "transformer.encoder.norm.weight", s->D, NULL, 0, NULL, 1,
-                           &s->enc_norm.gamma));
-        TRY(tfm__hf_weight(h, "transformer.encoder.norm.bias", s->D, NULL, 0, NULL, 1,
-                           &s->enc_norm.beta));
-        TRY(tfm__hf_weight(h, "transformer.decoder.norm.weight", s->D, NULL, 0, NULL, 1,
-                           &s->dec_norm.gamma));
-        TRY(tfm__hf_weight(h, "transformer.decoder.norm.bias", s->D, NULL, 0, NULL, 1,
-                           &s->dec_norm.beta));
+        TRY(tfm__hf_linear(h, "transformer.encoder.norm", s->D, NULL, 0, NULL, 1,
+                           &s->enc_norm.gamma, &s->enc_norm.beta));
+        TRY(tfm__hf_linear(h, "transformer.decoder.norm", s->D, NULL, 0, NULL, 1,
+                           &s->dec_norm.gamma, &s->dec_norm.beta));
     }
     lp = tfm_layer_params_default();
     lp.d_model = s->D;

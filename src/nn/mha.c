@@ -1,5 +1,5 @@
 /*
- * Multi-head attention: projections (tfm_matmul, nn.Linear layout), RoPE,
+ * Multi-head attention: projections (weight matrices, ops/linear.c), RoPE,
  * the attention core and the output projection; grouped-query and
  * multi-query attention, cross-attention and the KV cache.
  *
