@@ -69,7 +69,7 @@ static tfm_status read_header(tfm_ctx *ctx, const char *path, tfm__llama2c_file 
         f->version = 0;
         for (l = 0; l < 7; l++) hdr[l] = rd_i32(b + 4 * l);
         f->shared_classifier = hdr[5] > 0;
-        if (hdr[5] < 0) hdr[5] = -hdr[5];
+        if (hdr[5] < 0 && hdr[5] > INT32_MIN) hdr[5] = -hdr[5]; // INT32_MIN stays: rejected
     }
     for (l = 0; l < 7; l++)
         if (hdr[l] <= 0 || hdr[l] > (1 << 24))

@@ -235,10 +235,11 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
     if (!s) return tfm__err(ctx, TFM_ERR_NOMEM, "session_create: out of memory");
     s->ctx = ctx;
     s->m = m;
+    s->arch = m->arch;
     s->p = p;
     s->max_ctx = T;
     s->max_batch = B;
-    if ((st = m->arch->session_create(s))) {
+    if ((st = s->arch->session_create(s))) {
         tfm_session_free(s);
         return st;
     }
@@ -248,7 +249,7 @@ tfm_status tfm_session_create(tfm_ctx *ctx, const tfm_model *m,
 
 void tfm_session_free(tfm_session *s) {
     if (!s) return;
-    if (s->m->arch->session_free) s->m->arch->session_free(s);
+    if (s->arch->session_free) s->arch->session_free(s);
     tfm__free(s->ctx, s, sizeof *s);
 }
 
@@ -260,7 +261,7 @@ tfm_status tfm_session_prefill(tfm_session *s, const int32_t *tokens, int32_t n,
     if (!s) return TFM_ERR_INVALID_ARG;
     ctx = s->ctx;
     V = s->m->info.vocab;
-    if (!s->m->arch->forward)
+    if (!s->arch->forward)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "session_prefill: the model (%s) is an "
                         "encoder-decoder translator: use tfm_translate", s->m->arch_name);
     if (!tokens || n <= 0)
@@ -277,11 +278,11 @@ tfm_status tfm_session_prefill(tfm_session *s, const int32_t *tokens, int32_t n,
                         (int)s->max_ctx, (int)s->pos, (int)n);
     for (done = 0; done < n;) {
         int32_t nb = n - done < s->max_batch ? n - done : s->max_batch;
-        st = s->m->arch->forward(s, tokens + done, nb,
+        st = s->arch->forward(s, tokens + done, nb,
                                  logits_all ? logits_all + (size_t)done * V : NULL);
         if (st) {
             s->pos -= done; // leave the cache as it was
-            s->m->arch->session_truncate(s, s->pos);
+            s->arch->session_truncate(s, s->pos);
             s->has_logits = 0;
             return st;
         }
@@ -307,7 +308,7 @@ void tfm_session_reset(tfm_session *s) {
     if (!s) return;
     s->pos = 0;
     s->has_logits = 0;
-    if (s->m->arch->session_truncate) s->m->arch->session_truncate(s, 0);
+    if (s->arch->session_truncate) s->arch->session_truncate(s, 0);
 }
 tfm_ctx *tfm_session_ctx(const tfm_session *s) { return s ? s->ctx : NULL; }
 const tfm_model *tfm_session_model(const tfm_session *s) { return s ? s->m : NULL; }

@@ -108,6 +108,7 @@ tfm_status tfm__model_keep(tfm_model *m, void *obj, void (*free_fn)(void *));
 struct tfm_session {
     tfm_ctx *ctx;
     const tfm_model *m;
+    const tfm__arch *arch;  // the model's row (static: the session can be freed alone)
     tfm_session_params p;
     int32_t pos;            // tokens in the cache
     int32_t max_ctx;        // T

@@ -395,7 +395,7 @@ static tfm_status grow(tfm_ctx *ctx, void **p, size_t *size, size_t need, const 
 tfm_status tfm__s2s_reserve(tfm_ctx *ctx, const tfm__s2s *s, tfm__s2s_state *z, int64_t rows,
                             int64_t T, int64_t S, size_t ws, size_t scratch, void **out) {
     tfm_status st;
-    if (!z->sc || rows > z->rows || T > z->T || S > z->S) {
+    if (!z->sc || !z->cc || rows > z->rows || T > z->T || S > z->S) {
         tfm_kv_cache_params kp = tfm_kv_cache_params_default();
         tfm_kv_cache_free(z->sc);
         tfm_kv_cache_free(z->cc);

@@ -79,6 +79,16 @@ TEST(model_llama2c_bad_files) {
         CHECK_CONTAINS(tfm_ctx_last_error(ctx), "needs");
         free(b2);
     }
+    // The most negative vocab_size (a separate classifier of 2^31 rows).
+    {
+        int32_t bad = INT32_MIN, keep;
+        memcpy(&keep, b + 20, 4);
+        memcpy(b + 20, &bad, 4);
+        REQUIRE(write_file(path, b, n));
+        CHECK_STATUS(tfm_model_load(ctx, path, NULL, &m), TFM_ERR_FORMAT);
+        CHECK_CONTAINS(tfm_ctx_last_error(ctx), "vocab_size");
+        memcpy(b + 20, &keep, 4);
+    }
     // A negative or zero field.
     {
         int32_t bad = 0;
