@@ -475,8 +475,11 @@ TFM_API tfm_status tfm_embedding(tfm_ctx *ctx, const tfm_tensor *table,
 typedef struct tfm_packed_matrix tfm_packed_matrix;
 
 /* Packs op(B)[K, N] for tfm_matmul_packed: b is [K, N], or [N, K] with
- * trans_b = 1 (the layout of nn.Linear weights), f32, rows may be strided but
- * each row contiguous. b is copied and may be freed afterwards. The packed
+ * trans_b = 1 (the layout of nn.Linear weights), rows may be strided but
+ * each row contiguous. f32, or f16 / bf16 packed as they are (half the
+ * memory and the traffic): the products widen them in registers and give
+ * the bits they give for the same matrix widened to f32 first. b is copied
+ * and may be freed afterwards. The packed
  * copy is allocated through ctx, which must outlive it (like a tensor from
  * tfm_tensor_create). *out is NULL on failure.
  * Errors: TFM_ERR_INVALID_ARG (NULLs), TFM_ERR_DTYPE, TFM_ERR_SHAPE (not 2-D,
@@ -1235,8 +1238,12 @@ typedef struct tfm_model_params {
                                     tfm_matrix_pack): faster prompts and
                                     decoding steps at memory bandwidth, for a
                                     second copy of those weights in memory;
-                                    0: compute from the weights where they
-                                    lie (mapped), no copy                     */
+                                    0: compute from f32 weights where they
+                                    lie (mapped), no copy. F16 and BF16
+                                    matrices stay as stored (half the memory
+                                    and traffic of f32, the results of
+                                    widening them first) and are packed
+                                    either way                               */
 } tfm_model_params;
 
 /* Defaults: tokenizer found beside the model, mmap on. Thread-safe. */

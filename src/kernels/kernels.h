@@ -51,6 +51,16 @@ typedef struct tfm__gemm_kernels {
     void (*gemv_p)(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
                    int64_t lda, const float *bp, float beta, float *c,
                    int64_t ldc);
+    // gemv_p from panels of f16 (gemv_p_f16) or bf16 (gemv_p_bf16) values in
+    // the same layout, widened to f32 in registers: each element gets
+    // gemv_p's arithmetic on the widened values, so the results are the bits
+    // gemv_p gives on a widened copy of the panels.
+    void (*gemv_p_f16)(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                       int64_t lda, const uint16_t *bp, float beta, float *c,
+                       int64_t ldc);
+    void (*gemv_p_bf16)(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
+                        int64_t lda, const uint16_t *bp, float beta, float *c,
+                        int64_t ldc);
 } tfm__gemm_kernels;
 
 typedef struct tfm__kernels {

@@ -91,11 +91,15 @@ static void prefixes(tfm__hf *h, const tfm__bert *b, int head) {
     h->n_prefixes = 2;
 }
 
-// The tensor `name` [d0] or [d0, d1] (f0, f1: the config fields).
+#define AS_STORED 2 // with head: a matrix kept F16 or BF16 as stored
+
+// The tensor `name` [d0] or [d0, d1] (f0, f1: the config fields), in f32
+// or (head | AS_STORED) as stored.
 static tfm_status weight(tfm__hf *h, const tfm__bert *b, const char *name, int head,
                          int64_t d0, const char *f0, int64_t d1, const char *f1, int optional,
                          const tfm_tensor **out) {
-    prefixes(h, b, head);
+    prefixes(h, b, head & 1);
+    if (head & AS_STORED) return tfm__hf_matrix(h, name, d0, f0, d1, f1, optional, out);
     return tfm__hf_weight(h, name, d0, f0, d1, f1, optional, out);
 }
 
@@ -127,7 +131,7 @@ static tfm_status head_lin(tfm__hf *h, tfm_model *m, const char *name, int head,
     if (found) *found = w != NULL;
     if (!w) return TFM_OK;
     TRY(tfm__linear_init(h->ctx, l, w, bias, n_in, n_out, 0, "bert", name, "bias"));
-    if (!prepack) return TFM_OK;
+    if (!prepack && l->format == TFM__WF_F32) return TFM_OK;
     TRY(tfm__linear_pack(h->ctx, l));
     return tfm__model_keep(m, l->pk, packed_free);
 }
@@ -192,7 +196,7 @@ tfm_status tfm__bert_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
     const char *fD = b->distil ? "dim" : "hidden_size";
     const char *fF = b->distil ? "hidden_dim" : "intermediate_size";
     const tfm_tensor *dec = NULL, *dec_b = NULL;
-    TRY(weight(h, b, "embeddings.word_embeddings.weight", 0, b->V, "vocab_size", b->D, fD, 0,
+    TRY(weight(h, b, "embeddings.word_embeddings.weight", AS_STORED, b->V, "vocab_size", b->D, fD, 0,
                &b->wte));
     TRY(weight(h, b, "embeddings.position_embeddings.weight", 0, b->P,
                "max_position_embeddings", b->D, fD, 0, &b->wpe));
@@ -253,20 +257,20 @@ tfm_status tfm__bert_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
                          &b->mlm_dense, NULL));
             TRY(norm_w(h, b, "vocab_layer_norm", 1, fD, &b->mlm_ln));
             TRY(weight(h, b, "vocab_projector.bias", 1, b->V, "vocab_size", 0, NULL, 0, &dec_b));
-            TRY(weight(h, b, "vocab_projector.weight", 1, b->V, "vocab_size", b->D, fD, 1,
+            TRY(weight(h, b, "vocab_projector.weight", 1 | AS_STORED, b->V, "vocab_size", b->D, fD, 1,
                        &dec));
         } else {
             TRY(head_lin(h, m, "cls.predictions.transform.dense", 1, b->D, fD, b->D, fD, 0,
                          p->prepack, &b->mlm_dense, NULL));
             TRY(norm_w(h, b, "cls.predictions.transform.LayerNorm", 1, fD, &b->mlm_ln));
             TRY(weight(h, b, "cls.predictions.bias", 1, b->V, "vocab_size", 0, NULL, 0, &dec_b));
-            TRY(weight(h, b, "cls.predictions.decoder.weight", 1, b->V, "vocab_size", b->D, fD,
+            TRY(weight(h, b, "cls.predictions.decoder.weight", 1 | AS_STORED, b->V, "vocab_size", b->D, fD,
                        1, &dec));
         }
         if (!dec) dec = b->wte; // tied to the word embeddings
         TRY(tfm__linear_init(ctx, &b->mlm_dec, dec, dec_b, b->D, b->V, 0, "bert", "decoder",
                              "bias"));
-        if (p->prepack) {
+        if (p->prepack || b->mlm_dec.format != TFM__WF_F32) {
             TRY(tfm__linear_pack(ctx, &b->mlm_dec));
             TRY(tfm__model_keep(m, b->mlm_dec.pk, packed_free));
         }

@@ -133,7 +133,7 @@ tfm_status tfm__dec_build(tfm_model *m, tfm__dec *d, const tfm_model_params *p) 
         }
         if ((st = tfm__model_keep(m, d->layers[l], layer_free))) return st;
     }
-    if (p->prepack) {
+    if (p->prepack || d->lm_head.format != TFM__WF_F32) {
         if ((st = tfm__linear_pack(ctx, &d->lm_head))) return st;
         if ((st = tfm__model_keep(m, d->lm_head.pk, packed_free))) return st;
     }

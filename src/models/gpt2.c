@@ -43,12 +43,12 @@ tfm_status tfm__gpt2_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
     int64_t D = c->dim, F = c->hidden, V = c->vocab;
     h->prefixes = pre;
     h->n_prefixes = 2;
-    TRY(tfm__hf_weight(h, "wte.weight", V, "vocab_size", D, "n_embd", 0, &d->tok_emb));
+    TRY(tfm__hf_matrix(h, "wte.weight", V, "vocab_size", D, "n_embd", 0, &d->tok_emb));
     TRY(tfm__hf_weight(h, "wpe.weight", c->max_ctx, "n_positions", D, "n_embd", 0,
                        &d->pos_emb));
     for (l = 0; l < c->n_layers; l++) {
         tfm_layer_weights *w = &d->lw[l];
-#define W(d0, d1, out, s) TRY(tfm__hf_weightf(h, d0, d1, 0, out, "h.%d." s, (int)l))
+#define W(d0, d1, out, s) TRY(tfm__hf_weightf(h, d0, d1, 1, out, "h.%d." s, (int)l))
         W(D, 0, &w->attn_norm.gamma, "ln_1.weight");
         W(D, 0, &w->attn_norm.beta, "ln_1.bias");
         W(D, 0, &w->ffn_norm.gamma, "ln_2.weight");

@@ -3,8 +3,9 @@
  * fields (integers, numbers, flags, strings, token ids, activation names:
  * one list for every model) and weights (a name under the folder's
  * prefixes, with TensorFlow's gamma/beta spelling of LayerNorm weights as a
- * fallback; a shape check whose message names the config fields; F16 and
- * BF16 widened into memory the model owns). Messages read
+ * fallback; a shape check whose message names the config fields; the
+ * matrices of linear maps and embeddings kept in F16 or BF16 as stored,
+ * everything else widened into memory the model owns). Messages read
  * "model_load: <dir>/config.json: ..." or "model_load: <dir>: tensor ...".
  */
 #include "model.h"
@@ -139,8 +140,9 @@ static tfm_status shape_err(tfm__hf *h, const char *name, const tfm_tensor *t, i
                     tfm__shape_str(t, sh, sizeof sh), f0 ? "gives" : "implies", want, fields);
 }
 
-tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *f0,
-                          int64_t d1, const char *f1, int optional, const tfm_tensor **out) {
+// The weight fetch: with keep16, a 2-D F16 or BF16 tensor stays as stored.
+static tfm_status fetch(tfm__hf *h, const char *name, int64_t d0, const char *f0, int64_t d1,
+                        const char *f1, int optional, int keep16, const tfm_tensor **out) {
     tfm_tensor t, *p;
     tfm_status st;
     char full[320], alt[256];
@@ -177,7 +179,9 @@ tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *
         return shape_err(h, full, &t, d0, f0, d1, f1);
     if (!(p = tfm__model_tensor(h->m)))
         return tfm__err(h->ctx, TFM_ERR_NOMEM, "model_load: out of memory at '%s'", full);
-    if (t.dtype == TFM_F16 || t.dtype == TFM_BF16) {
+    if ((t.dtype == TFM_F16 || t.dtype == TFM_BF16) && keep16 && ndim == 2) {
+        *p = t;
+    } else if (t.dtype == TFM_F16 || t.dtype == TFM_BF16) {
         int64_t shp[2], numel = tfm_tensor_numel(&t);
         float *f = (float *)tfm__model_alloc(h->m, (size_t)numel * sizeof(float));
         if (!f)
@@ -199,6 +203,16 @@ tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *
     return TFM_OK;
 }
 
+tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *f0,
+                          int64_t d1, const char *f1, int optional, const tfm_tensor **out) {
+    return fetch(h, name, d0, f0, d1, f1, optional, 0, out);
+}
+
+tfm_status tfm__hf_matrix(tfm__hf *h, const char *name, int64_t d0, const char *f0,
+                          int64_t d1, const char *f1, int optional, const tfm_tensor **out) {
+    return fetch(h, name, d0, f0, d1, f1, optional, 1, out);
+}
+
 tfm_status tfm__hf_linear(tfm__hf *h, const char *name, int64_t n_out, const char *f_out,
                           int64_t n_in, const char *f_in, int optional, const tfm_tensor **w,
                           const tfm_tensor **b) {
@@ -206,19 +220,19 @@ tfm_status tfm__hf_linear(tfm__hf *h, const char *name, int64_t n_out, const cha
     tfm_status st;
     *b = NULL;
     snprintf(nm, sizeof nm, "%s.weight", name);
-    if ((st = tfm__hf_weight(h, nm, n_out, f_out, n_in, f_in, optional, w)) || !*w) return st;
+    if ((st = fetch(h, nm, n_out, f_out, n_in, f_in, optional, 1, w)) || !*w) return st;
     snprintf(nm, sizeof nm, "%s.bias", name);
     return tfm__hf_weight(h, nm, n_out, f_out, 0, NULL, 0, b);
 }
 
-tfm_status tfm__hf_weightf(tfm__hf *h, int64_t d0, int64_t d1, int optional,
+tfm_status tfm__hf_weightf(tfm__hf *h, int64_t d0, int64_t d1, int keep16,
                            const tfm_tensor **out, const char *fmt, ...) {
     char name[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    return tfm__hf_weight(h, name, d0, NULL, d1, NULL, optional, out);
+    return fetch(h, name, d0, NULL, d1, NULL, 0, keep16, out);
 }
 
 tfm_status tfm__hf_rows(tfm__hf *h, const tfm_tensor *t, int64_t r0, int64_t n,
@@ -228,8 +242,9 @@ tfm_status tfm__hf_rows(tfm__hf *h, const tfm_tensor *t, int64_t r0, int64_t n,
     if (!p) return tfm__err(h->ctx, TFM_ERR_NOMEM, "model_load: out of memory");
     shp[0] = n;
     shp[1] = t->ndim == 2 ? t->shape[1] : 1;
-    tfm_tensor_wrap(p, TFM_F32, t->ndim, shp,
-                    (float *)t->data + r0 * (t->ndim == 2 ? t->stride[0] : 1));
+    tfm_tensor_wrap(p, (tfm_dtype)t->dtype, t->ndim, shp,
+                    (char *)t->data + (size_t)(r0 * (t->ndim == 2 ? t->stride[0] : 1)) *
+                                          tfm_dtype_size((tfm_dtype)t->dtype));
     *out = p;
     return TFM_OK;
 }

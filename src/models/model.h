@@ -170,14 +170,20 @@ tfm_status tfm__hf_act(tfm__hf *h, const char *key, const char *def, int *out);
 // optional: *out NULL when absent (else TFM_ERR_NOT_FOUND naming it).
 tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *f0,
                           int64_t d1, const char *f1, int optional, const tfm_tensor **out);
-// name.weight [n_out, n_in] (n_in 0: [n_out]) and name.bias [n_out] (the
-// bias required when the weight is there); optional: both NULL when the
-// weight is absent.
+// The same for a matrix [d0, d1] of a linear map or a token embedding: F16
+// and BF16 stay as stored (the weight matrix and the embedding gather widen
+// them in registers, with the results of widening first).
+tfm_status tfm__hf_matrix(tfm__hf *h, const char *name, int64_t d0, const char *f0,
+                          int64_t d1, const char *f1, int optional, const tfm_tensor **out);
+// name.weight [n_out, n_in] (n_in 0: [n_out]; a matrix stays F16 or BF16
+// as stored) and name.bias [n_out] (f32; required when the weight is
+// there); optional: both NULL when the weight is absent.
 tfm_status tfm__hf_linear(tfm__hf *h, const char *name, int64_t n_out, const char *f_out,
                           int64_t n_in, const char *f_in, int optional, const tfm_tensor **w,
                           const tfm_tensor **b);
-// The same with the name printf-formatted (at most 255 bytes).
-tfm_status tfm__hf_weightf(tfm__hf *h, int64_t d0, int64_t d1, int optional,
+// A required tensor with its name printf-formatted (at most 255 bytes), as
+// tfm__hf_matrix (keep16 1) or tfm__hf_weight (0).
+tfm_status tfm__hf_weightf(tfm__hf *h, int64_t d0, int64_t d1, int keep16,
                            const tfm_tensor **out, const char *fmt, ...) TFM__PRINTF(6, 7);
 // Rows [r0, r0 + n) of a 2-D (or elements of a 1-D) tensor, a view the
 // model owns.

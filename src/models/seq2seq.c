@@ -199,13 +199,13 @@ static tfm_status torch_layer(tfm__hf *h, const tfm__s2s *s, int dec, int32_t l,
     const tfm_tensor *iw, *ib;
     *w = tfm_layer_weights_default();
     snprintf(pre, sizeof pre, "transformer.%s.layers.%d.", dec ? "decoder" : "encoder", (int)l);
-    TRY(tfm__hf_weightf(h, 3 * D, D, 0, &w->self_attn.wqkv, "%sself_attn.in_proj_weight", pre));
+    TRY(tfm__hf_weightf(h, 3 * D, D, 1, &w->self_attn.wqkv, "%sself_attn.in_proj_weight", pre));
     TRY(tfm__hf_weightf(h, 3 * D, 0, 0, &w->self_attn.bqkv, "%sself_attn.in_proj_bias", pre));
     snprintf(p2, sizeof p2, "%sself_attn.", pre);
     TRY(get_lin(h, p2, "out_proj", D, D, &w->self_attn.wo, &w->self_attn.bo));
     TRY(get_norm(h, pre, "norm1", D, &w->attn_norm));
     if (dec) {
-        TRY(tfm__hf_weightf(h, 3 * D, D, 0, &iw, "%smultihead_attn.in_proj_weight", pre));
+        TRY(tfm__hf_weightf(h, 3 * D, D, 1, &iw, "%smultihead_attn.in_proj_weight", pre));
         TRY(tfm__hf_weightf(h, 3 * D, 0, 0, &ib, "%smultihead_attn.in_proj_bias", pre));
         TRY(tfm__hf_rows(h, iw, 0, D, &w->cross_attn.wq));
         TRY(tfm__hf_rows(h, iw, D, D, &w->cross_attn.wk));
@@ -271,19 +271,19 @@ tfm_status tfm__s2s_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
                             "vocab_size %d != decoder_vocab_size %d", h->what, (int)s->Vs,
                             (int)s->Vt);
         if (shared) {
-            TRY(tfm__hf_weight(h, "model.shared.weight", s->Vs, "vocab_size", s->D, "d_model",
+            TRY(tfm__hf_matrix(h, "model.shared.weight", s->Vs, "vocab_size", s->D, "d_model",
                                1, &s->src_emb));
             if (!s->src_emb)
-                TRY(tfm__hf_weight(h, "model.encoder.embed_tokens.weight", s->Vs, "vocab_size",
+                TRY(tfm__hf_matrix(h, "model.encoder.embed_tokens.weight", s->Vs, "vocab_size",
                                    s->D, "d_model", 0, &s->src_emb));
             s->tgt_emb = s->src_emb;
         } else {
-            TRY(tfm__hf_weight(h, "model.encoder.embed_tokens.weight", s->Vs, "vocab_size",
+            TRY(tfm__hf_matrix(h, "model.encoder.embed_tokens.weight", s->Vs, "vocab_size",
                                s->D, "d_model", 0, &s->src_emb));
-            TRY(tfm__hf_weight(h, "model.decoder.embed_tokens.weight", s->Vt,
+            TRY(tfm__hf_matrix(h, "model.decoder.embed_tokens.weight", s->Vt,
                                "decoder_vocab_size", s->D, "d_model", 0, &s->tgt_emb));
         }
-        TRY(tfm__hf_weight(h, "lm_head.weight", s->Vt, NULL, s->D, NULL, 1, &lm_w));
+        TRY(tfm__hf_matrix(h, "lm_head.weight", s->Vt, NULL, s->D, NULL, 1, &lm_w));
         if (!lm_w || tied) lm_w = s->tgt_emb;
         TRY(tfm__hf_weight(h, "final_logits_bias", s->Vt, NULL, 0, NULL, 1, &lm_b));
         for (l = 0; l < s->Le; l++) TRY(marian_layer(h, s, 0, l, &s->enc_w[l]));
@@ -291,7 +291,7 @@ tfm_status tfm__s2s_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
     } else {
         TRY(tfm__hf_bool(h, "share_embeddings", 0, &shared));
         TRY(tfm__hf_bool(h, "tie_word_embeddings", 0, &tied));
-        TRY(tfm__hf_weight(h, "src_embed.weight", s->Vs, "src_vocab_size", s->D, "d_model", 0,
+        TRY(tfm__hf_matrix(h, "src_embed.weight", s->Vs, "src_vocab_size", s->D, "d_model", 0,
                            &s->src_emb));
         if (shared) {
             if (s->Vs != s->Vt)
@@ -300,11 +300,11 @@ tfm_status tfm__s2s_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
                                 (int)s->Vt);
             s->tgt_emb = s->src_emb;
         } else {
-            TRY(tfm__hf_weight(h, "tgt_embed.weight", s->Vt, "tgt_vocab_size", s->D, "d_model",
+            TRY(tfm__hf_matrix(h, "tgt_embed.weight", s->Vt, "tgt_vocab_size", s->D, "d_model",
                                0, &s->tgt_emb));
         }
         if (tied) lm_w = s->tgt_emb;
-        else TRY(tfm__hf_weight(h, "generator.weight", s->Vt, NULL, s->D, NULL, 0, &lm_w));
+        else TRY(tfm__hf_matrix(h, "generator.weight", s->Vt, NULL, s->D, NULL, 0, &lm_w));
         TRY(tfm__hf_weight(h, "generator.bias", s->Vt, NULL, 0, NULL, 1, &lm_b));
         for (l = 0; l < s->Le; l++) TRY(torch_layer(h, s, 0, l, &s->enc_w[l]));
         for (l = 0; l < s->Ld; l++) TRY(torch_layer(h, s, 1, l, &s->dec_w[l]));

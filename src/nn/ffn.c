@@ -68,8 +68,10 @@ tfm_status tfm_ffn_create(tfm_ctx *ctx, const tfm_ffn_params *params,
     f->lin[0] = l1;
     f->lin[1] = l2;
     if (params->gated) f->lin[2] = l3;
-    for (i = 0; params->prepack && i < 3; i++) // packed once for the GEMM micro-kernels
-        if ((st = tfm__linear_pack(ctx, &f->lin[i]))) {
+    // Packed once for the GEMM micro-kernels (16-bit weights always).
+    for (i = 0; i < 3; i++)
+        if ((params->prepack || f->lin[i].format != TFM__WF_F32) &&
+            (st = tfm__linear_pack(ctx, &f->lin[i]))) {
             tfm_ffn_free(f);
             return st;
         }

@@ -44,16 +44,6 @@ static void mha_release(tfm_mha *m) {
     tfm__free(ctx, m, sizeof *m);
 }
 
-// Rows (or, stored [in, out], columns) [r0, r0 + n) of a fused map as a map
-// of its own.
-static tfm__linear lin_slice(const tfm__linear *f, int64_t r0, int64_t n) {
-    tfm__linear l = *f;
-    l.w = f->wt ? f->w + r0 * f->ld : f->w + r0;
-    l.b = f->b ? f->b + r0 : NULL;
-    l.n_out = n;
-    return l;
-}
-
 tfm_status tfm_mha_create(tfm_ctx *ctx, const tfm_mha_params *params,
                           const tfm_mha_weights *weights, tfm_mha **out) {
     const char *op = "mha";
@@ -133,9 +123,9 @@ tfm_status tfm_mha_create(tfm_ctx *ctx, const tfm_mha_params *params,
             mha_release(m);
             return st;
         }
-        m->lin[0] = lin_slice(&f, 0, H * Dh);
-        m->lin[1] = lin_slice(&f, H * Dh, Hkv * Dh);
-        m->lin[2] = lin_slice(&f, (H + Hkv) * Dh, Hkv * Dh);
+        m->lin[0] = tfm__linear_slice(&f, 0, H * Dh);
+        m->lin[1] = tfm__linear_slice(&f, H * Dh, Hkv * Dh);
+        m->lin[2] = tfm__linear_slice(&f, (H + Hkv) * Dh, Hkv * Dh);
     } else if ((st = tfm__linear_init(ctx, &m->lin[0], w.wq, w.bq, D, H * Dh, w.in_out, op,
                                       "wq", "bq")) ||
                (st = tfm__linear_init(ctx, &m->lin[1], w.wk, w.bk, kdim, Hkv * Dh, w.in_out,
@@ -158,8 +148,10 @@ tfm_status tfm_mha_create(tfm_ctx *ctx, const tfm_mha_params *params,
         }
         tfm_alibi_slopes(H, m->slopes);
     }
-    for (i = 0; p.prepack && i < 4; i++) // packed once for the GEMM micro-kernels
-        if ((st = tfm__linear_pack(ctx, &m->lin[i]))) {
+    // Packed once for the GEMM micro-kernels (16-bit weights always).
+    for (i = 0; i < 4; i++)
+        if ((p.prepack || m->lin[i].format != TFM__WF_F32) &&
+            (st = tfm__linear_pack(ctx, &m->lin[i]))) {
             mha_release(m);
             return st;
         }

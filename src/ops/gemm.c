@@ -52,9 +52,13 @@ static void add_bias(const tfm__gemm_args *x, int64_t m0, int64_t m1, int64_t n0
     }
 }
 
-// The BLIS loops on C[m0:m1, n0:n1] (m0 a multiple of MR, n0 of NR).
-static void gemm_block(const tfm__gemm_kernels *g, const tfm__gemm_args *x, int64_t m0,
-                       int64_t m1, int64_t n0, int64_t n1, float *ws) {
+typedef void (*widen_fn)(int64_t n, const uint16_t *src, float *dst);
+
+// The BLIS loops on C[m0:m1, n0:n1] (m0 a multiple of MR, n0 of NR). 16-bit
+// panels are widened kc x nc at a time into the B block (as a plain B is
+// packed), so the micro-kernel sees the f32 values of f32 panels.
+static void gemm_block(const tfm__gemm_kernels *g, const tfm__gemm_args *x, widen_fn widen,
+                       int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *ws) {
     const int64_t mr = g->mr, nr = g->nr, K = x->k;
     // nc blocks a plain B (its packed kc x nc block is reused over M); a
     // prepacked B needs no N blocking, and without it A is packed only once
@@ -74,6 +78,13 @@ static void gemm_block(const tfm__gemm_kernels *g, const tfm__gemm_args *x, int6
             if (x->bp) {
                 ps = K * nr;
                 bpan = x->bp + (jc / nr) * ps + pc * nr;
+            } else if (x->bp16) {
+                int64_t q;
+                ps = kcb * nr;
+                for (q = 0; q < ncb; q += nr)
+                    widen(kcb * nr, x->bp16 + ((jc + q) / nr) * K * nr + pc * nr,
+                          wb + (q / nr) * ps);
+                bpan = wb;
             } else {
                 ps = kcb * nr;
                 g->pack_b(kcb, ncb,
@@ -105,6 +116,10 @@ static void gemv_block(const tfm__gemm_kernels *g, const tfm__gemm_args *x, int6
     if (x->bp)
         g->gemv_p(x->m, n1 - n0, x->k, x->alpha, x->a, x->lda,
                   x->bp + (n0 / g->nr) * x->k * g->nr, x->beta, x->c + n0, x->ldc);
+    else if (x->bp16)
+        (x->bp16_dtype == TFM_F16 ? g->gemv_p_f16 : g->gemv_p_bf16)(
+            x->m, n1 - n0, x->k, x->alpha, x->a, x->lda,
+            x->bp16 + (n0 / g->nr) * x->k * g->nr, x->beta, x->c + n0, x->ldc);
     else
         g->gemv_t(x->m, n1 - n0, x->k, x->alpha, x->a, x->lda, x->b + n0 * x->ldb,
                   x->ldb, x->beta, x->c + n0, x->ldc);
@@ -116,6 +131,7 @@ static void gemv_block(const tfm__gemm_kernels *g, const tfm__gemm_args *x, int6
 typedef struct {
     const tfm__gemm_kernels *g;
     const tfm__gemm_args *x;
+    widen_fn widen;     // 16-bit panels to f32 (bp16)
     float *ws;          // nth workspaces
     size_t ws_stride;   // floats per thread
     int pm, pn;         // thread grid over M tiles x N tiles
@@ -129,7 +145,7 @@ static void gemm_task(void *arg, int ith, int nth) {
     int64_t lo, hi;
     (void)nth;
     if (j->small) {
-        int64_t gran = x->bp ? g->nr : GEMV_GRANULE;
+        int64_t gran = x->bp || x->bp16 ? g->nr : GEMV_GRANULE;
         tfm__split_range(ceil_div(x->n, gran), ith, j->pn, &lo, &hi);
         gemv_block(g, x, lo * gran, min64(hi * gran, x->n));
     } else {
@@ -141,7 +157,7 @@ static void gemm_task(void *arg, int ith, int nth) {
         lo *= g->nr;
         hi = min64(hi * g->nr, x->n);
         if (mlo < mhi && lo < hi)
-            gemm_block(g, x, mlo, mhi, lo, hi, j->ws + (size_t)ith * j->ws_stride);
+            gemm_block(g, x, j->widen, mlo, mhi, lo, hi, j->ws + (size_t)ith * j->ws_stride);
     }
 }
 
@@ -156,7 +172,7 @@ static void plan(gemm_job *j, int nt) {
         // is free, so a worker that wakes late does not leave the caller
         // alone with half of the weights.
         int64_t chunks = x->n * x->k * (int64_t)sizeof(float) / GEMV_TASK_BYTES;
-        tn = ceil_div(x->n, x->bp ? j->g->nr : GEMV_GRANULE);
+        tn = ceil_div(x->n, x->bp || x->bp16 ? j->g->nr : GEMV_GRANULE);
         j->pm = 1;
         j->pn = nt == 1 ? 1 : (int)min64(tn, min64(8 * (int64_t)nt, chunks > 1 ? chunks : 1));
         return;
@@ -186,7 +202,8 @@ static void gemm_plan(gemm_job *j, const tfm__kernels *k, const tfm__gemm_args *
     memset(j, 0, sizeof *j);
     j->g = tfm__gemm_of(k);
     j->x = x;
-    j->small = tfm__gemm_small_m(x->m, x->bp != NULL, x->trans_b);
+    j->widen = x->bp16_dtype == TFM_BF16 ? k->bf16_to_f32 : k->f16_to_f32;
+    j->small = tfm__gemm_small_m(x->m, x->bp != NULL || x->bp16 != NULL, x->trans_b);
     plan(j, nt);
     *floats = 0;
     if (j->small) return;
@@ -251,18 +268,34 @@ int tfm__gemm_serial(const tfm__gemm_kernels *g, const tfm__gemm_args *x) {
 
 // ---- prepacked matrices -----------------------------------------------------------------
 
+// 16-bit values of op(B)[k, n] (B [k, n] rows ldb apart, or with trans_b
+// [n, k]) into whole-K panels of nr columns, columns past n zero.
+static void pack_b16(int64_t k, int64_t n, const uint16_t *b, int64_t ldb, int trans_b,
+                     int64_t nr, uint16_t *bp) {
+    int64_t j0, j, p;
+    for (j0 = 0; j0 < n; j0 += nr, bp += k * nr)
+        for (p = 0; p < k; p++)
+            for (j = 0; j < nr; j++)
+                bp[p * nr + j] = j0 + j >= n ? 0
+                                 : trans_b ? b[(j0 + j) * ldb + p] : b[p * ldb + j0 + j];
+}
+
 tfm_status tfm_matrix_pack(tfm_ctx *ctx, const tfm_tensor *b, int trans_b,
                            tfm_packed_matrix **out) {
     tfm_packed_matrix *p;
     const tfm__kernels *k;
     const tfm__gemm_kernels *g;
     tfm_status st;
-    int64_t kdim, n, floats;
-    size_t bytes;
+    int64_t kdim, n, elems;
+    size_t bytes, es;
     if (!out) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "matrix_pack: out is NULL");
     *out = NULL;
     if (!ctx) return TFM_ERR_INVALID_ARG;
-    if ((st = tfm__check_tensor(ctx, b, TFM_F32, 2, 2, "matrix_pack: b"))) return st;
+    if (b && (b->dtype == TFM_F16 || b->dtype == TFM_BF16))
+        st = tfm__check_tensor(ctx, b, (tfm_dtype)b->dtype, 2, 2, "matrix_pack: b");
+    else
+        st = tfm__check_tensor(ctx, b, TFM_F32, 2, 2, "matrix_pack: b");
+    if (st) return st;
     if (b->stride[1] != 1 && b->shape[1] != 1)
         return tfm__err(ctx, TFM_ERR_SHAPE,
                         "matrix_pack: b: the last dimension must be contiguous (stride 1, "
@@ -271,8 +304,9 @@ tfm_status tfm_matrix_pack(tfm_ctx *ctx, const tfm_tensor *b, int trans_b,
     n = trans_b ? b->shape[0] : b->shape[1];
     k = tfm__k();
     g = tfm__gemm_of(k);
-    if (!tfm__mul_i64(ceil_div(n, g->nr) * g->nr, kdim, &floats) ||
-        !tfm__mul_size((size_t)floats + 16, sizeof(float), &bytes))
+    es = b->dtype == TFM_F32 ? sizeof(float) : sizeof(uint16_t);
+    if (!tfm__mul_i64(ceil_div(n, g->nr) * g->nr, kdim, &elems) ||
+        !tfm__mul_size((size_t)elems + 32, es, &bytes))
         return tfm__err(ctx, TFM_ERR_NOMEM, "matrix_pack: size of [%lld, %lld] overflows",
                         (long long)kdim, (long long)n);
     p = (tfm_packed_matrix *)tfm__alloc(ctx, sizeof *p);
@@ -288,10 +322,18 @@ tfm_status tfm_matrix_pack(tfm_ctx *ctx, const tfm_tensor *b, int trans_b,
     p->k = k;
     p->kdim = kdim;
     p->n = n;
-    p->panels = (float *)(((uintptr_t)p->raw + 63) & ~(uintptr_t)63);
-    if (floats > 0)
-        g->pack_b(kdim, n, (const float *)b->data, b->stride[0], trans_b ? 1 : 0, p->panels,
-                  kdim * g->nr);
+    p->dtype = b->dtype;
+    if (b->dtype == TFM_F32) {
+        p->panels = (float *)(((uintptr_t)p->raw + 63) & ~(uintptr_t)63);
+        if (elems > 0)
+            g->pack_b(kdim, n, (const float *)b->data, b->stride[0], trans_b ? 1 : 0,
+                      p->panels, kdim * g->nr);
+    } else {
+        p->panels16 = (uint16_t *)(((uintptr_t)p->raw + 63) & ~(uintptr_t)63);
+        if (elems > 0)
+            pack_b16(kdim, n, (const uint16_t *)b->data, b->stride[0], trans_b, g->nr,
+                     p->panels16);
+    }
     *out = p;
     return TFM_OK;
 }

@@ -12,17 +12,21 @@
 #include "../kernels/kernels.h"
 
 // A prepacked op(B)[K, N]: ceil(N / nr) whole-K micro-panels of K x nr.
+// The panels hold f32 values, or (dtype TFM_F16 / TFM_BF16) the 16-bit
+// values of a matrix stored so, as they are: the GEMM widens them.
 struct tfm_packed_matrix {
     tfm_ctx *ctx;                // allocator of `raw`; must outlive this
     const tfm__kernels *k;       // the table whose layout this is
     int64_t kdim, n;             // K, N
-    float *panels;               // 64-byte aligned, inside raw
+    int dtype;                   // TFM_F32, TFM_F16 or TFM_BF16
+    float *panels;               // f32 panels, 64-byte aligned, inside raw
+    uint16_t *panels16;          // or 16-bit ones
     void *raw;
     size_t raw_size;
 };
 
-// One GEMM. Exactly one of b (plain) and bp (prepacked panels, whole-K, the
-// panel holding column 0) is set. Rows of A and C are lda / ldc apart.
+// One GEMM. Exactly one of b (plain), bp and bp16 (prepacked panels,
+// whole-K, the panel holding column 0) is set. Rows of A and C are lda / ldc apart.
 typedef struct tfm__gemm_args {
     int64_t m, n, k;
     float alpha, beta;
@@ -32,6 +36,8 @@ typedef struct tfm__gemm_args {
     int64_t ldb;
     int trans_b;
     const float *bp;    // or prepacked panels
+    const uint16_t *bp16; // or prepacked panels of 16-bit values (bp16_dtype
+    int bp16_dtype;       // TFM_F16 or TFM_BF16), widened block by block
     const float *bias;  // [N] or NULL: added after the product
     float *c;
     int64_t ldc;

@@ -19,7 +19,11 @@ tfm_status tfm__linear_init(tfm_ctx *ctx, tfm__linear *l, const tfm_tensor *w,
     memset(l, 0, sizeof *l);
     snprintf(what, sizeof what, "%s: %s", op, name);
     if (!w) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s is missing", what);
-    if ((st = tfm__check_tensor(ctx, w, TFM_F32, 2, 2, what))) return st;
+    if ((st = tfm__check_tensor(ctx, w,
+                                w->dtype == TFM_F16 || w->dtype == TFM_BF16 ? (tfm_dtype)w->dtype
+                                                                            : TFM_F32,
+                                2, 2, what)))
+        return st;
     if (w->shape[0] != r0 || w->shape[1] != r1)
         return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected [%lld, %lld]%s", what,
                         tfm__shape_str(w, sh, sizeof sh), (long long)r0, (long long)r1,
@@ -33,14 +37,19 @@ tfm_status tfm__linear_init(tfm_ctx *ctx, tfm__linear *l, const tfm_tensor *w,
             return tfm__err(ctx, TFM_ERR_SHAPE, "%s is %s, expected contiguous [%lld]", what,
                             tfm__shape_str(b, sh, sizeof sh), (long long)n_out);
     }
-    l->format = TFM__WF_F32;
-    l->w = (const float *)w->data;
+    l->format = w->dtype == TFM_F16 ? TFM__WF_F16 : w->dtype == TFM_BF16 ? TFM__WF_BF16
+                                                                       : TFM__WF_F32;
+    l->w = w->data;
     l->n_in = n_in;
     l->n_out = n_out;
     l->ld = w->stride[0];
     l->wt = !in_out;
     l->b = b ? (const float *)b->data : NULL;
     return TFM_OK;
+}
+
+static size_t elem_size(const tfm__linear *l) {
+    return l->format == TFM__WF_F32 ? sizeof(float) : sizeof(uint16_t);
 }
 
 // W as a tensor view: [n_out, n_in] or [n_in, n_out], rows ld apart.
@@ -51,6 +60,17 @@ static void w_view(const tfm__linear *l, tfm_tensor *t) {
     stride[0] = l->ld;
     stride[1] = 1;
     tfm__view(t, (float *)l->w, 2, shape, stride);
+    t->dtype = l->format == TFM__WF_F16 ? TFM_F16 : l->format == TFM__WF_BF16 ? TFM_BF16
+                                                                            : TFM_F32;
+}
+
+tfm__linear tfm__linear_slice(const tfm__linear *f, int64_t r0, int64_t n) {
+    tfm__linear l = *f;
+    l.w = (const char *)f->w + (size_t)(f->wt ? r0 * f->ld : r0) * elem_size(f);
+    l.b = f->b ? f->b + r0 : NULL;
+    l.n_out = n;
+    l.pk = NULL;
+    return l;
 }
 
 tfm_status tfm__linear_pack(tfm_ctx *ctx, tfm__linear *l) {
@@ -68,7 +88,7 @@ void tfm__linear_release(tfm__linear *l) {
 
 uint64_t tfm__linear_bytes(const tfm__linear *l) {
     if (!l->w) return 0;
-    return (uint64_t)l->n_in * (uint64_t)l->n_out * sizeof(float) +
+    return (uint64_t)l->n_in * (uint64_t)l->n_out * elem_size(l) +
            (l->b ? (uint64_t)l->n_out * sizeof(float) : 0);
 }
 
@@ -81,6 +101,8 @@ size_t tfm__linear_ws(tfm_ctx *ctx, const tfm__linear *l, int64_t rows) {
     x.k = l->n_in;
     x.trans_b = l->pk ? 0 : l->wt;
     x.bp = l->pk ? l->pk->panels : NULL;
+    x.bp16 = l->pk ? l->pk->panels16 : NULL;
+    x.bp16_dtype = l->pk ? l->pk->dtype : TFM_F32;
     floats = tfm__gemm_ws(ctx, l->pk ? l->pk->k : tfm__k(), &x);
     if (floats == SIZE_MAX || floats > (size_t)INT64_MAX) return SIZE_MAX;
     if (floats) tfm__ws_add(&t, (int64_t)floats);
@@ -104,6 +126,9 @@ tfm_status tfm__linear_apply(tfm_ctx *ctx, const tfm__linear *l, const tfm_tenso
     if (l->pk) {
         st = tfm__matmul(ctx, "linear", x, NULL, 0, l->pk, l->b ? &tb : NULL, 1.0f, 0.0f, y,
                          ws);
+    } else if (l->format != TFM__WF_F32) {
+        st = tfm__err(ctx, TFM_ERR_UNSUPPORTED, "linear: a %s weight runs packed only",
+                      l->format == TFM__WF_F16 ? "f16" : "bf16");
     } else {
         w_view(l, &tw);
         st = tfm__matmul(ctx, "linear", x, &tw, l->wt, NULL, l->b ? &tb : NULL, 1.0f, 0.0f,

@@ -341,6 +341,8 @@ tfm_status tfm__matmul(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
     x.ldb = pb ? 0 : b->stride[0];
     x.trans_b = pb ? 0 : (trans_b ? 1 : 0);
     x.bp = pb ? pb->panels : NULL;
+    x.bp16 = pb ? pb->panels16 : NULL;
+    x.bp16_dtype = pb ? pb->dtype : TFM_F32;
     x.bias = bias ? (const float *)bias->data : NULL;
     x.ws = ws;
     flat = uniform_rows(a, &lda) && uniform_rows(out, &ldc);

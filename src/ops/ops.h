@@ -79,29 +79,37 @@ tfm_status tfm__matmul(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
 // tfm__linear_apply; the modules and models do not change.
 
 typedef enum {
-    TFM__WF_F32 = 0 // fp32 as stored
+    TFM__WF_F32 = 0,  // fp32 as stored
+    TFM__WF_F16 = 1,  // IEEE half as stored, widened in registers
+    TFM__WF_BF16 = 2  // bfloat16 as stored, widened in registers
 } tfm__wformat;
 
 typedef struct tfm__linear {
-    int format;             // tfm__wformat
-    const float *w;         // [n_out, n_in] (wt 1: nn.Linear) or [n_in, n_out]
-                            // (wt 0: GPT-2's Conv1D), rows ld apart
+    int format;             // tfm__wformat: the element type of w
+    const void *w;          // [n_out, n_in] (wt 1: nn.Linear) or [n_in, n_out]
+                            // (wt 0: GPT-2's Conv1D), rows ld elements apart
     int64_t n_in, n_out, ld;
     int wt;
     const float *b;         // [n_out] or NULL
     tfm_packed_matrix *pk;  // owned copy packed for the GEMM, or NULL
 } tfm__linear;
 
-// Checks the weight tensor w (and the optional bias b) of a map n_in ->
-// n_out, stored [n_out, n_in] (in_out 0) or [n_in, n_out] (in_out 1), rows
-// contiguous, and fills *l to use it in place (borrowed; the caller keeps w
-// and b alive). Messages name "<op>: <name>" and "<op>: <bname>":
-// TFM_ERR_INVALID_ARG (w NULL), TFM_ERR_DTYPE, TFM_ERR_SHAPE.
+// Checks the weight tensor w (f32, f16 or bf16; and the optional f32 bias
+// b) of a map n_in -> n_out, stored [n_out, n_in] (in_out 0) or [n_in,
+// n_out] (in_out 1), rows contiguous, and fills *l to use it in place
+// (borrowed; the caller keeps w and b alive). A 16-bit weight runs packed
+// only: tfm__linear_apply refuses it unpacked. Messages name "<op>: <name>"
+// and "<op>: <bname>": TFM_ERR_INVALID_ARG (w NULL), TFM_ERR_DTYPE,
+// TFM_ERR_SHAPE.
 tfm_status tfm__linear_init(tfm_ctx *ctx, tfm__linear *l, const tfm_tensor *w,
                             const tfm_tensor *b, int64_t n_in, int64_t n_out, int in_out,
                             const char *op, const char *name, const char *bname);
-// Packs W for the GEMM (a no-op when already packed): TFM_ERR_NOMEM.
+// Packs W for the GEMM (a no-op when already packed), 16-bit weights as
+// they are: TFM_ERR_NOMEM.
 tfm_status tfm__linear_pack(tfm_ctx *ctx, tfm__linear *l);
+// Rows (wt 1; columns with wt 0) [r0, r0 + n) of W's outputs, and of the
+// bias, as a map of its own (a slice of a fused projection), unpacked.
+tfm__linear tfm__linear_slice(const tfm__linear *l, int64_t r0, int64_t n);
 // Frees the packed copy (l stays usable in place). l NULL: no-op.
 void tfm__linear_release(tfm__linear *l);
 // Bytes a forward reads: the weights (as stored) and the bias.

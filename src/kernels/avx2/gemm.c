@@ -86,10 +86,11 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
 // ---- small M ----------------------------------------------------------------------
 
 // Rows a[0..R) times one whole-K B panel; n <= GEMM_NR columns are written.
-#define GEMV_P_PANEL(RR)                                                            \
-    static void gemv_p_##RR(int64_t k, float alpha, const float *a, int64_t lda,    \
-                            const float *bp, float beta, float *c, int64_t ldc,     \
-                            int64_t n) {                                            \
+// LD8(p) loads 8 panel values from p as floats (f32, or f16/bf16 widened).
+#define GEMV_P_PANEL(SUF, T, LD8, RR)                                               \
+    static void gemv_p##SUF##_##RR(int64_t k, float alpha, const float *a,          \
+                                   int64_t lda, const T *bp, float beta, float *c,  \
+                                   int64_t ldc, int64_t n) {                        \
         enum { R = RR };                                                            \
         __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);               \
         float t[GEMM_MR * GEMM_NR];                                                 \
@@ -97,7 +98,7 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
         int64_t p, ldd = ldc;                                                       \
         ROWS6(ACC_DECL)                                                             \
         for (p = 0; p < k; p++) {                                                   \
-            __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);          \
+            __m256 b0 = LD8(bp), b1 = LD8(bp + 8);                                  \
             ROWS6(ACC_FMA)                                                          \
             bp += GEMM_NR;                                                          \
         }                                                                           \
@@ -105,10 +106,17 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
         ROWS6(ACC_STORE)                                                            \
         if (d == t) edge_out(t, c, ldc, R, n);                                      \
     }
+#define LD8_F32(p) _mm256_loadu_ps(p)
+#define LD8_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(p)))
+#define LD8_BF16(p)                                                                 \
+    _mm256_castsi256_ps(_mm256_slli_epi32(                                          \
+        _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(p))), 16))
+#define GEMV_P_PANELS(SUF, T, LD8)                                                  \
+    GEMV_P_PANEL(SUF, T, LD8, 1) GEMV_P_PANEL(SUF, T, LD8, 2) GEMV_P_PANEL(SUF, T, LD8, 4)
 #define ARow(i) a[(i) * lda + p]
-GEMV_P_PANEL(1)
-GEMV_P_PANEL(2)
-GEMV_P_PANEL(4)
+GEMV_P_PANELS(, float, LD8_F32)
+GEMV_P_PANELS(_f16, uint16_t, LD8_F16)
+GEMV_P_PANELS(_bf16, uint16_t, LD8_BF16)
 #undef ARow
 
 // Dot products of one row of A with 4 rows of B: lane-wise sums over K in
@@ -166,4 +174,6 @@ void tfm__avx2_init_gemm(tfm__kernels *k) {
     g->ukr = ukr;
     g->gemv_t = gemv_t;
     g->gemv_p = gemv_p;
+    g->gemv_p_f16 = gemv_p_f16;
+    g->gemv_p_bf16 = gemv_p_bf16;
 }

@@ -182,46 +182,67 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
 // ---- small M ----------------------------------------------------------------------
 
 // Rows a[0..R) (R <= 8, R <= m) times one whole-K B panel, n <= GEMM_NR columns.
-#define GEMV_P_PANEL(RR)                                                            \
-    static void gemv_p_##RR(int64_t m, int64_t k, float alpha, const float *a,      \
-                            int64_t lda, const float *bp, float beta, float *c,     \
-                            int64_t ldc, int64_t n) {                               \
+// LD16(p) loads 16 panel values from p as floats (f32, or f16/bf16 widened).
+#define GEMV_P_PANEL(SUF, T, LD16, RR)                                              \
+    static void gemv_p##SUF##_##RR(int64_t m, int64_t k, float alpha, const float *a, \
+                                   int64_t lda, const T *bp, float beta, float *c,  \
+                                   int64_t ldc, int64_t n) {                        \
         enum { R = RR };                                                            \
         __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);               \
         __mmask16 mk0 = col_mask(n), mk1 = col_mask(n - 16), mk2 = col_mask(n - 32);\
         int64_t p;                                                                  \
         ROWS8(ACC_DECL)                                                             \
         for (p = 0; p < k; p++) {                                                   \
-            __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16),           \
-                   b2 = _mm512_loadu_ps(bp + 32);                                    \
+            __m512 b0 = LD16(bp), b1 = LD16(bp + 16), b2 = LD16(bp + 32);           \
             ROWS8(ACC_FMA)                                                          \
             bp += GEMM_NR;                                                          \
         }                                                                           \
         ROWS8(ACC_STORE)                                                            \
     }
-#define ARow(i) a[(i) * lda + p]
-GEMV_P_PANEL(1)
-GEMV_P_PANEL(2)
-GEMV_P_PANEL(4)
-GEMV_P_PANEL(8)
-#undef ARow
+#define LD16_F32(p) _mm512_loadu_ps(p)
+#define LD16_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)(p)))
+#define LD16_BF16(p)                                                                \
+    _mm512_castsi512_ps(_mm512_slli_epi32(                                          \
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(p))), 16))
 
-static void gemv_p(int64_t m, int64_t n, int64_t k, float alpha, const float *a,
-                   int64_t lda, const float *bp, float beta, float *c, int64_t ldc) {
-    int64_t j;
-    for (j = 0; j < n; j += GEMM_NR, bp += k * GEMM_NR) {
-        int64_t nj = n - j < GEMM_NR ? n - j : GEMM_NR, i, left;
-        for (i = 0; i < m; i += left) {
-            const float *ai = a + i * lda;
-            float *ci = c + i * ldc + j;
-            left = m - i;
-            if (left >= 8) { left = 8; gemv_p_8(8, k, alpha, ai, lda, bp, beta, ci, ldc, nj); }
-            else if (left >= 4) { left = 4; gemv_p_4(4, k, alpha, ai, lda, bp, beta, ci, ldc, nj); }
-            else if (left >= 2) { left = 2; gemv_p_2(2, k, alpha, ai, lda, bp, beta, ci, ldc, nj); }
-            else { left = 1; gemv_p_1(1, k, alpha, ai, lda, bp, beta, ci, ldc, nj); }
-        }
+// C[m, n] = alpha * A[m, k] Bp + beta * C over whole-K panels: each panel
+// against 8, 4, 2 or 1 rows of A at a time.
+#define GEMV_P(SUF, T, LD16)                                                        \
+    GEMV_P_PANEL(SUF, T, LD16, 1)                                                   \
+    GEMV_P_PANEL(SUF, T, LD16, 2)                                                   \
+    GEMV_P_PANEL(SUF, T, LD16, 4)                                                   \
+    GEMV_P_PANEL(SUF, T, LD16, 8)                                                   \
+    static void gemv_p##SUF(int64_t m, int64_t n, int64_t k, float alpha,           \
+                            const float *a, int64_t lda, const T *bp, float beta,   \
+                            float *c, int64_t ldc) {                                \
+        int64_t j;                                                                  \
+        for (j = 0; j < n; j += GEMM_NR, bp += k * GEMM_NR) {                       \
+            int64_t nj = n - j < GEMM_NR ? n - j : GEMM_NR, i, left;                \
+            for (i = 0; i < m; i += left) {                                         \
+                const float *ai = a + i * lda;                                      \
+                float *ci = c + i * ldc + j;                                        \
+                left = m - i;                                                       \
+                if (left >= 8) {                                                    \
+                    left = 8;                                                       \
+                    gemv_p##SUF##_8(8, k, alpha, ai, lda, bp, beta, ci, ldc, nj);   \
+                } else if (left >= 4) {                                             \
+                    left = 4;                                                       \
+                    gemv_p##SUF##_4(4, k, alpha, ai, lda, bp, beta, ci, ldc, nj);   \
+                } else if (left >= 2) {                                             \
+                    left = 2;                                                       \
+                    gemv_p##SUF##_2(2, k, alpha, ai, lda, bp, beta, ci, ldc, nj);   \
+                } else {                                                            \
+                    left = 1;                                                       \
+                    gemv_p##SUF##_1(1, k, alpha, ai, lda, bp, beta, ci, ldc, nj);   \
+                }                                                                   \
+            }                                                                       \
+        }                                                                           \
     }
-}
+#define ARow(i) a[(i) * lda + p]
+GEMV_P(, float, LD16_F32)
+GEMV_P(_f16, uint16_t, LD16_F16)
+GEMV_P(_bf16, uint16_t, LD16_BF16)
+#undef ARow
 
 static float finish(float acc, float alpha, float beta, const float *c) {
     return beta == 0.0f ? alpha * acc : alpha * acc + beta * *c;
@@ -305,4 +326,6 @@ void tfm__avx512_init_gemm(tfm__kernels *k) {
     g->ukr = ukr;
     g->gemv_t = gemv_t;
     g->gemv_p = gemv_p;
+    g->gemv_p_f16 = gemv_p_f16;
+    g->gemv_p_bf16 = gemv_p_bf16;
 }

@@ -91,10 +91,11 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
 
 // ---- small M ----------------------------------------------------------------------
 
-#define GEMV_P_PANEL(RR)                                                            \
-    static void gemv_p_##RR(int64_t k, float alpha, const float *a, int64_t lda,    \
-                            const float *bp, float beta, float *c, int64_t ldc,     \
-                            int64_t n) {                                            \
+// LD4(p) loads 4 panel values from p as floats (f32, or f16/bf16 widened).
+#define GEMV_P_PANEL(SUF, T, LD4, RR)                                               \
+    static void gemv_p##SUF##_##RR(int64_t k, float alpha, const float *a,          \
+                                   int64_t lda, const T *bp, float beta, float *c,  \
+                                   int64_t ldc, int64_t n) {                        \
         enum { R = RR };                                                            \
         float32x4_t va = vdupq_n_f32(alpha), vb = vdupq_n_f32(beta);                \
         float t[GEMM_MR * GEMM_NR];                                                 \
@@ -102,8 +103,7 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
         int64_t p, ldd = ldc;                                                       \
         ROWS8(ACC_DECL)                                                             \
         for (p = 0; p < k; p++) {                                                   \
-            float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4),                 \
-                        b2 = vld1q_f32(bp + 8);                                     \
+            float32x4_t b0 = LD4(bp), b1 = LD4(bp + 4), b2 = LD4(bp + 8);           \
             ROWS8(ACC_FMA_DUP)                                                      \
             bp += GEMM_NR;                                                          \
         }                                                                           \
@@ -111,9 +111,14 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
         ROWS8(ACC_STORE)                                                            \
         if (d == t) edge_out(t, c, ldc, R, n);                                      \
     }
-GEMV_P_PANEL(1)
-GEMV_P_PANEL(2)
-GEMV_P_PANEL(4)
+#define LD4_F32(p) vld1q_f32(p)
+#define LD4_F16(p) vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)))
+#define LD4_BF16(p) vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16))
+#define GEMV_P_PANELS(SUF, T, LD4)                                                  \
+    GEMV_P_PANEL(SUF, T, LD4, 1) GEMV_P_PANEL(SUF, T, LD4, 2) GEMV_P_PANEL(SUF, T, LD4, 4)
+GEMV_P_PANELS(, float, LD4_F32)
+GEMV_P_PANELS(_f16, uint16_t, LD4_F16)
+GEMV_P_PANELS(_bf16, uint16_t, LD4_BF16)
 
 // Dot products of one row of A with 4 rows of B: lane-wise sums over K in
 // 4-wide steps, the scalar tail added after the horizontal sum.
@@ -163,4 +168,6 @@ void tfm__neon_init_gemm(tfm__kernels *k) {
     g->ukr = ukr;
     g->gemv_t = gemv_t;
     g->gemv_p = gemv_p;
+    g->gemv_p_f16 = gemv_p_f16;
+    g->gemv_p_bf16 = gemv_p_bf16;
 }

@@ -6,6 +6,7 @@
  * over p in order.
  */
 #include "../kernels.h"
+#include "../half.h"
 
 #define REF_MR 4
 #define REF_NR 4
@@ -69,9 +70,29 @@ static void ref_gemv_p(int64_t m, int64_t n, int64_t k, float alpha, const float
     }
 }
 
+// gemv_p over 16-bit panels: value j of row p widened by `widen`.
+#define REF_GEMV_P16(NAME, WIDEN)                                                   \
+    static void NAME(int64_t m, int64_t n, int64_t k, float alpha, const float *a,  \
+                     int64_t lda, const uint16_t *bp, float beta, float *c,         \
+                     int64_t ldc) {                                                 \
+        int64_t i, j, p;                                                            \
+        for (j = 0; j < n; j++) {                                                   \
+            const uint16_t *panel = bp + (j / REF_NR) * k * REF_NR + j % REF_NR;    \
+            for (i = 0; i < m; i++) {                                               \
+                float acc = 0.0f;                                                   \
+                for (p = 0; p < k; p++) acc += a[i * lda + p] * WIDEN(panel[p * REF_NR]); \
+                c[i * ldc + j] = beta == 0.0f ? alpha * acc                         \
+                                              : alpha * acc + beta * c[i * ldc + j]; \
+            }                                                                       \
+        }                                                                           \
+    }
+REF_GEMV_P16(ref_gemv_p_f16, tfm__h2f)
+REF_GEMV_P16(ref_gemv_p_bf16, tfm__bf2f)
+#undef REF_GEMV_P16
+
 const tfm__gemm_kernels tfm__gemm_ref = {
     REF_MR, REF_NR, 64, 256, 512,
-    ref_pack_a, ref_pack_b, ref_ukr, ref_gemv_t, ref_gemv_p,
+    ref_pack_a, ref_pack_b, ref_ukr, ref_gemv_t, ref_gemv_p, ref_gemv_p_f16, ref_gemv_p_bf16,
 };
 
 const tfm__gemm_kernels *tfm__gemm_of(const tfm__kernels *k) {
