@@ -13,6 +13,8 @@
 #ifndef TFM_BENCH_UTIL_H
 #define TFM_BENCH_UTIL_H
 
+#include "transformer.h"
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -204,16 +206,20 @@ BENCH_FN float bench_rnd(uint64_t *s) {
     return (float)((double)(*s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
 }
 
-// Writes w[0, n) to `path` as one F32 safetensors file, in order, drawing
-// the values from *rng row by row. Returns 0 on success.
+// Writes w[0, n) to `path` as one safetensors file of F32 values (f16 0) or
+// F16 ones (f16 1: the same values rounded), in order, drawing the values
+// from *rng row by row. Returns 0 on success.
 BENCH_FN int bench_write_safetensors(const char *path, const bench_tensor *w, int n,
-                                     uint64_t *rng) {
+                                     uint64_t *rng, int f16) {
     FILE *f;
     char *hdr;
     size_t hl = 0, cap = 64;
     uint64_t off = 0, hlen;
     int64_t maxc = 1;
     float *row;
+    uint16_t *half;
+    const char *dt = f16 ? "F16" : "F32";
+    size_t es = f16 ? 2 : 4;
     int i;
     for (i = 0; i < n; i++) {
         int64_t cols = w[i].cols ? w[i].cols : w[i].rows;
@@ -222,25 +228,27 @@ BENCH_FN int bench_write_safetensors(const char *path, const bench_tensor *w, in
     }
     hdr = (char *)malloc(cap);
     row = (float *)malloc((size_t)maxc * sizeof(float));
-    if (!hdr || !row || !(f = fopen(path, "wb"))) {
+    half = (uint16_t *)malloc((size_t)maxc * sizeof(uint16_t));
+    if (!hdr || !row || !half || !(f = fopen(path, "wb"))) {
         free(hdr);
         free(row);
+        free(half);
         return 1;
     }
     hl += (size_t)snprintf(hdr + hl, cap - hl, "{");
     for (i = 0; i < n; i++) {
-        uint64_t bytes = (uint64_t)w[i].rows * (uint64_t)(w[i].cols ? w[i].cols : 1) * 4u;
+        uint64_t bytes = (uint64_t)w[i].rows * (uint64_t)(w[i].cols ? w[i].cols : 1) * es;
         if (w[i].cols)
             hl += (size_t)snprintf(hdr + hl, cap - hl,
-                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld,%lld],"
+                                   "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%lld,%lld],"
                                    "\"data_offsets\":[%llu,%llu]}", i ? "," : "", w[i].name,
-                                   (long long)w[i].rows, (long long)w[i].cols,
+                                   dt, (long long)w[i].rows, (long long)w[i].cols,
                                    (unsigned long long)off, (unsigned long long)(off + bytes));
         else
             hl += (size_t)snprintf(hdr + hl, cap - hl,
-                                   "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%lld],"
+                                   "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[%lld],"
                                    "\"data_offsets\":[%llu,%llu]}", i ? "," : "", w[i].name,
-                                   (long long)w[i].rows, (unsigned long long)off,
+                                   dt, (long long)w[i].rows, (unsigned long long)off,
                                    (unsigned long long)(off + bytes));
         off += bytes;
     }
@@ -253,10 +261,16 @@ BENCH_FN int bench_write_safetensors(const char *path, const bench_tensor *w, in
         int64_t r, c, cols = w[i].cols ? w[i].cols : w[i].rows, rows = w[i].cols ? w[i].rows : 1;
         for (r = 0; r < rows; r++) {
             for (c = 0; c < cols; c++) row[c] = w[i].offset + w[i].scale * bench_rnd(rng);
-            fwrite(row, sizeof(float), (size_t)cols, f);
+            if (f16) {
+                tfm_f32_to_f16_array(row, half, (size_t)cols);
+                fwrite(half, sizeof(uint16_t), (size_t)cols, f);
+            } else {
+                fwrite(row, sizeof(float), (size_t)cols, f);
+            }
         }
     }
     free(row);
+    free(half);
     free(hdr);
     return fclose(f) != 0;
 }

@@ -103,7 +103,7 @@ static int write_folder(const char *dir) {
     for (i = 5; i < V; i++) fprintf(f, "w%d\n", i);
     fclose(f);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    rc = bench_write_safetensors(path, w, n, &g_rng);
+    rc = bench_write_safetensors(path, w, n, &g_rng, 0);
     free(w);
     return rc;
 }

@@ -13,7 +13,8 @@
  *     OMP_WAIT_POLICY=PASSIVE and torch.set_num_threads(n)): the same GPT-2
  *     forward with a KV cache in plain torch, on the same weights;
  * for 1 and 2 threads, with the weights prepacked at load (the default) and
- * used in place (prepack = 0). Every figure is the median of --reps runs
+ * used in place (prepack = 0), and the same weights written as an F16 file,
+ * whose matrices the library keeps as stored (half the bytes per token). Every figure is the median of --reps runs
  * after a warm-up; the four measurements take turns, one run of each per
  * repetition, so load from other processes hits them alike. The output is a
  * Markdown table for docs/PERFORMANCE.md.
@@ -87,7 +88,8 @@ static int n_weights(bench_tensor *w) {
     return n;
 }
 
-static int write_folder(const char *dir) {
+// The folder: config.json and model.safetensors in F32 (f16 0) or F16.
+static int write_folder(const char *dir, int f16) {
     char path[1200];
     FILE *f;
     int n = n_weights(NULL), rc;
@@ -103,7 +105,8 @@ static int write_folder(const char *dir) {
                "\"eos_token_id\": 50256}\n", V, D, L, NH, NPOS, NPOS);
     fclose(f);
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    rc = bench_write_safetensors(path, w, n, &g_rng);
+    g_rng = 0x2545F4914F6CDD1Dull; // the same values in both formats
+    rc = bench_write_safetensors(path, w, n, &g_rng, f16);
     free(w);
     return rc;
 }
@@ -218,55 +221,55 @@ static void torch_stop(torch_proc *t) {
     memset(t, 0, sizeof *t);
 }
 
-// Medians of g_reps interleaved runs on nt threads: mp packed, mu in
-// place, PyTorch (when `script`), read bandwidth.
-static int measure(const tfm_model *mp, const tfm_model *mu, const char *script,
-                   const char *dir, int nt, const int32_t *prompt, result *rp, result *ru,
-                   result *rt, int *have_t, double *bw) {
+// Medians of g_reps interleaved runs on nt threads of each of the nm models
+// (into res[i]), PyTorch (when `script`; into *rt) and read bandwidth.
+static int measure(const tfm_model *const *ms, int nm, const char *script, const char *dir,
+                   int nt, const int32_t *prompt, result *res, result *rt, int *have_t,
+                   double *bw) {
     tfm_ctx_params cp = tfm_ctx_params_default();
     tfm_session_params sp = tfm_session_params_default();
     tfm_ctx *ctx = NULL;
-    tfm_session *sp_s = NULL, *su_s = NULL;
+    tfm_session *ss[4] = {NULL, NULL, NULL, NULL};
     torch_proc tp;
-    double v[6][64];
-    result a, b, c;
-    int r, ok = 0;
+    double v[10][64];
+    result a, c;
+    int r, i, ok = 0;
     memset(&tp, 0, sizeof tp);
     *have_t = 0;
     cp.n_threads = nt;
     sp.max_context = g_prompt + g_gen + 1;
-    if (tfm_ctx_create(&cp, &ctx) || tfm_session_create(ctx, mp, &sp, &sp_s) ||
-        tfm_session_create(ctx, mu, &sp, &su_s))
-        goto done;
+    if (tfm_ctx_create(&cp, &ctx)) goto done;
+    for (i = 0; i < nm; i++)
+        if (tfm_session_create(ctx, ms[i], &sp, &ss[i])) goto done;
     if (script) *have_t = torch_start(&tp, script, dir, nt);
     // warm-up: short runs
-    if (!run_once(sp_s, prompt, 2, rp) || !run_once(su_s, prompt, 2, ru)) goto done;
+    for (i = 0; i < nm; i++)
+        if (!run_once(ss[i], prompt, 2, &res[i])) goto done;
     if (*have_t && !torch_run(&tp, 2, rt)) *have_t = 0;
     for (r = 0; r < g_reps; r++) {
         bw[r] = bench_read_bw(nt, (size_t)1 << 30, 1);
-        if (!run_once(sp_s, prompt, g_gen, &a) || !run_once(su_s, prompt, g_gen, &b)) goto done;
-        v[0][r] = a.prefill_tps;
-        v[1][r] = a.decode_tps;
-        v[2][r] = b.prefill_tps;
-        v[3][r] = b.decode_tps;
+        for (i = 0; i < nm; i++) {
+            if (!run_once(ss[i], prompt, g_gen, &a)) goto done;
+            v[2 * i][r] = a.prefill_tps;
+            v[2 * i + 1][r] = a.decode_tps;
+        }
         if (*have_t && !torch_run(&tp, g_gen, &c)) *have_t = 0;
-        v[4][r] = c.prefill_tps;
-        v[5][r] = c.decode_tps;
+        v[8][r] = c.prefill_tps;
+        v[9][r] = c.decode_tps;
     }
-    rp->prefill_tps = bench_median(v[0], g_reps);
-    rp->decode_tps = bench_median(v[1], g_reps);
-    ru->prefill_tps = bench_median(v[2], g_reps);
-    ru->decode_tps = bench_median(v[3], g_reps);
+    for (i = 0; i < nm; i++) {
+        res[i].prefill_tps = bench_median(v[2 * i], g_reps);
+        res[i].decode_tps = bench_median(v[2 * i + 1], g_reps);
+    }
     if (*have_t) {
-        rt->prefill_tps = bench_median(v[4], g_reps);
-        rt->decode_tps = bench_median(v[5], g_reps);
+        rt->prefill_tps = bench_median(v[8], g_reps);
+        rt->decode_tps = bench_median(v[9], g_reps);
     }
     ok = 1;
 done:
     if (!ok) fprintf(stderr, "decode: %s\n", tfm_ctx_last_error(ctx));
     torch_stop(&tp);
-    tfm_session_free(sp_s);
-    tfm_session_free(su_s);
+    for (i = 0; i < nm; i++) tfm_session_free(ss[i]);
     tfm_ctx_free(ctx);
     return ok;
 }
@@ -280,14 +283,14 @@ static tfm_status load(tfm_ctx *ctx, const char *dir, int prepack, tfm_model **m
 
 int main(int argc, char **argv) {
     const char *keep = NULL, *script = "bench/decode_torch.py";
-    char dir[1024], cmd[1100];
+    char dir[1024], dir16[1100], cmd[2300];
     int torch = 1, quick = 0, i, nt;
     tfm_ctx *lctx = NULL;
-    tfm_model *mp = NULL, *mu = NULL;
+    tfm_model *ms[3] = {NULL, NULL, NULL}; // f32 packed, f32 in place, f16
     int32_t *prompt;
     double bw[3], t0, t_pack;
-    uint64_t wbytes;
-    result rp[3], ru[3], rt[3];
+    uint64_t wbytes, wbytes16;
+    result res[3][3], rt[3];
     int have_t[3] = {0, 0, 0};
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -327,7 +330,9 @@ int main(int argc, char **argv) {
         }
     }
     t0 = bench_now();
-    if (write_folder(dir)) {
+    snprintf(dir16, sizeof dir16, "%s/f16", dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir16);
+    if (write_folder(dir, 0) || system(cmd) != 0 || write_folder(dir16, 1)) {
         fprintf(stderr, "decode: cannot write the model to %s\n", dir);
         return 1;
     }
@@ -338,30 +343,30 @@ int main(int argc, char **argv) {
 
     if (tfm_ctx_create(NULL, &lctx)) return 1;
     t0 = bench_now();
-    if (load(lctx, dir, 1, &mp)) {
+    if (load(lctx, dir, 1, &ms[0])) {
         fprintf(stderr, "decode: load: %s\n", tfm_ctx_last_error(lctx));
         return 1;
     }
     t_pack = bench_now() - t0;
-    if (load(lctx, dir, 0, &mu)) {
+    if (load(lctx, dir, 0, &ms[1]) || load(lctx, dir16, 1, &ms[2])) {
         fprintf(stderr, "decode: load: %s\n", tfm_ctx_last_error(lctx));
         return 1;
     }
-    wbytes = tfm_model_weight_bytes(mp);
-    printf("weights read per token: %.1f MB; load with packing %.2f s; prompt %d tokens, "
-           "%d greedy steps after it; median of %d runs\n\n", wbytes / 1e6, t_pack, g_prompt,
-           g_gen, g_reps);
+    wbytes = tfm_model_weight_bytes(ms[0]);
+    wbytes16 = tfm_model_weight_bytes(ms[2]);
+    printf("weights read per token: %.1f MB (F16 file, kept as stored: %.1f MB); load with "
+           "packing %.2f s; prompt %d tokens, %d greedy steps after it; median of %d runs\n\n",
+           wbytes / 1e6, wbytes16 / 1e6, t_pack, g_prompt, g_gen, g_reps);
     fflush(stdout);
 
     for (nt = 1; nt <= 2; nt++) {
         double bws[64];
-        if (!measure(mp, mu, torch ? script : NULL, dir, nt, prompt, &rp[nt], &ru[nt], &rt[nt],
-                     &have_t[nt], bws))
+        if (!measure((const tfm_model *const *)ms, 3, torch ? script : NULL, dir, nt, prompt,
+                     res[nt], &rt[nt], &have_t[nt], bws))
             return 1;
         bw[nt] = bench_median(bws, g_reps);
     }
-    tfm_model_free(mp);
-    tfm_model_free(mu);
+    for (i = 0; i < 3; i++) tfm_model_free(ms[i]);
     tfm_ctx_free(lctx);
 
     printf("| threads | read GB/s | floor tok/s | decode tok/s: packed | in place | PyTorch "
@@ -369,24 +374,36 @@ int main(int argc, char **argv) {
            "| packed / PyTorch |\n");
     printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (nt = 1; nt <= 2; nt++) {
+        const result *rp = &res[nt][0], *ru = &res[nt][1];
         double floor_tps = bw[nt] * 1e9 / (double)wbytes;
         char td[32] = "-", tr[32] = "-", tp[32] = "-", tpr[32] = "-";
         if (have_t[nt]) {
             snprintf(td, sizeof td, "%.1f", rt[nt].decode_tps);
-            snprintf(tr, sizeof tr, "%.2fx", rp[nt].decode_tps / rt[nt].decode_tps);
+            snprintf(tr, sizeof tr, "%.2fx", rp->decode_tps / rt[nt].decode_tps);
             snprintf(tp, sizeof tp, "%.0f", rt[nt].prefill_tps);
-            snprintf(tpr, sizeof tpr, "%.2fx", rp[nt].prefill_tps / rt[nt].prefill_tps);
+            snprintf(tpr, sizeof tpr, "%.2fx", rp->prefill_tps / rt[nt].prefill_tps);
         }
         printf("| %d | %.1f | %.1f | %.1f | %.1f | %s | %.0f%% | %s | %.0f | %.0f | %s | %s |\n",
-               nt, bw[nt], floor_tps, rp[nt].decode_tps, ru[nt].decode_tps, td,
-               floor_tps > 0 ? 100.0 * rp[nt].decode_tps / floor_tps : 0.0, tr,
-               rp[nt].prefill_tps, ru[nt].prefill_tps, tp, tpr);
+               nt, bw[nt], floor_tps, rp->decode_tps, ru->decode_tps, td,
+               floor_tps > 0 ? 100.0 * rp->decode_tps / floor_tps : 0.0, tr,
+               rp->prefill_tps, ru->prefill_tps, tp, tpr);
+    }
+    printf("\n| threads | F16 floor tok/s | F16 decode tok/s | %% of floor | F16 / F32 packed "
+           "| F16 prompt tok/s | F16 / F32 packed |\n");
+    printf("|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (nt = 1; nt <= 2; nt++) {
+        const result *rp = &res[nt][0], *rh = &res[nt][2];
+        double floor_tps = bw[nt] * 1e9 / (double)wbytes16;
+        printf("| %d | %.1f | %.1f | %.0f%% | %.2fx | %.0f | %.2fx |\n", nt, floor_tps,
+               rh->decode_tps, floor_tps > 0 ? 100.0 * rh->decode_tps / floor_tps : 0.0,
+               rh->decode_tps / rp->decode_tps, rh->prefill_tps,
+               rh->prefill_tps / rp->prefill_tps);
     }
     for (nt = 1; nt <= 2; nt++)
         if (have_t[nt])
             printf("%s greedy token after the prompt (%d threads): libtransformer %d, PyTorch %d\n",
-                   rt[nt].next == rp[nt].next ? "same" : "DIFFERENT", nt, (int)rp[nt].next,
-                   (int)rt[nt].next);
+                   rt[nt].next == res[nt][0].next ? "same" : "DIFFERENT", nt,
+                   (int)res[nt][0].next, (int)rt[nt].next);
     if (!keep) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0) fprintf(stderr, "decode: could not remove %s\n", dir);
