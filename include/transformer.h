@@ -1224,6 +1224,19 @@ typedef struct tfm_model tfm_model;
 typedef struct tfm_session tfm_session;
 struct tfm_tokenizer; /* see the Tokenizers section */
 
+/* Formats of the weight matrices in memory (tfm_model_params.weights).
+ * STORED keeps each matrix as the file stores it (an F32 file stays exact,
+ * an F16 file stays F16); the others convert at load: F16 and BF16 round
+ * once to nearest even (half the memory and bytes per token of F32, the
+ * products computed in f32 on the widened values); F32 widens 16-bit
+ * files (the results of STORED, twice the memory). */
+typedef enum tfm_weights {
+    TFM_WEIGHTS_STORED = 0,
+    TFM_WEIGHTS_F32 = 1,
+    TFM_WEIGHTS_F16 = 2,
+    TFM_WEIGHTS_BF16 = 3
+} tfm_weights;
+
 typedef struct tfm_model_params {
     size_t struct_size;          /* sizeof(tfm_model_params), set by _default */
     const char *tokenizer_path;  /* NULL: look beside the model (llama2.c:
@@ -1244,6 +1257,11 @@ typedef struct tfm_model_params {
                                     and traffic of f32, the results of
                                     widening them first) and are packed
                                     either way                               */
+    int32_t weights;             /* tfm_weights: the format the matrices of
+                                    the linear maps and the token embeddings
+                                    are kept in (default TFM_WEIGHTS_STORED);
+                                    norms, biases and position tables are
+                                    f32 in every format                      */
 } tfm_model_params;
 
 /* Defaults: tokenizer found beside the model, mmap on. Thread-safe. */
@@ -1259,7 +1277,7 @@ TFM_PARAMS_DEFAULT(tfm_model_params)
  * or field), TFM_ERR_NOT_FOUND (`path` does not exist, or a required tensor,
  * field or file is absent),
  * TFM_ERR_UNSUPPORTED (an architecture or dtype not handled),
- * TFM_ERR_NOMEM. */
+ * TFM_ERR_NOMEM; an unknown tfm_model_params.weights is TFM_ERR_INVALID_ARG. */
 TFM_API tfm_status tfm_model_load(tfm_ctx *ctx, const char *path,
                                   const tfm_model_params *params,
                                   tfm_model **out);

@@ -6,6 +6,8 @@
  *                                   [--truncate] [--threads N] [--json]
  *   tfm classify  MODEL_DIR TEXT... [--pair TEXT] [--truncate] [--threads N] [--json]
  *
+ * Each also takes --weights stored|f32|f16|bf16 (tfm_model_params.weights).
+ *
  * --json prints one JSON object on stdout:
  *   fill-mask  {"predictions":[[{"token":"paris","id":3000,"score":0.41},...],...]}
  *              (one list per [MASK], in text order)
@@ -26,6 +28,7 @@ typedef struct bert_args {
     const char *pair;
     long top_k, threads;
     int json, truncate, normalize, pooling;
+    int32_t weights; // tfm_weights
 } bert_args;
 
 // Parses the options shared by the three commands; `cmd` names the command
@@ -56,6 +59,11 @@ static int parse_args(const char *cmd, int argc, char **argv, bert_args *a) {
             if (!v || !tool_parse_int(v, 1, 1024, &a->threads))
                 return tool_usage_error("%s: bad --threads '%s'", cmd, v ? v : "");
             i++;
+        } else if (!strcmp(o, "--weights")) {
+            if (!v || !tool_parse_weights(v, &a->weights))
+                return tool_usage_error("%s: --weights takes " TOOL_WEIGHTS_CHOICES ", not '%s'",
+                                        cmd, v ? v : "");
+            i++;
         } else if (!strcmp(o, "--pooling") && !strcmp(cmd, "embed")) {
             if (v && !strcmp(v, "mean")) a->pooling = TFM_POOLING_MEAN;
             else if (v && !strcmp(v, "cls")) a->pooling = TFM_POOLING_CLS;
@@ -80,6 +88,7 @@ static int parse_args(const char *cmd, int argc, char **argv, bert_args *a) {
 // Opens a context and loads the model; returns 0 or a runtime exit code.
 static int open_model(const bert_args *a, const char *cmd, tfm_ctx **ctx, tfm_model **m) {
     tfm_ctx_params cp = tfm_ctx_params_default();
+    tfm_model_params mp = tfm_model_params_default();
     tfm_status st;
     cp.n_threads = (int32_t)a->threads;
     *m = NULL;
@@ -87,7 +96,8 @@ static int open_model(const bert_args *a, const char *cmd, tfm_ctx **ctx, tfm_mo
         fprintf(stderr, "tfm: %s: cannot create a context: %s\n", cmd, tfm_status_str(st));
         return TFM_EXIT_RUNTIME;
     }
-    if ((st = tfm_model_load(*ctx, a->model, NULL, m))) return tool_runtime_error(*ctx, st, cmd);
+    mp.weights = a->weights;
+    if ((st = tfm_model_load(*ctx, a->model, &mp, m))) return tool_runtime_error(*ctx, st, cmd);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 /*
  * tfm generate MODEL [--tokenizer FILE] [--prompt TEXT] [--steps N]
  *               [--temperature T] [--top-k K] [--top-p P] [--seed S]
- *               [--repetition-penalty R] [--threads N]
+ *               [--repetition-penalty R] [--threads N] [--weights stored|f32|f16|bf16]
  *
  * Streams the prompt and the generated text to stdout as llama2.c's run
  * does (each piece as it comes, pieces that are a lone unprintable byte
@@ -91,6 +91,10 @@ int cmd_generate(int argc, char **argv) {
         } else if (strcmp(a, "--threads") == 0) {
             if (!tool_parse_int(v, 1, 1024, &threads))
                 return tool_usage_error("generate: bad --threads '%s'", v);
+        } else if (strcmp(a, "--weights") == 0) {
+            if (!tool_parse_weights(v, &mp.weights))
+                return tool_usage_error("generate: --weights takes " TOOL_WEIGHTS_CHOICES
+                                        ", not '%s'", v);
         } else {
             return tool_usage_error("generate: unknown option '%s'", a);
         }

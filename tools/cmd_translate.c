@@ -1,6 +1,7 @@
 /*
  * tfm translate [MODEL_DIR] TEXT... [--beam N] [--max-length N] [--json]
  *               [--attention FILE.svg] [--ids] [--threads N]
+ *               [--weights stored|f32|f16|bf16]
  *
  * Translates each TEXT with an encoder-decoder model (a Marian folder or an
  * nn.Transformer export), all of them in one padded batch, and prints one
@@ -176,6 +177,7 @@ int cmd_translate(int argc, char **argv) {
     long beam = 0, threads = tool_default_threads(), maxlen = 0;
     int json = 0, use_ids = 0, i, n = 0, rc = TFM_EXIT_OK;
     tfm_ctx_params cp = tfm_ctx_params_default();
+    tfm_model_params mp = tfm_model_params_default();
     tfm_ctx *ctx = NULL;
     tfm_model *m = NULL;
     tfm_session *s = NULL;
@@ -202,6 +204,11 @@ int cmd_translate(int argc, char **argv) {
                 free(texts);
                 return tool_usage_error("--threads: a number in 1..1024");
             }
+        } else if (strcmp(a, "--weights") == 0 && i + 1 < argc) {
+            if (!tool_parse_weights(argv[++i], &mp.weights)) {
+                free(texts);
+                return tool_usage_error("--weights: " TOOL_WEIGHTS_CHOICES);
+            }
         } else if (strcmp(a, "--attention") == 0 && i + 1 < argc) {
             svg = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
@@ -210,7 +217,8 @@ int cmd_translate(int argc, char **argv) {
             use_ids = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             printf("usage: tfm translate [MODEL_DIR] TEXT... [--beam N] [--max-length N] "
-                   "[--json] [--attention FILE.svg] [--ids] [--threads N]\n");
+                   "[--json] [--attention FILE.svg] [--ids] [--threads N] "
+                   "[--weights stored|f32|f16|bf16]\n");
             free(texts);
             return TFM_EXIT_OK;
         } else if (a[0] == '-' && a[1] == '-') {
@@ -239,7 +247,7 @@ int cmd_translate(int argc, char **argv) {
         free(texts);
         return tool_runtime_error(NULL, st, "creating the context");
     }
-    if ((st = tfm_model_load(ctx, dir, NULL, &m))) {
+    if ((st = tfm_model_load(ctx, dir, &mp, &m))) {
         rc = tool_runtime_error(ctx, st, dir);
         goto done;
     }

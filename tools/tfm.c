@@ -66,6 +66,17 @@ int tool_parse_int(const char *s, long lo, long hi, long *out) {
     return 1;
 }
 
+int tool_parse_weights(const char *s, int32_t *out) {
+    static const char *const names[4] = {"stored", "f32", "f16", "bf16"};
+    int i;
+    for (i = 0; s && i < 4; i++)
+        if (strcmp(s, names[i]) == 0) {
+            *out = (int32_t)i; // TFM_WEIGHTS_STORED .. TFM_WEIGHTS_BF16
+            return 1;
+        }
+    return 0;
+}
+
 int tool_default_threads(void) {
     const char *env = getenv("TFM_THREADS");
     long n;

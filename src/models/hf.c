@@ -179,8 +179,10 @@ static tfm_status fetch(tfm__hf *h, const char *name, int64_t d0, const char *f0
         return shape_err(h, full, &t, d0, f0, d1, f1);
     if (!(p = tfm__model_tensor(h->m)))
         return tfm__err(h->ctx, TFM_ERR_NOMEM, "model_load: out of memory at '%s'", full);
-    if ((t.dtype == TFM_F16 || t.dtype == TFM_BF16) && keep16 && ndim == 2) {
-        *p = t;
+    if (keep16 && ndim == 2 &&
+        (t.dtype == TFM_F32 || t.dtype == TFM_F16 || t.dtype == TFM_BF16)) {
+        *p = t; // a matrix: in the format asked for
+        if (h->weights != TFM_WEIGHTS_STORED) return tfm__model_matrix(h->m, p, h->weights, out);
     } else if (t.dtype == TFM_F16 || t.dtype == TFM_BF16) {
         int64_t shp[2], numel = tfm_tensor_numel(&t);
         float *f = (float *)tfm__model_alloc(h->m, (size_t)numel * sizeof(float));

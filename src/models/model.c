@@ -69,6 +69,40 @@ void tfm__model_sizes(tfm_model *m, int32_t vocab, int32_t max_ctx, int32_t dim,
     m->info.n_layers = n_layers;
 }
 
+tfm_status tfm__model_matrix(tfm_model *m, const tfm_tensor *t, int weights,
+                             const tfm_tensor **out) {
+    int want = weights == TFM_WEIGHTS_F32 ? TFM_F32 : weights == TFM_WEIGHTS_F16 ? TFM_F16
+               : weights == TFM_WEIGHTS_BF16 ? TFM_BF16 : t->dtype;
+    int64_t n = tfm_tensor_numel(t);
+    float *tmp = NULL;
+    void *dst;
+    tfm_tensor *p;
+    const float *f32;
+    *out = t;
+    if (want == t->dtype) return TFM_OK;
+    if (!(p = tfm__model_tensor(m)) ||
+        !(dst = tfm__model_alloc(m, (size_t)n * tfm_dtype_size((tfm_dtype)want))))
+        return tfm__err(m->ctx, TFM_ERR_NOMEM, "model_load: out of memory converting weights");
+    tfm_tensor_wrap(p, (tfm_dtype)want, 2, t->shape, dst);
+    if (t->dtype == TFM_F32) {
+        f32 = (const float *)t->data;
+    } else if (want == TFM_F32) {
+        f32 = tmp = (float *)dst;
+    } else { // one 16-bit format to the other, through f32
+        if (!(tmp = (float *)tfm__alloc_nozero(m->ctx, (size_t)n * sizeof(float))))
+            return tfm__err(m->ctx, TFM_ERR_NOMEM, "model_load: out of memory converting "
+                            "weights");
+        f32 = tmp;
+    }
+    if (t->dtype == TFM_F16) tfm_f16_to_f32_array((const uint16_t *)t->data, tmp, (size_t)n);
+    else if (t->dtype == TFM_BF16) tfm_bf16_to_f32_array((const uint16_t *)t->data, tmp, (size_t)n);
+    if (want == TFM_F16) tfm_f32_to_f16_array(f32, (uint16_t *)dst, (size_t)n);
+    else if (want == TFM_BF16) tfm_f32_to_bf16_array(f32, (uint16_t *)dst, (size_t)n);
+    if (tmp && tmp != dst) tfm__free(m->ctx, tmp, (size_t)n * sizeof(float));
+    *out = p;
+    return TFM_OK;
+}
+
 tfm_tensor *tfm__model_tensor(tfm_model *m) {
     return (tfm_tensor *)tfm__model_alloc(m, sizeof(tfm_tensor));
 }
@@ -113,6 +147,7 @@ static tfm_status load_hf(tfm_ctx *ctx, const char *dir, const tfm_model_params 
     h.ctx = ctx;
     h.m = m;
     h.dir = dir;
+    h.weights = p->weights;
     if (strlen(dir) + 40 > sizeof h.what)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "model_load: path too long");
     snprintf(h.what, sizeof h.what, "%s/config.json", dir);
@@ -156,6 +191,9 @@ tfm_status tfm_model_load(tfm_ctx *ctx, const char *path, const tfm_model_params
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "model_load: NULL %s",
                         !ctx ? "ctx" : !path ? "path" : "out");
     if ((st = tfm__params_read(ctx, &p, sizeof p, params, "model_load: params"))) return st;
+    if (p.weights < TFM_WEIGHTS_STORED || p.weights > TFM_WEIGHTS_BF16)
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "model_load: params: weights %d is not a "
+                        "tfm_weights (stored, f32, f16, bf16)", (int)p.weights);
     if (stat(path, &stt) != 0)
         return tfm__err(ctx, tfm__open_status(errno), "model_load: %s: %s", path,
                         strerror(errno));

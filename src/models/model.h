@@ -99,6 +99,11 @@ tfm_status tfm__model_own(tfm_model *m, void *p, size_t size, int mapped);
 // Sets the sizes every model reports (m->info).
 void tfm__model_sizes(tfm_model *m, int32_t vocab, int32_t max_ctx, int32_t dim,
                       int32_t n_layers);
+// The matrix t (2-D, f32, f16 or bf16, contiguous rows) in the format
+// `weights` asks (tfm_weights): t itself when it already is, else a
+// converted copy the model owns. TFM_ERR_NOMEM.
+tfm_status tfm__model_matrix(tfm_model *m, const tfm_tensor *t, int weights,
+                             const tfm_tensor **out);
 // Records an object the model frees with free_fn(obj) (layers, packed
 // matrices, safetensors, tokenizers); on failure it is freed at once.
 tfm_status tfm__model_keep(tfm_model *m, void *obj, void (*free_fn)(void *));
@@ -141,6 +146,7 @@ typedef struct tfm__hf {
     tfm_safetensors *st;          // the weights (owned by the model)
     const char *const *prefixes;  // tried in order before the bare name
     int n_prefixes;
+    int weights;                  // tfm_weights of the matrices
 } tfm__hf;
 
 // Config fields. Messages name the file and the field. A missing required
@@ -170,9 +176,10 @@ tfm_status tfm__hf_act(tfm__hf *h, const char *key, const char *def, int *out);
 // optional: *out NULL when absent (else TFM_ERR_NOT_FOUND naming it).
 tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *f0,
                           int64_t d1, const char *f1, int optional, const tfm_tensor **out);
-// The same for a matrix [d0, d1] of a linear map or a token embedding: F16
-// and BF16 stay as stored (the weight matrix and the embedding gather widen
-// them in registers, with the results of widening first).
+// The same for a matrix [d0, d1] of a linear map or a token embedding, in
+// the format h->weights asks: as stored by default (F16 and BF16 stay so:
+// the weight matrix and the embedding gather widen them in registers, with
+// the results of widening first).
 tfm_status tfm__hf_matrix(tfm__hf *h, const char *name, int64_t d0, const char *f0,
                           int64_t d1, const char *f1, int optional, const tfm_tensor **out);
 // name.weight [n_out, n_in] (n_in 0: [n_out]; a matrix stays F16 or BF16

@@ -3,7 +3,8 @@
  * registry (tfm_model_kind), the rotary tables (tfm_rope_tables, both ways
  * of computing the angles) and the modules' options the models use
  * (precomputed rotary tables give the bits of the per-call angles; the
- * attention threading threshold; their bad values).
+ * attention threading threshold; their bad values), and the format of the
+ * weight matrices (tfm_model_params.weights).
  */
 #include "harness.h"
 
@@ -152,5 +153,96 @@ TEST(mha_rope_tables_option) {
     tfm_kv_cache_free(c1);
     tfm_kv_cache_free(c2);
     tfm_mha_free(a);
+    tfm_ctx_free(ctx);
+}
+
+// ---- the format of the weight matrices -------------------------------------------------------
+
+// The prompt logits of folder rel loaded with `weights` (malloc'd, V * n).
+static float *prompt_logits(const char *rel, int weights, uint64_t *bytes, int32_t *V) {
+    tfm_ctx *ctx = tfmt_ctx(2);
+    tfm_model *m = NULL;
+    tfm_session *s = NULL;
+    tfm_model_params mp = tfm_model_params_default();
+    char dir[512];
+    int32_t ids[6] = {1, 5, 9, 2, 7, 3};
+    float *out = NULL;
+    snprintf(dir, sizeof dir, "%s", tfmt_data(rel));
+    mp.no_tokenizer = 1;
+    mp.weights = weights;
+    if (tfm_model_load(ctx, dir, &mp, &m) != TFM_OK ||
+        tfm_session_create(ctx, m, NULL, &s) != TFM_OK) {
+        tfmt_fail(__FILE__, __LINE__, "%s: %s", rel, tfm_ctx_last_error(ctx));
+    } else {
+        *V = tfm_model_vocab_size(m);
+        *bytes = tfm_model_weight_bytes(m);
+        out = (float *)malloc((size_t)*V * 6 * sizeof(float));
+        CHECK_OK(ctx, tfm_session_prefill(s, ids, 6, out));
+    }
+    tfm_session_free(s);
+    tfm_model_free(m);
+    tfm_ctx_free(ctx);
+    return out;
+}
+
+TEST(model_weights_formats) {
+    uint64_t b32 = 0, b16 = 0, bbf = 0, bst = 0;
+    int32_t V = 0;
+    float *s = prompt_logits("golden/llama/tiny", TFM_WEIGHTS_STORED, &bst, &V);
+    float *f = prompt_logits("golden/llama/tiny", TFM_WEIGHTS_F32, &b32, &V);
+    float *h = prompt_logits("golden/llama/tiny", TFM_WEIGHTS_F16, &b16, &V);
+    float *bf = prompt_logits("golden/llama/tiny", TFM_WEIGHTS_BF16, &bbf, &V);
+    double num = 0, den = 0, nb = 0;
+    int64_t i;
+    REQUIRE(s && f && h && bf);
+    // An F32 file: stored and F32 are the same; F16 and BF16 halve the matrices.
+    CHECK(memcmp(s, f, (size_t)V * 6 * sizeof(float)) == 0);
+    CHECK(bst == b32);
+    CHECK(b16 < b32 * 6 / 10 && bbf == b16);
+    for (i = 0; i < (int64_t)V * 6; i++) {
+        num += (double)(h[i] - f[i]) * (h[i] - f[i]);
+        nb += (double)(bf[i] - f[i]) * (bf[i] - f[i]);
+        den += (double)f[i] * f[i];
+    }
+    CHECK(sqrt(num / den) < 2e-3); // rounded once to f16 (11 bits)
+    CHECK(sqrt(nb / den) < 2e-2);  // and to bf16 (8 bits)
+    CHECK(num > 0 && nb > num);
+    free(s); free(f); free(h); free(bf);
+}
+
+TEST(model_weights_f16_file_as_f32) {
+    // An F16 file kept as stored and widened at load: the same bits.
+    tfm_ctx *ctx = tfmt_ctx(2);
+    tfm_model *a = NULL, *b = NULL;
+    tfm_model_params mp = tfm_model_params_default();
+    tfm_encode_outputs o = tfm_encode_outputs_default();
+    char dir[512];
+    int32_t ids[2 * 5] = {2, 7, 9, 11, 3, 2, 5, 8, 3, 0};
+    int32_t mask[2 * 5] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 0};
+    float *ha, *hb;
+    size_t n;
+    snprintf(dir, sizeof dir, "%s", tfmt_data("golden/bert/bert_f16"));
+    mp.no_tokenizer = 1;
+    REQUIRE_OK(ctx, tfm_model_load(ctx, dir, &mp, &a));
+    mp.weights = TFM_WEIGHTS_F32;
+    REQUIRE_OK(ctx, tfm_model_load(ctx, dir, &mp, &b));
+    CHECK(tfm_model_weight_bytes(a) < tfm_model_weight_bytes(b));
+    n = (size_t)10 * (size_t)tfm_model_dim(a);
+    ha = (float *)malloc(n * sizeof(float));
+    hb = (float *)malloc(n * sizeof(float));
+    o.hidden = ha;
+    CHECK_OK(ctx, tfm_model_encode(ctx, a, ids, NULL, mask, 2, 5, &o));
+    o.hidden = hb;
+    CHECK_OK(ctx, tfm_model_encode(ctx, b, ids, NULL, mask, 2, 5, &o));
+    CHECK(memcmp(ha, hb, n * sizeof(float)) == 0);
+    // An unknown format.
+    tfm_model_free(b);
+    b = (tfm_model *)1;
+    mp.weights = 9;
+    CHECK_STATUS(tfm_model_load(ctx, dir, &mp, &b), TFM_ERR_INVALID_ARG);
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "weights 9");
+    CHECK(b == NULL);
+    free(ha); free(hb);
+    tfm_model_free(a);
     tfm_ctx_free(ctx);
 }

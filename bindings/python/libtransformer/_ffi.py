@@ -171,7 +171,7 @@ class tfm_model_params(Structure):
     _c_name_ = "tfm_model_params"
     _fields_ = [("struct_size", c_size_t), ("tokenizer_path", c_char_p),
                 ("no_tokenizer", c_int32), ("use_mmap", c_int32),
-                ("prepack", c_int32)]
+                ("prepack", c_int32), ("weights", c_int32)]
 
 
 class tfm_session_params(Structure):

@@ -277,11 +277,16 @@ class Model(_Owned):
 
     @classmethod
     def load(cls, path, tokenizer=None, ctx=None, n_threads=1, no_tokenizer=False,
-             use_mmap=True, prepack=True):
+             use_mmap=True, prepack=True, weights="stored"):
         """Loads `path`. tokenizer: a tokenizer file or folder to use
         instead of the one found beside the model. ctx: the Context whose
         allocator holds the model (default: a new one with n_threads, owned
-        by the model and used by the calls that take no ctx)."""
+        by the model and used by the calls that take no ctx). weights: the
+        format the weight matrices are kept in, "stored" (as the file has
+        them), "f32", "f16" or "bf16" (tfm_model_params.weights)."""
+        formats = {"stored": 0, "f32": 1, "f16": 2, "bf16": 3}
+        if weights not in formats:
+            raise ValueError("weights must be one of %s, not %r" % (", ".join(formats), weights))
         self = cls.__new__(cls)
         own_ctx = ctx is None
         ctx = ctx or Context(n_threads)
@@ -291,6 +296,7 @@ class Model(_Owned):
         p.no_tokenizer = int(bool(no_tokenizer))
         p.use_mmap = int(bool(use_mmap))
         p.prepack = int(bool(prepack))
+        p.weights = formats[weights]
         h = c_void_p()
         try:
             ctx.call("tfm_model_load", ctx._h(), _fspath(path), byref(p), byref(h))

@@ -27,6 +27,10 @@ def test_stories_greedy_256(stories):
     with tfm.Model.load(m, tokenizer=t) as model:
         assert model.arch == "llama" and model.vocab_size == 512 and model.dim == 64
         assert model.kind == "decoder"
+        with tfm.Model.load(m, tokenizer=t, weights="f16") as half:
+            assert half.weight_bytes < model.weight_bytes
+        with pytest.raises(ValueError):
+            tfm.Model.load(m, weights="q9")
         assert model.n_layers == 5 and model.max_context == 512
         assert (model.bos, model.eos) == (1, 2)
         pieces = list(model.generate("", temperature=0, max_total_tokens=256))
