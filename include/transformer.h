@@ -947,7 +947,10 @@ TFM_PARAMS_DEFAULT(tfm_mha_params)
  * kdim], wv [Hkv*Dh, vdim] or, for self-attention, one fused wqkv
  * [(H + 2 Hkv) * Dh, D] (rows: q, then k, then v: PyTorch's in_proj_weight)
  * with bqkv. wo [D, H*Dh]. Biases [rows] or NULL. With in_out = 1 every
- * matrix is stored transposed, [in, out] (GPT-2's Conv1D). */
+ * matrix is stored transposed, [in, out] (GPT-2's Conv1D). Matrices are f32,
+ * f16 or bf16 (16-bit ones are always kept packed, as they are: the
+ * products widen them, with the results of widened f32 matrices); biases
+ * f32. The same holds for tfm_ffn_weights. */
 typedef struct tfm_mha_weights {
     size_t struct_size;   /* set by _default                                 */
     const tfm_tensor *wq, *bq, *wk, *bk, *wv, *bv;
