@@ -949,8 +949,8 @@ TFM_PARAMS_DEFAULT(tfm_mha_params)
  * with bqkv. wo [D, H*Dh]. Biases [rows] or NULL. With in_out = 1 every
  * matrix is stored transposed, [in, out] (GPT-2's Conv1D). Matrices are f32,
  * f16 or bf16 (16-bit ones are always kept packed, as they are: the
- * products widen them, with the results of widened f32 matrices); biases
- * f32. The same holds for tfm_ffn_weights. */
+ * products widen them, with the results of the widened f32 matrices
+ * packed); biases f32. The same holds for tfm_ffn_weights. */
 typedef struct tfm_mha_weights {
     size_t struct_size;   /* set by _default                                 */
     const tfm_tensor *wq, *bq, *wk, *bk, *wv, *bv;
@@ -1257,9 +1257,9 @@ typedef struct tfm_model_params {
                                     0: compute from f32 weights where they
                                     lie (mapped), no copy. F16 and BF16
                                     matrices stay as stored (half the memory
-                                    and traffic of f32, the results of
-                                    widening them first) and are packed
-                                    either way                               */
+                                    and traffic of f32) and are packed
+                                    either way: their results are those of
+                                    the widened matrices with prepack 1      */
     int32_t weights;             /* tfm_weights: the format the matrices of
                                     the linear maps and the token embeddings
                                     are kept in (default TFM_WEIGHTS_STORED);

@@ -246,3 +246,90 @@ TEST(model_weights_f16_file_as_f32) {
     tfm_model_free(a);
     tfm_ctx_free(ctx);
 }
+
+// A feed-forward block and an attention module given f16 (or bf16) weight
+// matrices: the bits of the same modules on the widened f32 matrices packed
+// (prepack 1), and close to them used in place (prepack 0: 16-bit matrices
+// are packed either way, f32 ones then run on the unpacked kernels).
+static void same_or_close(const float *a, const float *b, int n, int bitwise) {
+    int i;
+    if (bitwise) {
+        CHECK(memcmp(a, b, (size_t)n * sizeof(float)) == 0);
+        return;
+    }
+    for (i = 0; i < n; i++)
+        if (!(fabsf(a[i] - b[i]) <= 1e-5f * (1.0f + fabsf(a[i])))) {
+            tfmt_fail(__FILE__, __LINE__, "element %d: %g against %g", i, a[i], b[i]);
+            return;
+        }
+}
+
+TEST(layers_with_16bit_weights) {
+    enum { D = 16, F = 24, S = 5 };
+    static float w32[4][D * D], f1[F * D], f2[D * F], x[S * D], o1[S * D], o2[S * D];
+    static uint16_t w16[4][D * D], h1[F * D], h2[D * F];
+    tfm_ctx *ctx = tfmt_ctx(2);
+    int dt, pre, i;
+    tfmt_seed(31);
+    tfmt_fill(x, S * D);
+    for (dt = 0; dt < 2; dt++)
+        for (pre = 0; pre < 2; pre++) {
+            tfm_tensor t32[4], t16[4], a32, a16, b32, b16, tx, ty;
+            tfm_mha_params p = tfm_mha_params_default();
+            tfm_mha_weights wa = tfm_mha_weights_default(), wb = tfm_mha_weights_default();
+            tfm_ffn_params fp = tfm_ffn_params_default();
+            tfm_ffn_weights fa = tfm_ffn_weights_default(), fb = tfm_ffn_weights_default();
+            tfm_mha *ma = NULL, *mb = NULL;
+            tfm_ffn *ffa = NULL, *ffb = NULL;
+            tfm_dtype d16 = dt ? TFM_BF16 : TFM_F16;
+            int64_t sq[2] = {D, D}, s1[2] = {F, D}, s2[2] = {D, F}, sx[3] = {1, S, D};
+            for (i = 0; i < 4; i++) {
+                tfmt_fill(w32[i], D * D);
+                if (dt) tfm_f32_to_bf16_array(w32[i], w16[i], D * D);
+                else tfm_f32_to_f16_array(w32[i], w16[i], D * D);
+                if (dt) tfm_bf16_to_f32_array(w16[i], w32[i], D * D);
+                else tfm_f16_to_f32_array(w16[i], w32[i], D * D);
+                tfm_tensor_wrap(&t32[i], TFM_F32, 2, sq, w32[i]);
+                tfm_tensor_wrap(&t16[i], d16, 2, sq, w16[i]);
+            }
+            tfmt_fill(f1, F * D);
+            tfmt_fill(f2, D * F);
+            tfm_f32_to_f16_array(f1, h1, F * D);
+            tfm_f16_to_f32_array(h1, f1, F * D);
+            tfm_f32_to_f16_array(f2, h2, D * F);
+            tfm_f16_to_f32_array(h2, f2, D * F);
+            tfm_tensor_wrap(&a32, TFM_F32, 2, s1, f1);
+            tfm_tensor_wrap(&a16, TFM_F16, 2, s1, h1);
+            tfm_tensor_wrap(&b32, TFM_F32, 2, s2, f2);
+            tfm_tensor_wrap(&b16, TFM_F16, 2, s2, h2);
+            wa.wq = &t32[0]; wa.wk = &t32[1]; wa.wv = &t32[2]; wa.wo = &t32[3];
+            wb.wq = &t16[0]; wb.wk = &t16[1]; wb.wv = &t16[2]; wb.wo = &t16[3];
+            p.d_model = D; p.n_heads = 4; p.prepack = pre;
+            fa.w1 = &a32; fa.w2 = &b32; fb.w1 = &a16; fb.w2 = &b16;
+            fp.d_model = D; fp.d_ff = F; fp.act = TFM_ACT_GELU; fp.prepack = pre;
+            tfm_tensor_wrap(&tx, TFM_F32, 3, sx, x);
+            CHECK_OK(ctx, tfm_mha_create(ctx, &p, &wa, &ma));
+            CHECK_OK(ctx, tfm_mha_create(ctx, &p, &wb, &mb));
+            CHECK_OK(ctx, tfm_ffn_create(ctx, &fp, &fa, &ffa));
+            CHECK_OK(ctx, tfm_ffn_create(ctx, &fp, &fb, &ffb));
+            if (ma && mb && ffa && ffb) {
+                tfm_tensor_wrap(&ty, TFM_F32, 3, sx, o1);
+                CHECK_OK(ctx, tfm_mha_forward(ctx, ma, &tx, NULL, NULL, NULL, NULL, 0, NULL, &ty,
+                                              NULL));
+                tfm_tensor_wrap(&ty, TFM_F32, 3, sx, o2);
+                CHECK_OK(ctx, tfm_mha_forward(ctx, mb, &tx, NULL, NULL, NULL, NULL, 0, NULL, &ty,
+                                              NULL));
+                same_or_close(o1, o2, S * D, pre);
+                tfm_tensor_wrap(&ty, TFM_F32, 3, sx, o1);
+                CHECK_OK(ctx, tfm_ffn_forward(ctx, ffa, &tx, NULL, &ty));
+                tfm_tensor_wrap(&ty, TFM_F32, 3, sx, o2);
+                CHECK_OK(ctx, tfm_ffn_forward(ctx, ffb, &tx, NULL, &ty));
+                same_or_close(o1, o2, S * D, pre);
+            }
+            tfm_mha_free(ma);
+            tfm_mha_free(mb);
+            tfm_ffn_free(ffa);
+            tfm_ffn_free(ffb);
+        }
+    tfm_ctx_free(ctx);
+}
