@@ -264,7 +264,8 @@ TFM_API void tfm_ctx_params_init(tfm_ctx_params *p, size_t struct_size);
 TFM_PARAMS_DEFAULT(tfm_ctx_params)
 
 /* Creates a context: the allocator, the thread pool (n_threads - 1 workers
- * that sleep while idle; none in a build without threads, which then runs
+ * that wait up to 0.1 ms for the next piece of work without sleeping, then
+ * sleep while idle; none in a build without threads, which then runs
  * serially) and the last-error buffer. `params` may be NULL for defaults.
  * *out is set to NULL on failure.
  * Errors: TFM_ERR_INVALID_ARG (out NULL, n_threads < 1, bad alignment or

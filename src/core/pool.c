@@ -1,14 +1,20 @@
 /*
- * Thread pool owned by a context. Workers sleep on a condition variable while
- * idle (no spinning). A job is a function run over task indices [0, nth); the
- * caller takes part and returns once every task is done. Built with
- * TFM_NO_THREADS (make THREADS=0) the pool runs every task on the caller.
+ * Thread pool owned by a context. A job is a function run over task indices
+ * [0, nth); the caller takes part and returns once every task is done.
+ * Between jobs a worker first waits a short while without sleeping (a
+ * decoding step runs dozens of small jobs a few microseconds apart, and
+ * waking a sleeping thread costs more than such a job), then sleeps on a
+ * condition variable; the caller waits for the last task the same way. The
+ * state is guarded by the mutex; the waits without it only read two
+ * counters. Built with TFM_NO_THREADS (make THREADS=0) the pool runs every
+ * task on the caller.
  */
 #define _POSIX_C_SOURCE 200112L
 #include "internal.h"
 
 #ifndef TFM_NO_THREADS
 #include <pthread.h>
+#include <time.h>
 #endif
 
 struct tfm__pool {
@@ -22,6 +28,7 @@ struct tfm__pool {
     pthread_cond_t done; // the caller waits here for the last task
     uint64_t generation; // bumped for every job
     int stop;
+    int sleepers;        // workers asleep on `wake` (signalled only then)
     // the current job
     tfm__task_fn fn;
     void *arg;
@@ -56,6 +63,60 @@ void tfm__pool_run(tfm__pool *pool, tfm__task_fn fn, void *arg, int nth) {
 
 #else
 
+// How long a thread waits for the next job (a worker) or the last task (the
+// caller) before it sleeps.
+#define POOL_SPIN_NS 100000L
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define LOAD_U64(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#  define LOAD_INT(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#  if defined(__x86_64__) || defined(__i386__)
+#    define CPU_RELAX() __builtin_ia32_pause()
+#  elif defined(__aarch64__)
+#    define CPU_RELAX() __asm__ __volatile__("yield")
+#  else
+#    define CPU_RELAX() ((void)0)
+#  endif
+#  define POOL_CAN_SPIN 1
+#else
+#  define POOL_CAN_SPIN 0 // no portable atomic read in C99: sleep at once
+#endif
+
+#if POOL_CAN_SPIN
+static long now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long)t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+// Spins (the mutex not held) until *gen differs from seen, or *stop is set,
+// or POOL_SPIN_NS pass.
+static void spin_job(const uint64_t *gen, uint64_t seen, const int *stop) {
+    long t0 = now_ns();
+    int i;
+    for (;;) {
+        for (i = 0; i < 64; i++) {
+            if (LOAD_U64(gen) != seen || LOAD_INT(stop)) return;
+            CPU_RELAX();
+        }
+        if (now_ns() - t0 > POOL_SPIN_NS) return;
+    }
+}
+
+// Spins (the mutex not held) until *finished reaches nth, or POOL_SPIN_NS pass.
+static void spin_done(const int *finished, int nth) {
+    long t0 = now_ns();
+    int i;
+    for (;;) {
+        for (i = 0; i < 64; i++) {
+            if (LOAD_INT(finished) >= nth) return;
+            CPU_RELAX();
+        }
+        if (now_ns() - t0 > POOL_SPIN_NS) return;
+    }
+}
+#endif
+
 // Claims and runs tasks of the current job until none is left. Called with
 // the mutex held; returns with it held.
 static void run_tasks(tfm__pool *pool) {
@@ -76,8 +137,18 @@ static void *worker_main(void *p) {
     uint64_t seen = 0;
     pthread_mutex_lock(&pool->mu);
     for (;;) {
-        while (!pool->stop && pool->generation == seen)
+#if POOL_CAN_SPIN
+        if (!pool->stop && pool->generation == seen) {
+            pthread_mutex_unlock(&pool->mu);
+            spin_job(&pool->generation, seen, &pool->stop);
+            pthread_mutex_lock(&pool->mu);
+        }
+#endif
+        while (!pool->stop && pool->generation == seen) {
+            pool->sleepers++;
             pthread_cond_wait(&pool->wake, &pool->mu);
+            pool->sleepers--;
+        }
         if (pool->stop) break;
         seen = pool->generation;
         run_tasks(pool);
@@ -151,8 +222,15 @@ void tfm__pool_run(tfm__pool *pool, tfm__task_fn fn, void *arg, int nth) {
     pool->next = 0;
     pool->finished = 0;
     pool->generation++;
-    pthread_cond_broadcast(&pool->wake);
+    if (pool->sleepers) pthread_cond_broadcast(&pool->wake);
     run_tasks(pool);
+#if POOL_CAN_SPIN
+    if (pool->finished < pool->nth) {
+        pthread_mutex_unlock(&pool->mu);
+        spin_done(&pool->finished, pool->nth);
+        pthread_mutex_lock(&pool->mu);
+    }
+#endif
     while (pool->finished < pool->nth) pthread_cond_wait(&pool->done, &pool->mu);
     pool->fn = NULL;
     pool->arg = NULL;
