@@ -6,31 +6,14 @@
  * static and compiled with that folder's flags.
  *
  * The includer defines GEMM_MR and GEMM_NR before including it, and then
- * the panel kernels gemv_p_1, gemv_p_2 and gemv_p_4 (R rows of A times one
- * whole-K B panel, n <= GEMM_NR columns written) that gemv_p dispatches to,
- * and their twins over f16 and bf16 panels (gemv_p_f16_1, ..., gemv_p_bf16_4)
- * for gemv_p_f16 and gemv_p_bf16.
+ * the panel kernels of gemv_p_body.h.
  */
 #ifndef TFM_GEMM_BODY_H
 #define TFM_GEMM_BODY_H
 
 #include <stdint.h>
 
-// The panel kernels, for f32 panels and (suffix _f16, _bf16) 16-bit ones.
-#define GEMV_P_DECL(SUF, T)                                                         \
-    static void gemv_p##SUF##_1(int64_t k, float alpha, const float *a, int64_t lda, \
-                                const T *bp, float beta, float *c, int64_t ldc,     \
-                                int64_t n);                                         \
-    static void gemv_p##SUF##_2(int64_t k, float alpha, const float *a, int64_t lda, \
-                                const T *bp, float beta, float *c, int64_t ldc,     \
-                                int64_t n);                                         \
-    static void gemv_p##SUF##_4(int64_t k, float alpha, const float *a, int64_t lda, \
-                                const T *bp, float beta, float *c, int64_t ldc,     \
-                                int64_t n);
-GEMV_P_DECL(, float)
-GEMV_P_DECL(_f16, uint16_t)
-GEMV_P_DECL(_bf16, uint16_t)
-#undef GEMV_P_DECL
+#include "gemv_p_body.h"
 
 // A[m, k] (row stride lda) into micro-panels of GEMM_MR rows, k-major,
 // rows past m zero.
@@ -64,37 +47,5 @@ static inline void edge_out(const float *t, float *c, int64_t ldc, int64_t m, in
     for (i = 0; i < m; i++)
         for (j = 0; j < n; j++) c[i * ldc + j] = t[i * GEMM_NR + j];
 }
-
-// C[m, n] = alpha * A[m, k] Bp + beta * C for B packed as whole-K panels of
-// GEMM_NR columns (f32, or 16-bit values widened in the panel kernels):
-// each panel against 4, 2 or 1 rows of A at a time.
-#define GEMV_P_DISPATCH(SUF, T)                                                     \
-    static void gemv_p##SUF(int64_t m, int64_t n, int64_t k, float alpha,           \
-                            const float *a, int64_t lda, const T *bp, float beta,   \
-                            float *c, int64_t ldc) {                                \
-        int64_t j;                                                                  \
-        for (j = 0; j < n; j += GEMM_NR, bp += k * GEMM_NR) {                       \
-            int64_t nj = n - j < GEMM_NR ? n - j : GEMM_NR, i, left;                \
-            for (i = 0; i < m; i += left) {                                         \
-                const float *ai = a + i * lda;                                      \
-                float *ci = c + i * ldc + j;                                        \
-                left = m - i;                                                       \
-                if (left >= 4) {                                                    \
-                    left = 4;                                                       \
-                    gemv_p##SUF##_4(k, alpha, ai, lda, bp, beta, ci, ldc, nj);      \
-                } else if (left >= 2) {                                             \
-                    left = 2;                                                       \
-                    gemv_p##SUF##_2(k, alpha, ai, lda, bp, beta, ci, ldc, nj);      \
-                } else {                                                            \
-                    left = 1;                                                       \
-                    gemv_p##SUF##_1(k, alpha, ai, lda, bp, beta, ci, ldc, nj);      \
-                }                                                                   \
-            }                                                                       \
-        }                                                                           \
-    }
-GEMV_P_DISPATCH(, float)
-GEMV_P_DISPATCH(_f16, uint16_t)
-GEMV_P_DISPATCH(_bf16, uint16_t)
-#undef GEMV_P_DISPATCH
 
 #endif /* TFM_GEMM_BODY_H */

@@ -13,6 +13,9 @@
 #define GEMM_MR 8
 #define GEMM_NV 3
 #define GEMM_NR (16 * GEMM_NV)
+#define GEMV_P_ROWS 8
+
+#include "../gemv_p_body.h"
 
 // ---- packing ----------------------------------------------------------------------
 
@@ -184,10 +187,11 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
 // Rows a[0..R) (R <= 8, R <= m) times one whole-K B panel, n <= GEMM_NR columns.
 // LD16(p) loads 16 panel values from p as floats (f32, or f16/bf16 widened).
 #define GEMV_P_PANEL(SUF, T, LD16, RR)                                              \
-    static void gemv_p##SUF##_##RR(int64_t m, int64_t k, float alpha, const float *a, \
+    static void gemv_p##SUF##_##RR(int64_t k, float alpha, const float *a,          \
                                    int64_t lda, const T *bp, float beta, float *c,  \
                                    int64_t ldc, int64_t n) {                        \
         enum { R = RR };                                                            \
+        const int64_t m = R;                                                        \
         __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);               \
         __mmask16 mk0 = col_mask(n), mk1 = col_mask(n - 16), mk2 = col_mask(n - 32);\
         int64_t p;                                                                  \
@@ -205,39 +209,11 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
     _mm512_castsi512_ps(_mm512_slli_epi32(                                          \
         _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(p))), 16))
 
-// C[m, n] = alpha * A[m, k] Bp + beta * C over whole-K panels: each panel
-// against 8, 4, 2 or 1 rows of A at a time.
 #define GEMV_P(SUF, T, LD16)                                                        \
     GEMV_P_PANEL(SUF, T, LD16, 1)                                                   \
     GEMV_P_PANEL(SUF, T, LD16, 2)                                                   \
     GEMV_P_PANEL(SUF, T, LD16, 4)                                                   \
-    GEMV_P_PANEL(SUF, T, LD16, 8)                                                   \
-    static void gemv_p##SUF(int64_t m, int64_t n, int64_t k, float alpha,           \
-                            const float *a, int64_t lda, const T *bp, float beta,   \
-                            float *c, int64_t ldc) {                                \
-        int64_t j;                                                                  \
-        for (j = 0; j < n; j += GEMM_NR, bp += k * GEMM_NR) {                       \
-            int64_t nj = n - j < GEMM_NR ? n - j : GEMM_NR, i, left;                \
-            for (i = 0; i < m; i += left) {                                         \
-                const float *ai = a + i * lda;                                      \
-                float *ci = c + i * ldc + j;                                        \
-                left = m - i;                                                       \
-                if (left >= 8) {                                                    \
-                    left = 8;                                                       \
-                    gemv_p##SUF##_8(8, k, alpha, ai, lda, bp, beta, ci, ldc, nj);   \
-                } else if (left >= 4) {                                             \
-                    left = 4;                                                       \
-                    gemv_p##SUF##_4(4, k, alpha, ai, lda, bp, beta, ci, ldc, nj);   \
-                } else if (left >= 2) {                                             \
-                    left = 2;                                                       \
-                    gemv_p##SUF##_2(2, k, alpha, ai, lda, bp, beta, ci, ldc, nj);   \
-                } else {                                                            \
-                    left = 1;                                                       \
-                    gemv_p##SUF##_1(1, k, alpha, ai, lda, bp, beta, ci, ldc, nj);   \
-                }                                                                   \
-            }                                                                       \
-        }                                                                           \
-    }
+    GEMV_P_PANEL(SUF, T, LD16, 8)
 #define ARow(i) a[(i) * lda + p]
 GEMV_P(, float, LD16_F32)
 GEMV_P(_f16, uint16_t, LD16_F16)
