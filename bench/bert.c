@@ -5,6 +5,7 @@
  *                             folder, runs the default grid, deletes it
  *   bert --write DIR          only writes the random BERT-base folder
  *   bert DIR [--seq 32,128,512] [--threads 1,2] [--runs 5] [--dump FILE]
+ *            [--weights stored|f32|f16|bf16]
  *
  * The model is BERT-base shaped (12 layers, width 768, 12 heads, 3072,
  * vocabulary 30522, 512 positions) with random weights from a fixed seed,
@@ -120,17 +121,21 @@ static int parse_list(const char *s, int *v, int max) {
     return n;
 }
 
+static const char *const weight_names[4] = {"stored", "f32", "f16", "bf16"};
+
 static int run(const char *dir, const int *seqs, int n_seq, const int *thr, int n_thr, int runs,
-               const char *dump) {
+               const char *dump, int weights) {
     int si, ti, r, rc = 0;
     for (ti = 0; ti < n_thr; ti++) {
         tfm_ctx_params cp = tfm_ctx_params_default();
         tfm_ctx *ctx;
         tfm_model *m = NULL;
         tfm_status st;
+        tfm_model_params mp = tfm_model_params_default();
         cp.n_threads = thr[ti];
+        mp.weights = weights;
         if (tfm_ctx_create(&cp, &ctx)) return 1;
-        if ((st = tfm_model_load(ctx, dir, NULL, &m))) {
+        if ((st = tfm_model_load(ctx, dir, &mp, &m))) {
             fprintf(stderr, "bert: %s: %s\n", tfm_status_str(st), tfm_ctx_last_error(ctx));
             tfm_ctx_free(ctx);
             return 1;
@@ -159,9 +164,9 @@ static int run(const char *dir, const int *seqs, int n_seq, const int *thr, int 
                 qsort(t + 1, (size_t)runs, sizeof(double), bench_cmp_d); // t[0] is the warm-up
                 // Matmuls 2*S*(4*D*D + 2*D*F) per layer, attention 2*2*S*S*D.
                 flops = (double)L * (2.0 * S * (4.0 * D * D + 2.0 * D * F) + 4.0 * S * (double)S * D);
-                printf("bert seq=%d threads=%d median_ms=%.2f min_ms=%.2f gflops=%.1f runs=%d\n", S,
-                       thr[ti], 1e3 * t[1 + runs / 2], 1e3 * t[1], flops / t[1 + runs / 2] * 1e-9,
-                       runs);
+                printf("bert seq=%d threads=%d weights=%s median_ms=%.2f min_ms=%.2f gflops=%.1f "
+                       "runs=%d\n", S, thr[ti], weight_names[weights], 1e3 * t[1 + runs / 2],
+                       1e3 * t[1], flops / t[1 + runs / 2] * 1e-9, runs);
                 fflush(stdout);
                 if (dump && si == 0 && ti == 0) {
                     FILE *f = fopen(dump, "wb");
@@ -184,6 +189,7 @@ static int run(const char *dir, const int *seqs, int n_seq, const int *thr, int 
 
 int main(int argc, char **argv) {
     int seqs[8] = {32, 128, 512}, thr[8] = {1, 2}, n_seq = 3, n_thr = 2, runs = 5, i, rc;
+    int weights = 0;
     const char *dir = NULL, *dump = NULL;
     char tmp[256];
     if (argc == 3 && !strcmp(argv[1], "--write")) return write_folder(argv[2]);
@@ -192,20 +198,28 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) n_thr = parse_list(argv[++i], thr, 8);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
+        else if (!strcmp(argv[i], "--weights") && i + 1 < argc) {
+            const char *w = argv[++i];
+            for (weights = 0; weights < 4 && strcmp(w, weight_names[weights]); weights++) {}
+            if (weights == 4) {
+                fprintf(stderr, "bert: --weights takes stored, f32, f16 or bf16\n");
+                return 2;
+            }
+        }
         else if (argv[i][0] != '-') dir = argv[i];
         else {
             fprintf(stderr, "usage: bert [--write DIR | DIR [--seq 32,128,512] [--threads 1,2] "
-                            "[--runs N] [--dump FILE]]\n");
+                            "[--runs N] [--dump FILE] [--weights stored|f32|f16|bf16]]\n");
             return 2;
         }
     }
     if (runs < 1) runs = 1;
     for (i = 0; i < n_seq; i++)
         if (seqs[i] < 1 || seqs[i] > P) return 2;
-    if (dir) return run(dir, seqs, n_seq, thr, n_thr, runs, dump);
+    if (dir) return run(dir, seqs, n_seq, thr, n_thr, runs, dump, weights);
     snprintf(tmp, sizeof tmp, "/tmp/tfm_bench_bert_%d", (int)getpid());
     fprintf(stderr, "bert: writing a random BERT-base folder to %s\n", tmp);
-    rc = write_folder(tmp) || run(tmp, seqs, n_seq, thr, n_thr, runs, dump);
+    rc = write_folder(tmp) || run(tmp, seqs, n_seq, thr, n_thr, runs, dump, weights);
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '/tmp/tfm_bench_bert_%d'", (int)getpid());
