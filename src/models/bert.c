@@ -188,7 +188,7 @@ tfm_status tfm__bert_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
     tfm__bert *b = (tfm__bert *)m->impl;
     tfm_ctx *ctx = h->ctx;
     tfm_status st;
-    tfm_layer_params lp = tfm_layer_params_default();
+    tfm_layer_params lp;
     int32_t l;
     int found;
     int want_mlm = arch_is(b, "ForMaskedLM") || arch_is(b, "ForPreTraining");
@@ -208,13 +208,7 @@ tfm_status tfm__bert_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
     b->lw = (tfm_layer_weights *)tfm__model_alloc(m, (size_t)b->L * sizeof *b->lw);
     b->layers = (tfm_encoder_layer **)tfm__model_alloc(m, (size_t)b->L * sizeof *b->layers);
     if (!b->lw || !b->layers) return tfm__err(ctx, TFM_ERR_NOMEM, "bert: out of memory");
-    lp.d_model = b->D;
-    lp.n_heads = b->H;
-    lp.d_ff = b->F;
-    lp.act = b->act;
-    lp.norm = TFM_NORM_LAYER;
-    lp.norm_eps = b->eps;
-    lp.prepack = p->prepack;
+    lp = tfm__layer_params(b->D, b->H, b->F, b->act, TFM_NORM_LAYER, b->eps, p);
     for (l = 0; l < b->L; l++) {
         tfm_layer_weights *w = &b->lw[l];
         char pre[64], nm[160];

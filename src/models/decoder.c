@@ -89,7 +89,9 @@ static void packed_free(void *p) { tfm_packed_matrix_free((tfm_packed_matrix *)p
 tfm_status tfm__dec_build(tfm_model *m, tfm__dec *d, const tfm_model_params *p) {
     const tfm__dec_config *c = &d->c;
     tfm_ctx *ctx = m->ctx;
-    tfm_layer_params lp = tfm_layer_params_default();
+    tfm_layer_params lp = tfm__layer_params(c->dim, c->n_heads, c->hidden, c->act,
+                                            c->rms ? TFM_NORM_RMS : TFM_NORM_LAYER,
+                                            c->norm_eps, p);
     tfm_status st;
     int32_t l;
     d->layers = (tfm_decoder_layer **)tfm__model_alloc(m, (size_t)c->n_layers *
@@ -110,20 +112,13 @@ tfm_status tfm__dec_build(tfm_model *m, tfm__dec *d, const tfm_model_params *p) 
         lp.rope_sin = d->rope_sin;
         lp.rope_positions = c->max_ctx;
     }
-    lp.d_model = c->dim;
-    lp.n_heads = c->n_heads;
     lp.n_kv_heads = c->n_kv_heads;
     lp.head_dim = c->head_dim;
-    lp.d_ff = c->hidden;
-    lp.act = c->act;
     lp.gated = c->gated;
-    lp.norm = c->rms ? TFM_NORM_RMS : TFM_NORM_LAYER;
-    lp.norm_eps = c->norm_eps;
     lp.norm_first = 1;
     lp.rope = c->rope ? (c->rope_neox ? TFM_ROPE_HALF : TFM_ROPE_PAIRS) : TFM_ROPE_NONE;
     lp.rope_theta = (float)c->rope_theta;
     lp.rope_dim = c->head_dim;
-    lp.prepack = p->prepack;
     lp.attn_serial_below = DEC_ATTN_SERIAL_BELOW;
     for (l = 0; l < c->n_layers; l++) {
         if ((st = tfm_decoder_layer_create(ctx, &lp, &d->lw[l], &d->layers[l]))) {

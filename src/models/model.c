@@ -103,6 +103,19 @@ tfm_status tfm__model_matrix(tfm_model *m, const tfm_tensor *t, int weights,
     return TFM_OK;
 }
 
+tfm_layer_params tfm__layer_params(int64_t D, int64_t H, int64_t F, int act, int norm,
+                                   float eps, const tfm_model_params *p) {
+    tfm_layer_params lp = tfm_layer_params_default();
+    lp.d_model = D;
+    lp.n_heads = H;
+    lp.d_ff = F;
+    lp.act = act;
+    lp.norm = norm;
+    lp.norm_eps = eps;
+    lp.prepack = p->prepack;
+    return lp;
+}
+
 tfm_tensor *tfm__model_tensor(tfm_model *m) {
     return (tfm_tensor *)tfm__model_alloc(m, sizeof(tfm_tensor));
 }

@@ -104,6 +104,11 @@ void tfm__model_sizes(tfm_model *m, int32_t vocab, int32_t max_ctx, int32_t dim,
 // converted copy the model owns. TFM_ERR_NOMEM.
 tfm_status tfm__model_matrix(tfm_model *m, const tfm_tensor *t, int weights,
                              const tfm_tensor **out);
+// The layer params every architecture starts from: width D, H heads, F
+// feed-forward width, the activation, the norm (tfm_norm_kind) and its eps,
+// and the model's prepack; the rest at their defaults.
+tfm_layer_params tfm__layer_params(int64_t D, int64_t H, int64_t F, int act, int norm,
+                                   float eps, const tfm_model_params *p);
 // Records an object the model frees with free_fn(obj) (layers, packed
 // matrices, safetensors, tokenizers); on failure it is freed at once.
 tfm_status tfm__model_keep(tfm_model *m, void *obj, void (*free_fn)(void *));

@@ -313,15 +313,8 @@ tfm_status tfm__s2s_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
         TRY(tfm__hf_linear(h, "transformer.decoder.norm", s->D, NULL, 0, NULL, 1,
                            &s->dec_norm.gamma, &s->dec_norm.beta));
     }
-    lp = tfm_layer_params_default();
-    lp.d_model = s->D;
-    lp.n_heads = s->H;
-    lp.d_ff = s->F;
-    lp.act = s->act;
-    lp.norm = TFM_NORM_LAYER;
-    lp.norm_eps = s->eps;
+    lp = tfm__layer_params(s->D, s->H, s->F, s->act, TFM_NORM_LAYER, s->eps, p);
     lp.norm_first = s->norm_first;
-    lp.prepack = p->prepack;
     for (l = 0; l < s->Le; l++) {
         TRY(tfm_encoder_layer_create(ctx, &lp, &s->enc_w[l], &s->enc[l]));
         TRY(tfm__model_keep(m, s->enc[l], enc_free));
