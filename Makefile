@@ -98,6 +98,17 @@ all: lib $(TFM) examples
 
 lib: $(STATIC) $(BUILD)/libtransformer.so
 
+# Files of int8 dot-product kernels add that extension (run only where
+# cpuid has it).
+$(BUILD)/obj/src/kernels/avx2/%_vnni.o: src/kernels/avx2/%_vnni.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(FLAGS_AVX2) -mavxvnni -c $< -o $@
+$(BUILD)/obj/src/kernels/avx512/%_vnni.o: src/kernels/avx512/%_vnni.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(FLAGS_AVX512) -mavx512vnni -c $< -o $@
+$(BUILD)/obj/src/kernels/neon/%_dot.o: src/kernels/neon/%_dot.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(FLAGS_NEON) -march=armv8.2-a+dotprod -c $< -o $@
 $(BUILD)/obj/src/kernels/avx2/%.o: src/kernels/avx2/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(FLAGS_AVX2) -c $< -o $@

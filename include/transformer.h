@@ -193,6 +193,7 @@ TFM_API const char *tfm_version_string(void);
 #define TFM_CPU_AVX512DQ   (1u << 8)
 #define TFM_CPU_AVX512VNNI (1u << 9)
 #define TFM_CPU_AVX512BF16 (1u << 10)
+#define TFM_CPU_AVXVNNI    (1u << 11) /* VEX int8 dot product (AVX-VNNI)  */
 #define TFM_CPU_NEON       (1u << 16)
 #define TFM_CPU_ASIMDHP    (1u << 17) /* aarch64 fp16 arithmetic */
 #define TFM_CPU_ASIMDDP    (1u << 18) /* aarch64 dot product     */
@@ -1230,15 +1231,26 @@ struct tfm_tokenizer; /* see the Tokenizers section */
 
 /* Formats of the weight matrices in memory (tfm_model_params.weights).
  * STORED keeps each matrix as the file stores it (an F32 file stays exact,
- * an F16 file stays F16); the others convert at load: F16 and BF16 round
- * once to nearest even (half the memory and bytes per token of F32, the
- * products computed in f32 on the widened values); F32 widens 16-bit
- * files (the results of STORED, twice the memory). */
+ * an F16 file stays F16, a folder written by tfm_model_quantize stays
+ * quantized); the others convert at load: F16 and BF16 round once to
+ * nearest even (half the memory and bytes per token of F32, the products
+ * computed in f32 on the widened values); F32 widens 16-bit files (the
+ * results of STORED, twice the memory) and dequantizes quantized ones.
+ * Q8 and Q4 quantize in blocks of 32 inputs with an f16 scale each, GGUF's
+ * Q8_0 and Q4_0 blocks and rules (8.5 and 4.5 bits a weight): Q8 every
+ * matrix of the layers and the output projection; Q4 the layers' matrices,
+ * with the output projection in Q8. In both, an embedding table that is
+ * only looked up stays as stored (it costs no bandwidth per token), while
+ * one tied to the output projection takes the projection's format. The
+ * products quantize each row of activations on the fly to int8 in the same
+ * blocks (docs/MODELS.md, "Weights in memory"). */
 typedef enum tfm_weights {
     TFM_WEIGHTS_STORED = 0,
     TFM_WEIGHTS_F32 = 1,
     TFM_WEIGHTS_F16 = 2,
-    TFM_WEIGHTS_BF16 = 3
+    TFM_WEIGHTS_BF16 = 3,
+    TFM_WEIGHTS_Q8 = 4,
+    TFM_WEIGHTS_Q4 = 5
 } tfm_weights;
 
 typedef struct tfm_model_params {
@@ -1285,6 +1297,23 @@ TFM_PARAMS_DEFAULT(tfm_model_params)
 TFM_API tfm_status tfm_model_load(tfm_ctx *ctx, const char *path,
                                   const tfm_model_params *params,
                                   tfm_model **out);
+
+/* Writes the Hugging Face folder `dir` with its matrices in the format
+ * `weights` (a tfm_weights; TFM_WEIGHTS_Q8 and _Q4 the usual ones) to the
+ * folder out_dir (created if absent; not dir itself): out_dir/
+ * model.safetensors holds every tensor the model uses, the matrices as that
+ * format keeps them in memory (quantized ones as U8 tensors [panels,
+ * blocks, bytes] of the library's layout, named in the metadata:
+ * docs/MODELS.md, "Quantized folders"), and the folder's other files
+ * (config.json, tokenizer files) are copied. The result loads with
+ * tfm_model_load by mapping, with no conversion (its weights stay as
+ * stored), and gives the results of loading `dir` with that format.
+ * Errors: those of tfm_model_load for `dir`, TFM_ERR_INVALID_ARG (NULL
+ * paths, an unknown weights, out_dir is dir or not a folder), TFM_ERR_IO
+ * (writing failed: no partial model.safetensors is left), TFM_ERR_NOMEM.
+ * Thread-safe for distinct output folders. */
+TFM_API tfm_status tfm_model_quantize(tfm_ctx *ctx, const char *dir, const char *out_dir,
+                                      int32_t weights);
 /* Frees the model (and unmaps its weights). All its sessions must be freed
  * first. NULL is a no-op. */
 TFM_API void tfm_model_free(tfm_model *model);

@@ -19,6 +19,7 @@ static const tfm_cmd g_cmds[] = {
     {"classify", cmd_classify, "classify text with a BERT-family classifier"},
     {"tokenize", cmd_tokenize, "token ids, type ids and tokens of a text (tokenizer file or folder)"},
     {"translate", cmd_translate, "translate text with an encoder-decoder model (Marian folder)"},
+    {"quantize", cmd_quantize, "write an HF folder with its matrices in Q8, Q4, F16..."},
 };
 #define N_CMDS (sizeof g_cmds / sizeof g_cmds[0])
 
@@ -67,11 +68,11 @@ int tool_parse_int(const char *s, long lo, long hi, long *out) {
 }
 
 int tool_parse_weights(const char *s, int32_t *out) {
-    static const char *const names[4] = {"stored", "f32", "f16", "bf16"};
+    static const char *const names[6] = {"stored", "f32", "f16", "bf16", "q8", "q4"};
     int i;
-    for (i = 0; s && i < 4; i++)
+    for (i = 0; s && i < 6; i++)
         if (strcmp(s, names[i]) == 0) {
-            *out = (int32_t)i; // TFM_WEIGHTS_STORED .. TFM_WEIGHTS_BF16
+            *out = (int32_t)i; // TFM_WEIGHTS_STORED .. TFM_WEIGHTS_Q4
             return 1;
         }
     return 0;

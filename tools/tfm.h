@@ -26,6 +26,7 @@ int cmd_embed(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv); // cmd_tokenize.c
 int cmd_translate(int argc, char **argv); // cmd_translate.c
+int cmd_quantize(int argc, char **argv);  // cmd_quantize.c
 
 /* Prints "tfm: <msg>" to stderr and returns TFM_EXIT_USAGE. */
 int tool_usage_error(const char *fmt, ...)
@@ -39,10 +40,10 @@ int tool_runtime_error(tfm_ctx *ctx, tfm_status st, const char *what);
 void tool_json_string(FILE *f, const char *s);
 /* Parses "--threads N" style integer options; returns 0 on a bad value. */
 int tool_parse_int(const char *s, long lo, long hi, long *out);
-/* Parses a --weights value (stored, f32, f16, bf16) into a tfm_weights;
- * returns 0 on a name it does not know. */
+/* Parses a --weights value (stored, f32, f16, bf16, q8, q4) into a
+ * tfm_weights; returns 0 on a name it does not know. */
 int tool_parse_weights(const char *s, int32_t *out);
-#define TOOL_WEIGHTS_CHOICES "stored, f32, f16 or bf16"
+#define TOOL_WEIGHTS_CHOICES "stored, f32, f16, bf16, q8 or q4"
 /* Default thread count: $TFM_THREADS, else the number of online CPUs. */
 int tool_default_threads(void);
 

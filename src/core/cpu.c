@@ -38,6 +38,11 @@ static uint32_t detect(void) {
     if (max >= 7) {
         __cpuid_count(7, 0, a, b, c, d);
         if (os_avx && (b & (1u << 5))) f |= TFM_CPU_AVX2;
+        if (os_avx) {
+            unsigned a1, b1, c1, d1;
+            __cpuid_count(7, 1, a1, b1, c1, d1);
+            if (a1 & (1u << 4)) f |= TFM_CPU_AVXVNNI;
+        }
         if (os_avx512) {
             if (b & (1u << 16)) f |= TFM_CPU_AVX512F;
             if (b & (1u << 17)) f |= TFM_CPU_AVX512DQ;
@@ -85,7 +90,7 @@ size_t tfm_cpu_features_str(uint32_t features, char *buf, size_t size) {
         {TFM_CPU_F16C, "f16c"},         {TFM_CPU_AVX512F, "avx512f"},
         {TFM_CPU_AVX512BW, "avx512bw"}, {TFM_CPU_AVX512VL, "avx512vl"},
         {TFM_CPU_AVX512DQ, "avx512dq"}, {TFM_CPU_AVX512VNNI, "avx512vnni"},
-        {TFM_CPU_AVX512BF16, "avx512bf16"}, {TFM_CPU_NEON, "neon"},
+        {TFM_CPU_AVX512BF16, "avx512bf16"}, {TFM_CPU_AVXVNNI, "avxvnni"}, {TFM_CPU_NEON, "neon"},
         {TFM_CPU_ASIMDHP, "asimdhp"},   {TFM_CPU_ASIMDDP, "asimddp"},
     };
     size_t len = 0, i;

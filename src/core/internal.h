@@ -21,6 +21,13 @@
 
 #define TFM__ERRMSG_SIZE 512
 
+/* Internal tfm_tensor dtypes of quantized matrices (never accepted by the
+ * public API): a 2-D [N, K] tensor (N outputs, K inputs) whose data is the
+ * panels of src/kernels/kernels.h ("quantized weights"); strides unused. */
+#define TFM__Q8 100
+#define TFM__Q4 101
+#include "qlayout.h"
+
 /* ---- thread pool (pool.c) ------------------------------------------------*/
 
 typedef struct tfm__pool tfm__pool;

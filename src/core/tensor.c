@@ -27,6 +27,8 @@ size_t tfm_dtype_size(tfm_dtype dtype) {
 }
 
 const char *tfm_dtype_name(tfm_dtype dtype) {
+    if ((int)dtype == TFM__Q8) return "q8";
+    if ((int)dtype == TFM__Q4) return "q4";
     switch (dtype) {
     case TFM_F32: return "f32";
     case TFM_F16: return "f16";

@@ -1,7 +1,9 @@
 /*
  * Kernel selection: start from the scalar reference and take the best table
  * the CPU supports, once per process. TFM_ARCH=ref|avx2|avx512|neon forces a
- * table (an unknown or unsupported name falls back to the automatic choice).
+ * table (an unknown or unsupported name falls back to the automatic choice);
+ * "avx512-novnni", "avx2-novnni" and "neon-nodot" are those tables without
+ * the int8 dot-product kernels.
  */
 #include "kernels.h"
 #include "../core/internal.h"
@@ -11,14 +13,17 @@
 #include <string.h>
 
 // Tables built once: a copy of ref with each ISA's slots replaced.
+// Each ISA also has a table without its int8 dot-product kernels
+// ("avx512-novnni", "avx2-novnni", "neon-nodot": what CPUs without them
+// run), for tests and TFM_ARCH.
 #ifdef TFM_HAVE_AVX2
-static tfm__kernels g_avx2;
+static tfm__kernels g_avx2, g_avx2_nodot;
 #endif
 #ifdef TFM_HAVE_AVX512
-static tfm__kernels g_avx512;
+static tfm__kernels g_avx512, g_avx512_nodot;
 #endif
 #ifdef TFM_HAVE_NEON
-static tfm__kernels g_neon;
+static tfm__kernels g_neon, g_neon_nodot;
 #endif
 static tfm__once_t g_tables_once = TFM__ONCE_INIT;
 
@@ -27,16 +32,25 @@ static void build_tables(void) {
     g_avx2 = tfm__kernels_ref;
     g_avx2.name = "avx2";
     tfm__kernels_init_avx2(&g_avx2);
+    g_avx2_nodot = g_avx2;
+    g_avx2_nodot.name = "avx2-novnni";
+    tfm__avx2_init_quant(&g_avx2_nodot, 0);
 #endif
 #ifdef TFM_HAVE_AVX512
     g_avx512 = tfm__kernels_ref;
     g_avx512.name = "avx512";
     tfm__kernels_init_avx512(&g_avx512);
+    g_avx512_nodot = g_avx512;
+    g_avx512_nodot.name = "avx512-novnni";
+    tfm__avx512_init_quant(&g_avx512_nodot, 0);
 #endif
 #ifdef TFM_HAVE_NEON
     g_neon = tfm__kernels_ref;
     g_neon.name = "neon";
     tfm__kernels_init_neon(&g_neon);
+    g_neon_nodot = g_neon;
+    g_neon_nodot.name = "neon-nodot";
+    tfm__neon_init_quant(&g_neon_nodot, 0);
 #endif
 }
 
@@ -47,20 +61,20 @@ const tfm__kernels *tfm__kernels_get(const char *name) {
     tfm__call_once(&g_tables_once, build_tables);
     if (strcmp(name, "ref") == 0) return &tfm__kernels_ref;
 #ifdef TFM_HAVE_AVX2
-    if (strcmp(name, "avx2") == 0)
+    if (strcmp(name, "avx2") == 0 || strcmp(name, "avx2-novnni") == 0)
         return (f & TFM_CPU_AVX2) && (f & TFM_CPU_FMA) && (f & TFM_CPU_F16C)
-                   ? &g_avx2 : NULL;
+                   ? name[4] ? &g_avx2_nodot : &g_avx2 : NULL;
 #endif
 #ifdef TFM_HAVE_AVX512
-    if (strcmp(name, "avx512") == 0) {
+    if (strcmp(name, "avx512") == 0 || strcmp(name, "avx512-novnni") == 0) {
         uint32_t need = TFM_CPU_AVX512F | TFM_CPU_AVX512BW | TFM_CPU_AVX512VL |
                         TFM_CPU_AVX512DQ | TFM_CPU_AVX2 | TFM_CPU_FMA | TFM_CPU_F16C;
-        return (f & need) == need ? &g_avx512 : NULL;
+        return (f & need) == need ? name[6] ? &g_avx512_nodot : &g_avx512 : NULL;
     }
 #endif
 #ifdef TFM_HAVE_NEON
-    if (strcmp(name, "neon") == 0)
-        return (f & TFM_CPU_NEON) ? &g_neon : NULL;
+    if (strcmp(name, "neon") == 0 || strcmp(name, "neon-nodot") == 0)
+        return (f & TFM_CPU_NEON) ? name[4] ? &g_neon_nodot : &g_neon : NULL;
 #endif
     return NULL;
 }

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/qlayout.h"
+
 #if defined(__GNUC__) || defined(__clang__)
 #  define TFM__RESTRICT __restrict__
 #else
@@ -63,6 +65,43 @@ typedef struct tfm__gemm_kernels {
                         int64_t ldc);
 } tfm__gemm_kernels;
 
+// ---- quantized weights: Q8 and Q4, GGUF's Q8_0 and Q4_0 blocks -----------------
+// A quantized matrix W[N, K] (nn.Linear layout: K, the inputs, along each row)
+// is cut into blocks of TFM__QK values along each row, with one f16 scale d
+// per block: Q8 values are int8 q (w = d q, q in [-127, 127]); Q4 values
+// are 4-bit n (w = d (n - 8)). Per row, a block is GGUF's block_q8_0 {d,
+// qs[32]} or block_q4_0 {d, qs[16]}: qs[i] holds values i (low nibble) and
+// i + 16 (high). The rows are stored in panels of TFM__QP rows (rows past N
+// zero), panel-major, each panel holding ceil(K / 32) panel-blocks (values
+// past K zero: q 0, n 8) of
+//   32 bytes: the 16 rows' scales d (f16), row order, then
+//   the 16 rows' qs bytes in groups of 4: group g (of 8 for Q8, 4 for Q4)
+//   holds qs[4g..4g+3] of row 0, of row 1, ... (64 bytes a group),
+// so one 64-byte load holds four qs bytes of each of the 16 rows: an int8
+// dot-product instruction (vpdpbusd, sdot) against four broadcast
+// activation bytes gives 16 rows' partial sums.
+// Activations are quantized on the fly, per row and block of 32: scale d =
+// amax / 127, q = round-half-even(x * 127 / amax) (0 for an all-zero
+// block), and the block's sum of q (for the kernels' offsets).
+// (The sizes, TFM__QK, TFM__QP, TFM__Q8_BLOCK and TFM__Q4_BLOCK: core/qlayout.h.)
+
+typedef struct tfm__quant_kernels {
+    // One activation row x[k] into ceil(k / 32) blocks: q[32 per block]
+    // (zero past k), d[block] and s[block] (sum of the block's q).
+    void (*quantize)(int64_t k, const float *x, int8_t *q, float *d, int32_t *s);
+    // C[m, n] = A W^T for n <= 16 columns: one panel w (kb panel-blocks) of a
+    // Q8 (q8) or Q4 (q4) matrix against m activation rows quantized by
+    // `quantize` (a row's q kb * 32 bytes apart, its d and s kb apart); C rows
+    // ldc apart, columns past n not written. Each element is
+    //   acc = 0; for each block b: acc = fmaf((float)dot_b, d_w * d_a, acc)
+    // with dot_b the exact integer dot of the block, so every kernel gives the
+    // scalar twin's bits, whatever m.
+    void (*q8)(int64_t m, int64_t kb, const int8_t *aq, const float *ad, const int32_t *as,
+               const uint8_t *w, float *c, int64_t ldc, int64_t n);
+    void (*q4)(int64_t m, int64_t kb, const int8_t *aq, const float *ad, const int32_t *as,
+               const uint8_t *w, float *c, int64_t ldc, int64_t n);
+} tfm__quant_kernels;
+
 typedef struct tfm__kernels {
     const char *name;
 
@@ -107,6 +146,9 @@ typedef struct tfm__kernels {
     // Left zero in the ref table (ref.c); tfm__gemm_of() then gives
     // tfm__gemm_ref (ref/gemm.c). Each ISA's gemm.c fills it.
     struct tfm__gemm_kernels gemm;
+
+    // ---- quantized weights (ref/quant.c is the twin) ------------------------------
+    struct tfm__quant_kernels quant;
 } tfm__kernels;
 
 // The table in use (chosen once, thread-safe).
@@ -135,5 +177,15 @@ void tfm__avx2_init_gemm(tfm__kernels *k);
 void tfm__avx512_init_gemm(tfm__kernels *k);
 void tfm__neon_init_gemm(tfm__kernels *k);
 const tfm__gemm_kernels *tfm__gemm_of(const tfm__kernels *k);
+
+// Quantized kernels of each ISA (its quant.c). dot: use the CPU's int8 dot
+// product (AVX-512 VNNI, AVX-VNNI, NEON sdot); 0 gives the kernels without
+// it (the tables "avx512-novnni", "avx2-novnni", "neon-nodot").
+// ref.c leaves its quant section zero: tfm__quant_of gives tfm__quant_ref.
+extern const tfm__quant_kernels tfm__quant_ref;
+const tfm__quant_kernels *tfm__quant_of(const tfm__kernels *k);
+void tfm__avx2_init_quant(tfm__kernels *k, int dot);
+void tfm__avx512_init_quant(tfm__kernels *k, int dot);
+void tfm__neon_init_quant(tfm__kernels *k, int dot);
 
 #endif /* TFM_KERNELS_H */

@@ -99,7 +99,9 @@ static tfm_status weight(tfm__hf *h, const tfm__bert *b, const char *name, int h
                          int64_t d0, const char *f0, int64_t d1, const char *f1, int optional,
                          const tfm_tensor **out) {
     prefixes(h, b, head & 1);
-    if (head & AS_STORED) return tfm__hf_matrix(h, name, d0, f0, d1, f1, optional, out);
+    if (head & AS_STORED)
+        return tfm__hf_matrix(h, name, d0, f0, d1, f1, optional,
+                              head & 1 ? TFM__MAT_HEAD : TFM__MAT_EMBED, out);
     return tfm__hf_weight(h, name, d0, f0, d1, f1, optional, out);
 }
 
@@ -261,7 +263,8 @@ tfm_status tfm__bert_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
             TRY(weight(h, b, "cls.predictions.decoder.weight", 1 | AS_STORED, b->V, "vocab_size", b->D, fD,
                        1, &dec));
         }
-        if (!dec) dec = b->wte; // tied to the word embeddings
+        if (!dec) // tied to the word embeddings: in the format of an output projection
+            TRY(tfm__model_matrix(m, b->wte, p->weights, TFM__MAT_HEAD, &dec));
         TRY(tfm__linear_init(ctx, &b->mlm_dec, dec, dec_b, b->D, b->V, 0, "bert", "decoder",
                              "bias"));
         if (p->prepack || b->mlm_dec.format != TFM__WF_F32) {
@@ -281,6 +284,14 @@ tfm_status tfm__bert_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
             return tfm__err(ctx, st, "bert: missing tensor 'classifier.weight' (%s)", msg);
         }
         if (st) return st;
+        if (t.dtype == TFM_U8 && t.ndim == 3) { // quantized panels: config.json's labels
+            const tfm__json *labels = tfm__json_get(h->cfg, "id2label");
+            if (!labels || !tfm__json_is(labels, TFM__JSON_OBJECT) || !tfm__json_len(labels))
+                return tfm__err(ctx, TFM_ERR_FORMAT, "bert: %s: a quantized "
+                                "'classifier.weight' needs the labels in 'id2label'", h->what);
+            t.ndim = 2;
+            t.shape[0] = (int64_t)tfm__json_len(labels);
+        }
         if (t.ndim != 2 || t.shape[0] < 1 || t.shape[0] > 1 << 20)
             return tfm__err(ctx, TFM_ERR_FORMAT, "bert: tensor 'classifier.weight' must be "
                             "[labels, %d]", (int)b->D);

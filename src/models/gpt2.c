@@ -43,12 +43,16 @@ tfm_status tfm__gpt2_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
     int64_t D = c->dim, F = c->hidden, V = c->vocab;
     h->prefixes = pre;
     h->n_prefixes = 2;
-    TRY(tfm__hf_matrix(h, "wte.weight", V, "vocab_size", D, "n_embd", 0, &d->tok_emb));
+    // GPT-2 ties its classifier to wte.
+    TRY(tfm__hf_matrix(h, "wte.weight", V, "vocab_size", D, "n_embd", 0, TFM__MAT_HEAD,
+                       &d->tok_emb));
     TRY(tfm__hf_weight(h, "wpe.weight", c->max_ctx, "n_positions", D, "n_embd", 0,
                        &d->pos_emb));
     for (l = 0; l < c->n_layers; l++) {
         tfm_layer_weights *w = &d->lw[l];
-#define W(d0, d1, out, s) TRY(tfm__hf_weightf(h, d0, d1, 1, out, "h.%d." s, (int)l))
+#define W(d0, d1, out, s)                                                                    \
+    TRY(tfm__hf_weightf(h, d0, d1, (d1) != 0 ? TFM__MAT_LAYER | TFM__MAT_IN_OUT : 0, out, "h.%d." s,  \
+                        (int)l))
         W(D, 0, &w->attn_norm.gamma, "ln_1.weight");
         W(D, 0, &w->attn_norm.beta, "ln_1.bias");
         W(D, 0, &w->ffn_norm.gamma, "ln_2.weight");
@@ -65,7 +69,6 @@ tfm_status tfm__gpt2_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
     }
     TRY(tfm__hf_weight(h, "ln_f.weight", D, "n_embd", 0, NULL, 0, &d->final_norm.gamma));
     TRY(tfm__hf_weight(h, "ln_f.bias", D, "n_embd", 0, NULL, 0, &d->final_norm.beta));
-    // GPT-2 ties its classifier to wte.
     TRY(tfm__linear_init(h->ctx, &d->lm_head, d->tok_emb, NULL, D, V, 0, "model_load",
                          "lm_head", NULL));
     return tfm__dec_build(m, d, p);

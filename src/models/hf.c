@@ -140,9 +140,76 @@ static tfm_status shape_err(tfm__hf *h, const char *name, const tfm_tensor *t, i
                     tfm__shape_str(t, sh, sizeof sh), f0 ? "gives" : "implies", want, fields);
 }
 
-// The weight fetch: with keep16, a 2-D F16 or BF16 tensor stays as stored.
+// A quantized folder's matrix: t, U8 [P, B, block bytes], the panels
+// (kernels.h) of the map [d0, d1] (mat: its role) into *p.
+static tfm_status qmatrix(tfm__hf *h, const char *full, const tfm_tensor *t, int64_t d0,
+                          int64_t d1, int mat, tfm_tensor *p) {
+    const char *layout = tfm_safetensors_metadata_get(h->st, TFM__Q_LAYOUT_KEY);
+    int64_t n_out = mat & TFM__MAT_IN_OUT ? d1 : d0, n_in = mat & TFM__MAT_IN_OUT ? d0 : d1,
+            shp[2], bad;
+    int dtype = t->shape[2] == TFM__Q8_BLOCK ? TFM__Q8 : t->shape[2] == TFM__Q4_BLOCK ? TFM__Q4 : 0;
+    char sh[80];
+    if (!layout || strcmp(layout, TFM__Q_LAYOUT) != 0)
+        return tfm__err(h->ctx, TFM_ERR_FORMAT, "model_load: %s: tensor '%s' is u8 %s, and the "
+                        "file's metadata %s%s%s (expected '%s': quantized panels)", h->dir,
+                        full, tfm__shape_str(t, sh, sizeof sh),
+                        layout ? "gives " TFM__Q_LAYOUT_KEY " '" : "lacks " TFM__Q_LAYOUT_KEY,
+                        layout ? layout : "", layout ? "'" : "", TFM__Q_LAYOUT);
+    if (!dtype)
+        return tfm__err(h->ctx, TFM_ERR_FORMAT, "model_load: %s: tensor '%s' is %s: panel-blocks "
+                        "of %lld bytes (q8 has %d, q4 %d)", h->dir, full,
+                        tfm__shape_str(t, sh, sizeof sh), (long long)t->shape[2],
+                        TFM__Q8_BLOCK, TFM__Q4_BLOCK);
+    if (t->shape[0] != (n_out + TFM__QP - 1) / TFM__QP ||
+        t->shape[1] != (n_in + TFM__QK - 1) / TFM__QK)
+        return tfm__err(h->ctx, TFM_ERR_FORMAT, "model_load: %s: tensor '%s' is %s, but a %s "
+                        "matrix of %lld outputs and %lld inputs (config.json) has [%lld, %lld, "
+                        "%d] panels", h->dir, full, tfm__shape_str(t, sh, sizeof sh),
+                        tfm_dtype_name((tfm_dtype)dtype), (long long)n_out, (long long)n_in,
+                        (long long)((n_out + TFM__QP - 1) / TFM__QP),
+                        (long long)((n_in + TFM__QK - 1) / TFM__QK), (int)t->shape[2]);
+    if ((uintptr_t)t->data % 2)
+        return tfm__err(h->ctx, TFM_ERR_FORMAT, "model_load: %s: tensor '%s' starts at an odd "
+                        "offset (its f16 scales need 2-byte alignment)", h->dir, full);
+    if ((bad = tfm__q_check(dtype, (const uint8_t *)t->data, n_out, n_in)) >= 0)
+        return tfm__err(h->ctx, TFM_ERR_FORMAT, "model_load: %s: tensor '%s': row %lld has a "
+                        "scale that is not finite%s", h->dir, full, (long long)bad,
+                        dtype == TFM__Q8 ? " or a value of -128" : "");
+    shp[0] = n_out;
+    shp[1] = n_in;
+    tfm_tensor_wrap(p, TFM_U8, 2, shp, t->data);
+    p->dtype = dtype;
+    return TFM_OK;
+}
+
+// Records a fetched tensor under its full name (tfm_model_quantize).
+static tfm_status record(tfm__hf *h, const char *full, const tfm_tensor *t) {
+    tfm__hf_rec *r = h->rec;
+    if (!r) return TFM_OK;
+    if (r->n == r->cap) {
+        int64_t cap = r->cap ? 2 * r->cap : 64;
+        void *nn = tfm__realloc(h->ctx, r->names, (size_t)r->cap * sizeof *r->names,
+                                (size_t)cap * sizeof *r->names);
+        void *nt;
+        if (!nn) return tfm__err(h->ctx, TFM_ERR_NOMEM, "quantize: out of memory");
+        r->names = (char **)nn;
+        nt = tfm__realloc(h->ctx, (void *)r->t, (size_t)r->cap * sizeof *r->t,
+                          (size_t)cap * sizeof *r->t);
+        if (!nt) return tfm__err(h->ctx, TFM_ERR_NOMEM, "quantize: out of memory");
+        r->t = (const tfm_tensor **)nt;
+        r->cap = cap;
+    }
+    if (!(r->names[r->n] = tfm__strdup(h->ctx, full)))
+        return tfm__err(h->ctx, TFM_ERR_NOMEM, "quantize: out of memory");
+    r->t[r->n++] = t;
+    return TFM_OK;
+}
+
+// The weight fetch: mat (TFM__MAT_*) a matrix, in the format h->weights
+// asks for its role (F16 and BF16 stay as stored by default, a quantized
+// folder's panels too); mat 0: f32.
 static tfm_status fetch(tfm__hf *h, const char *name, int64_t d0, const char *f0, int64_t d1,
-                        const char *f1, int optional, int keep16, const tfm_tensor **out) {
+                        const char *f1, int optional, int mat, const tfm_tensor **out) {
     tfm_tensor t, *p;
     tfm_status st;
     char full[320], alt[256];
@@ -168,6 +235,16 @@ static tfm_status fetch(tfm__hf *h, const char *name, int64_t d0, const char *f0
                         h->n_prefixes ? h->prefixes[0] : "", name);
     }
     if (st) return st;
+    if (mat && ndim == 2 && t.dtype == TFM_U8 && t.ndim == 3) { // quantized panels
+        if (!(p = tfm__model_tensor(h->m)))
+            return tfm__err(h->ctx, TFM_ERR_NOMEM, "model_load: out of memory at '%s'", full);
+        if ((st = qmatrix(h, full, &t, d0, d1, mat, p))) return st;
+        *out = p;
+        if (h->weights != TFM_WEIGHTS_STORED &&
+            (st = tfm__model_matrix(h->m, p, h->weights, mat, out)))
+            return st;
+        return record(h, full, *out);
+    }
     if (ndim == 1 && t.ndim == 2 && t.shape[0] == 1) { // [1, V] -> [V]
         t.ndim = 1;
         t.shape[0] = t.shape[1];
@@ -179,10 +256,14 @@ static tfm_status fetch(tfm__hf *h, const char *name, int64_t d0, const char *f0
         return shape_err(h, full, &t, d0, f0, d1, f1);
     if (!(p = tfm__model_tensor(h->m)))
         return tfm__err(h->ctx, TFM_ERR_NOMEM, "model_load: out of memory at '%s'", full);
-    if (keep16 && ndim == 2 &&
+    if (mat && ndim == 2 &&
         (t.dtype == TFM_F32 || t.dtype == TFM_F16 || t.dtype == TFM_BF16)) {
         *p = t; // a matrix: in the format asked for
-        if (h->weights != TFM_WEIGHTS_STORED) return tfm__model_matrix(h->m, p, h->weights, out);
+        *out = p;
+        if (h->weights != TFM_WEIGHTS_STORED &&
+            (st = tfm__model_matrix(h->m, p, h->weights, mat, out)))
+            return st;
+        return record(h, full, *out);
     } else if (t.dtype == TFM_F16 || t.dtype == TFM_BF16) {
         int64_t shp[2], numel = tfm_tensor_numel(&t);
         float *f = (float *)tfm__model_alloc(h->m, (size_t)numel * sizeof(float));
@@ -202,7 +283,7 @@ static tfm_status fetch(tfm__hf *h, const char *name, int64_t d0, const char *f0
                         "supported)", h->dir, full, tfm_dtype_name((tfm_dtype)t.dtype));
     }
     *out = p;
-    return TFM_OK;
+    return record(h, full, p);
 }
 
 tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *f0,
@@ -211,8 +292,9 @@ tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *
 }
 
 tfm_status tfm__hf_matrix(tfm__hf *h, const char *name, int64_t d0, const char *f0,
-                          int64_t d1, const char *f1, int optional, const tfm_tensor **out) {
-    return fetch(h, name, d0, f0, d1, f1, optional, 1, out);
+                          int64_t d1, const char *f1, int optional, int mat,
+                          const tfm_tensor **out) {
+    return fetch(h, name, d0, f0, d1, f1, optional, mat, out);
 }
 
 tfm_status tfm__hf_linear(tfm__hf *h, const char *name, int64_t n_out, const char *f_out,
@@ -222,19 +304,21 @@ tfm_status tfm__hf_linear(tfm__hf *h, const char *name, int64_t n_out, const cha
     tfm_status st;
     *b = NULL;
     snprintf(nm, sizeof nm, "%s.weight", name);
-    if ((st = fetch(h, nm, n_out, f_out, n_in, f_in, optional, 1, w)) || !*w) return st;
+    if ((st = fetch(h, nm, n_out, f_out, n_in, f_in, optional, n_in ? TFM__MAT_LAYER : 0, w)) ||
+        !*w)
+        return st;
     snprintf(nm, sizeof nm, "%s.bias", name);
     return tfm__hf_weight(h, nm, n_out, f_out, 0, NULL, 0, b);
 }
 
-tfm_status tfm__hf_weightf(tfm__hf *h, int64_t d0, int64_t d1, int keep16,
+tfm_status tfm__hf_weightf(tfm__hf *h, int64_t d0, int64_t d1, int mat,
                            const tfm_tensor **out, const char *fmt, ...) {
     char name[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
-    return fetch(h, name, d0, NULL, d1, NULL, 0, keep16, out);
+    return fetch(h, name, d0, NULL, d1, NULL, 0, mat, out);
 }
 
 tfm_status tfm__hf_rows(tfm__hf *h, const tfm_tensor *t, int64_t r0, int64_t n,
@@ -242,6 +326,21 @@ tfm_status tfm__hf_rows(tfm__hf *h, const tfm_tensor *t, int64_t r0, int64_t n,
     tfm_tensor *p = tfm__model_tensor(h->m);
     int64_t shp[2];
     if (!p) return tfm__err(h->ctx, TFM_ERR_NOMEM, "model_load: out of memory");
+    if (t->dtype == TFM__Q8 || t->dtype == TFM__Q4) { // whole panels in place, else a copy
+        size_t bytes = tfm__q_bytes(t->dtype, n, t->shape[1]);
+        uint8_t *d = (uint8_t *)t->data + tfm__q_bytes(t->dtype, r0, t->shape[1]);
+        if (r0 % TFM__QP) {
+            if (!(d = (uint8_t *)tfm__model_alloc(h->m, bytes)))
+                return tfm__err(h->ctx, TFM_ERR_NOMEM, "model_load: out of memory");
+            tfm__q_copy_rows(t->dtype, (const uint8_t *)t->data, t->shape[1], r0, n, d);
+        }
+        shp[0] = n;
+        shp[1] = t->shape[1];
+        tfm_tensor_wrap(p, TFM_U8, 2, shp, d);
+        p->dtype = t->dtype;
+        *out = p;
+        return TFM_OK;
+    }
     shp[0] = n;
     shp[1] = t->ndim == 2 ? t->shape[1] : 1;
     tfm_tensor_wrap(p, (tfm_dtype)t->dtype, t->ndim, shp,

@@ -54,7 +54,7 @@ tfm_status tfm__llama_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) 
             KV = (int64_t)c->n_kv_heads * c->head_dim;
     TRY(tfm__hf_bool(h, "tie_word_embeddings", 0, &tie));
     TRY(tfm__hf_matrix(h, "model.embed_tokens.weight", V, "vocab_size", D, "hidden_size", 0,
-                       &d->tok_emb));
+                       tie ? TFM__MAT_HEAD : TFM__MAT_EMBED, &d->tok_emb));
     for (l = 0; l < c->n_layers; l++) {
         tfm_layer_weights *w = &d->lw[l];
 #define W(d0, d1, out, s) TRY(tfm__hf_weightf(h, d0, d1, 1, out, "model.layers.%d." s, (int)l))
@@ -72,7 +72,9 @@ tfm_status tfm__llama_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) 
     TRY(tfm__hf_weight(h, "model.norm.weight", D, "hidden_size", 0, NULL, 0,
                        &d->final_norm.gamma));
     lm = d->tok_emb;
-    if (!tie) TRY(tfm__hf_matrix(h, "lm_head.weight", V, "vocab_size", D, "hidden_size", 0, &lm));
+    if (!tie)
+        TRY(tfm__hf_matrix(h, "lm_head.weight", V, "vocab_size", D, "hidden_size", 0,
+                           TFM__MAT_HEAD, &lm));
     TRY(tfm__linear_init(h->ctx, &d->lm_head, lm, NULL, D, V, 0, "model_load", "lm_head",
                          NULL));
     return tfm__dec_build(m, d, p);

@@ -17,9 +17,9 @@
 #define TRY(x) do { if ((st = (x)) != TFM_OK) return st; } while (0)
 
 // A tensor view [d0, d1] (d1 0: [d0]) of the mapped floats p, owned by m;
-// a matrix in the format `weights` asks (tfm_weights).
+// a matrix (role mat: TFM__MAT_*) in the format `weights` asks (tfm_weights).
 static tfm_status view(tfm_model *m, const float *p, int64_t d0, int64_t d1, int weights,
-                       const tfm_tensor **out) {
+                       int mat, const tfm_tensor **out) {
     tfm_tensor *t = tfm__model_tensor(m);
     int64_t shp[2];
     if (!t) return tfm__err(m->ctx, TFM_ERR_NOMEM, "llama2.c: out of memory");
@@ -27,7 +27,8 @@ static tfm_status view(tfm_model *m, const float *p, int64_t d0, int64_t d1, int
     shp[1] = d1;
     tfm_tensor_wrap(t, TFM_F32, d1 ? 2 : 1, shp, (void *)p);
     *out = t;
-    return d1 && weights != TFM_WEIGHTS_STORED ? tfm__model_matrix(m, t, weights, out) : TFM_OK;
+    return d1 && weights != TFM_WEIGHTS_STORED ? tfm__model_matrix(m, t, weights, mat, out)
+                                               : TFM_OK;
 }
 
 tfm_status tfm__llama2c_model(tfm_ctx *ctx, const char *path, const tfm_model_params *p,
@@ -71,23 +72,26 @@ tfm_status tfm__llama2c_model(tfm_ctx *ctx, const char *path, const tfm_model_pa
     m->info.add_bos = 1;
     D = c.dim; F = c.hidden; V = c.vocab;
     KV = (int64_t)c.n_kv_heads * c.head_dim;
-    TRY(view(m, f.token_embedding, V, D, weights, &d->tok_emb));
+    // Most checkpoints share the classifier with the embeddings.
+    TRY(view(m, f.token_embedding, V, D, weights,
+             f.wcls == f.token_embedding ? TFM__MAT_HEAD : TFM__MAT_EMBED, &d->tok_emb));
     for (l = 0; l < c.n_layers; l++) {
         tfm_layer_weights *w = &d->lw[l];
-        TRY(view(m, f.rms_att + l * D, D, 0, weights, &w->attn_norm.gamma));
-        TRY(view(m, f.rms_ffn + l * D, D, 0, weights, &w->ffn_norm.gamma));
-        TRY(view(m, f.wq + l * D * D, D, D, weights, &w->self_attn.wq));
-        TRY(view(m, f.wk + l * KV * D, KV, D, weights, &w->self_attn.wk));
-        TRY(view(m, f.wv + l * KV * D, KV, D, weights, &w->self_attn.wv));
-        TRY(view(m, f.wo + l * D * D, D, D, weights, &w->self_attn.wo));
-        TRY(view(m, f.w1 + l * F * D, F, D, weights, &w->ffn.w1));
-        TRY(view(m, f.w3 + l * F * D, F, D, weights, &w->ffn.w3));
-        TRY(view(m, f.w2 + l * D * F, D, F, weights, &w->ffn.w2));
+        TRY(view(m, f.rms_att + l * D, D, 0, weights, 0, &w->attn_norm.gamma));
+        TRY(view(m, f.rms_ffn + l * D, D, 0, weights, 0, &w->ffn_norm.gamma));
+        TRY(view(m, f.wq + l * D * D, D, D, weights, TFM__MAT_LAYER, &w->self_attn.wq));
+        TRY(view(m, f.wk + l * KV * D, KV, D, weights, TFM__MAT_LAYER, &w->self_attn.wk));
+        TRY(view(m, f.wv + l * KV * D, KV, D, weights, TFM__MAT_LAYER, &w->self_attn.wv));
+        TRY(view(m, f.wo + l * D * D, D, D, weights, TFM__MAT_LAYER, &w->self_attn.wo));
+        TRY(view(m, f.w1 + l * F * D, F, D, weights, TFM__MAT_LAYER, &w->ffn.w1));
+        TRY(view(m, f.w3 + l * F * D, F, D, weights, TFM__MAT_LAYER, &w->ffn.w3));
+        TRY(view(m, f.w2 + l * D * F, D, F, weights, TFM__MAT_LAYER, &w->ffn.w2));
     }
-    TRY(view(m, f.rms_final, D, 0, weights, &d->final_norm.gamma));
+    TRY(view(m, f.rms_final, D, 0, weights, 0, &d->final_norm.gamma));
     {
         const tfm_tensor *wc = NULL;
-        TRY(view(m, f.wcls, V, D, weights, &wc));
+        if (f.wcls == f.token_embedding) wc = d->tok_emb;
+        else TRY(view(m, f.wcls, V, D, weights, TFM__MAT_HEAD, &wc));
         TRY(tfm__linear_init(ctx, &d->lm_head, wc, NULL, D, V, 0, "llama2.c", "wcls", NULL));
     }
     return tfm__dec_build(m, d, p);

@@ -69,36 +69,106 @@ void tfm__model_sizes(tfm_model *m, int32_t vocab, int32_t max_ctx, int32_t dim,
     m->info.n_layers = n_layers;
 }
 
-tfm_status tfm__model_matrix(tfm_model *m, const tfm_tensor *t, int weights,
+// The dtype `weights` keeps a matrix of role mat (stored as `stored`) in.
+static int matrix_dtype(int weights, int mat, int stored) {
+    switch (weights) {
+    case TFM_WEIGHTS_F32: return TFM_F32;
+    case TFM_WEIGHTS_F16: return TFM_F16;
+    case TFM_WEIGHTS_BF16: return TFM_BF16;
+    case TFM_WEIGHTS_Q8: return mat & TFM__MAT_EMBED ? stored : TFM__Q8;
+    case TFM_WEIGHTS_Q4:
+        return mat & TFM__MAT_EMBED ? stored : mat & TFM__MAT_HEAD ? TFM__Q8 : TFM__Q4;
+    default: return stored;
+    }
+}
+
+static int is_quant(int dtype) { return dtype == TFM__Q8 || dtype == TFM__Q4; }
+
+tfm_status tfm__model_matrix(tfm_model *m, const tfm_tensor *t, int weights, int mat,
                              const tfm_tensor **out) {
-    int want = weights == TFM_WEIGHTS_F32 ? TFM_F32 : weights == TFM_WEIGHTS_F16 ? TFM_F16
-               : weights == TFM_WEIGHTS_BF16 ? TFM_BF16 : t->dtype;
-    int64_t n = tfm_tensor_numel(t);
+    int want = matrix_dtype(weights, mat, t->dtype), in_out = (mat & TFM__MAT_IN_OUT) != 0;
+    // [n_out, n_in] of the map (quantized tensors are always [out, in])
+    int64_t n_out = in_out && !is_quant(t->dtype) ? t->shape[1] : t->shape[0];
+    int64_t n_in = in_out && !is_quant(t->dtype) ? t->shape[0] : t->shape[1];
+    int64_t n = tfm_tensor_numel(t), shp[2], r, c;
     float *tmp = NULL;
-    void *dst;
-    tfm_tensor *p;
-    const float *f32;
+    size_t tmp_size = (size_t)n * sizeof(float);
+    tfm_tensor *p, ft;
+    tfm_status st = TFM_OK;
     *out = t;
     if (want == t->dtype) return TFM_OK;
-    if (!(p = tfm__model_tensor(m)) ||
-        !(dst = tfm__model_alloc(m, (size_t)n * tfm_dtype_size((tfm_dtype)want))))
+    if (!(p = tfm__model_tensor(m)))
         return tfm__err(m->ctx, TFM_ERR_NOMEM, "model_load: out of memory converting weights");
-    tfm_tensor_wrap(p, (tfm_dtype)want, 2, t->shape, dst);
-    if (t->dtype == TFM_F32) {
-        f32 = (const float *)t->data;
-    } else if (want == TFM_F32) {
-        f32 = tmp = (float *)dst;
-    } else { // one 16-bit format to the other, through f32
-        if (!(tmp = (float *)tfm__alloc_nozero(m->ctx, (size_t)n * sizeof(float))))
+    // A quantized matrix into anything else goes through floats, in the
+    // orientation its role stores.
+    if (is_quant(t->dtype)) {
+        float *row = (float *)tfm__alloc_nozero(m->ctx, (size_t)n_in * sizeof(float));
+        tmp = (float *)tfm__alloc_nozero(m->ctx, tmp_size);
+        if (!tmp || !row) {
+            tfm__free(m->ctx, tmp, tmp_size);
+            tfm__free(m->ctx, row, (size_t)n_in * sizeof(float));
             return tfm__err(m->ctx, TFM_ERR_NOMEM, "model_load: out of memory converting "
                             "weights");
-        f32 = tmp;
+        }
+        for (r = 0; r < n_out; r++) {
+            tfm__q_row(t->dtype, (const uint8_t *)t->data, n_in, r, row);
+            for (c = 0; c < n_in; c++) tmp[in_out ? c * n_out + r : r * n_in + c] = row[c];
+        }
+        tfm__free(m->ctx, row, (size_t)n_in * sizeof(float));
+        shp[0] = in_out ? n_in : n_out;
+        shp[1] = in_out ? n_out : n_in;
+        tfm_tensor_wrap(&ft, TFM_F32, 2, shp, tmp);
+        if (want == TFM_F32) { // keep it
+            void *dst = tfm__model_alloc(m, tmp_size);
+            if (dst) memcpy(dst, tmp, tmp_size);
+            tfm__free(m->ctx, tmp, tmp_size);
+            if (!dst) return tfm__err(m->ctx, TFM_ERR_NOMEM, "model_load: out of memory");
+            tfm_tensor_wrap(p, TFM_F32, 2, shp, dst);
+            *out = p;
+            return TFM_OK;
+        }
+        t = &ft;
     }
-    if (t->dtype == TFM_F16) tfm_f16_to_f32_array((const uint16_t *)t->data, tmp, (size_t)n);
-    else if (t->dtype == TFM_BF16) tfm_bf16_to_f32_array((const uint16_t *)t->data, tmp, (size_t)n);
-    if (want == TFM_F16) tfm_f32_to_f16_array(f32, (uint16_t *)dst, (size_t)n);
-    else if (want == TFM_BF16) tfm_f32_to_bf16_array(f32, (uint16_t *)dst, (size_t)n);
-    if (tmp && tmp != dst) tfm__free(m->ctx, tmp, (size_t)n * sizeof(float));
+    if (is_quant(want)) {
+        size_t bytes = tfm__q_bytes(want, n_out, n_in);
+        uint8_t *dst = bytes ? (uint8_t *)tfm__model_alloc(m, bytes) : NULL;
+        if (!dst) st = tfm__err(m->ctx, TFM_ERR_NOMEM, "model_load: out of memory quantizing "
+                                "weights");
+        else st = tfm__q_quantize(m->ctx, want, t, in_out, n_out, n_in, dst);
+        shp[0] = n_out;
+        shp[1] = n_in;
+        tfm_tensor_wrap(p, TFM_U8, 2, shp, dst);
+        p->dtype = want;
+    } else {
+        void *dst = tfm__model_alloc(m, (size_t)n * tfm_dtype_size((tfm_dtype)want));
+        if (!dst) {
+            st = tfm__err(m->ctx, TFM_ERR_NOMEM, "model_load: out of memory converting weights");
+        } else {
+            const float *f32 = NULL;
+            float *wide = NULL;
+            tfm_tensor_wrap(p, (tfm_dtype)want, 2, t->shape, dst);
+            if (t->dtype == TFM_F32) {
+                f32 = (const float *)t->data;
+            } else {
+                wide = want == TFM_F32 ? (float *)dst
+                                       : (float *)tfm__alloc_nozero(m->ctx, (size_t)n * 4);
+                if (!wide) {
+                    st = tfm__err(m->ctx, TFM_ERR_NOMEM, "model_load: out of memory "
+                                  "converting weights");
+                } else if (t->dtype == TFM_F16) {
+                    tfm_f16_to_f32_array((const uint16_t *)t->data, wide, (size_t)n);
+                } else {
+                    tfm_bf16_to_f32_array((const uint16_t *)t->data, wide, (size_t)n);
+                }
+                f32 = wide;
+            }
+            if (!st && want == TFM_F16) tfm_f32_to_f16_array(f32, (uint16_t *)dst, (size_t)n);
+            else if (!st && want == TFM_BF16) tfm_f32_to_bf16_array(f32, (uint16_t *)dst, (size_t)n);
+            if (wide && wide != dst) tfm__free(m->ctx, wide, (size_t)n * 4);
+        }
+    }
+    if (tmp) tfm__free(m->ctx, tmp, tmp_size);
+    if (st) return st;
     *out = p;
     return TFM_OK;
 }
@@ -151,7 +221,7 @@ static void st_close(void *p) { tfm_safetensors_close((tfm_safetensors *)p); }
 // A Hugging Face folder: config.json names the architecture, whose hooks
 // read the config and then the weights.
 static tfm_status load_hf(tfm_ctx *ctx, const char *dir, const tfm_model_params *p,
-                          tfm_model *m) {
+                          tfm_model *m, tfm__hf_rec *rec) {
     tfm__json_doc *doc = NULL;
     const char *type;
     tfm_status st;
@@ -161,6 +231,7 @@ static tfm_status load_hf(tfm_ctx *ctx, const char *dir, const tfm_model_params 
     h.m = m;
     h.dir = dir;
     h.weights = p->weights;
+    h.rec = rec;
     if (strlen(dir) + 40 > sizeof h.what)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "model_load: path too long");
     snprintf(h.what, sizeof h.what, "%s/config.json", dir);
@@ -204,9 +275,9 @@ tfm_status tfm_model_load(tfm_ctx *ctx, const char *path, const tfm_model_params
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "model_load: NULL %s",
                         !ctx ? "ctx" : !path ? "path" : "out");
     if ((st = tfm__params_read(ctx, &p, sizeof p, params, "model_load: params"))) return st;
-    if (p.weights < TFM_WEIGHTS_STORED || p.weights > TFM_WEIGHTS_BF16)
+    if (p.weights < TFM_WEIGHTS_STORED || p.weights > TFM_WEIGHTS_Q4)
         return tfm__err(ctx, TFM_ERR_INVALID_ARG, "model_load: params: weights %d is not a "
-                        "tfm_weights (stored, f32, f16, bf16)", (int)p.weights);
+                        "tfm_weights (stored, f32, f16, bf16, q8, q4)", (int)p.weights);
     if (stat(path, &stt) != 0)
         return tfm__err(ctx, tfm__open_status(errno), "model_load: %s: %s", path,
                         strerror(errno));
@@ -214,11 +285,26 @@ tfm_status tfm_model_load(tfm_ctx *ctx, const char *path, const tfm_model_params
     m = (tfm_model *)tfm__alloc(ctx, sizeof *m);
     if (!m) return tfm__err(ctx, TFM_ERR_NOMEM, "model_load: out of memory");
     m->ctx = ctx;
-    st = is_dir ? load_hf(ctx, path, &p, m) : tfm__llama2c_model(ctx, path, &p, m);
+    st = is_dir ? load_hf(ctx, path, &p, m, NULL) : tfm__llama2c_model(ctx, path, &p, m);
     // Translators bring their own tokenizers (source.spm, target.spm).
     if (!st && !p.no_tokenizer && m->arch->kind != TFM_KIND_ENCODER_DECODER)
         st = tfm__model_load_tokenizer(ctx, m, path, is_dir, &p);
     if (st) {
+        tfm_model_free(m);
+        return st;
+    }
+    *out = m;
+    return TFM_OK;
+}
+
+tfm_status tfm__model_load_hf(tfm_ctx *ctx, const char *dir, const tfm_model_params *p,
+                              tfm__hf_rec *rec, tfm_model **out) {
+    tfm_model *m = (tfm_model *)tfm__alloc(ctx, sizeof *m);
+    tfm_status st;
+    *out = NULL;
+    if (!m) return tfm__err(ctx, TFM_ERR_NOMEM, "model_load: out of memory");
+    m->ctx = ctx;
+    if ((st = load_hf(ctx, dir, p, m, rec))) {
         tfm_model_free(m);
         return st;
     }

@@ -99,16 +99,39 @@ tfm_status tfm__model_own(tfm_model *m, void *p, size_t size, int mapped);
 // Sets the sizes every model reports (m->info).
 void tfm__model_sizes(tfm_model *m, int32_t vocab, int32_t max_ctx, int32_t dim,
                       int32_t n_layers);
-// The matrix t (2-D, f32, f16 or bf16, contiguous rows) in the format
-// `weights` asks (tfm_weights): t itself when it already is, else a
-// converted copy the model owns. TFM_ERR_NOMEM.
-tfm_status tfm__model_matrix(tfm_model *m, const tfm_tensor *t, int weights,
+// What a matrix is for, which decides the format each tfm_weights keeps it
+// in (docs/MODELS.md, "Weights in memory"): flags of tfm__model_matrix and
+// the Hugging Face fetch.
+#define TFM__MAT_LAYER 1  // a layer's linear map: in every format
+#define TFM__MAT_HEAD 2   // an output projection (also its tied embedding
+                          // table): Q4 keeps it Q8
+#define TFM__MAT_EMBED 4  // an embedding table that is only looked up: Q8
+                          // and Q4 keep it as stored (reading a row costs
+                          // nothing per token)
+#define TFM__MAT_IN_OUT 8 // stored [in, out] (GPT-2's Conv1D); quantized
+                          // matrices are always [out, in]
+// The matrix t (2-D, f32, f16, bf16 or quantized, contiguous rows) with the
+// role `mat` in the format `weights` asks (tfm_weights): t itself when it
+// already is, else a converted copy the model owns (a quantized matrix back
+// to floats comes in t's orientation). TFM_ERR_NOMEM.
+tfm_status tfm__model_matrix(tfm_model *m, const tfm_tensor *t, int weights, int mat,
                              const tfm_tensor **out);
 // The layer params every architecture starts from: width D, H heads, F
 // feed-forward width, the activation, the norm (tfm_norm_kind) and its eps,
 // and the model's prepack; the rest at their defaults.
 tfm_layer_params tfm__layer_params(int64_t D, int64_t H, int64_t F, int act, int norm,
                                    float eps, const tfm_model_params *p);
+// The tensors a load fetched, under their full names (tfm_model_quantize).
+typedef struct tfm__hf_rec {
+    char **names;
+    const tfm_tensor **t;
+    int64_t n, cap;
+} tfm__hf_rec;
+
+// Loads the Hugging Face folder dir (no tokenizer) recording every tensor
+// it fetches into rec (tfm_model_quantize).
+tfm_status tfm__model_load_hf(tfm_ctx *ctx, const char *dir, const tfm_model_params *p,
+                              tfm__hf_rec *rec, tfm_model **out);
 // Records an object the model frees with free_fn(obj) (layers, packed
 // matrices, safetensors, tokenizers); on failure it is freed at once.
 tfm_status tfm__model_keep(tfm_model *m, void *obj, void (*free_fn)(void *));
@@ -140,6 +163,10 @@ tfm_status tfm__model_load_tokenizer(tfm_ctx *ctx, tfm_model *m, const char *pat
 
 // ---- the Hugging Face toolkit (hf.c) --------------------------------------------------
 
+// The quantized folder's layout, in its safetensors metadata.
+#define TFM__Q_LAYOUT_KEY "tfm.layout"
+#define TFM__Q_LAYOUT "panels16.blocks32.v1"
+
 // A folder being loaded: its config.json, its weights and the prefixes its
 // tensor names may carry ("transformer.", "bert."...).
 typedef struct tfm__hf {
@@ -152,6 +179,7 @@ typedef struct tfm__hf {
     const char *const *prefixes;  // tried in order before the bare name
     int n_prefixes;
     int weights;                  // tfm_weights of the matrices
+    tfm__hf_rec *rec;             // or NULL: what was fetched
 } tfm__hf;
 
 // Config fields. Messages name the file and the field. A missing required
@@ -181,24 +209,26 @@ tfm_status tfm__hf_act(tfm__hf *h, const char *key, const char *def, int *out);
 // optional: *out NULL when absent (else TFM_ERR_NOT_FOUND naming it).
 tfm_status tfm__hf_weight(tfm__hf *h, const char *name, int64_t d0, const char *f0,
                           int64_t d1, const char *f1, int optional, const tfm_tensor **out);
-// The same for a matrix [d0, d1] of a linear map or a token embedding, in
-// the format h->weights asks: as stored by default (F16 and BF16 stay so:
-// the weight matrix and the embedding gather widen them in registers, with
-// the results of widening first).
+// The same for a matrix [d0, d1] with the role mat (TFM__MAT_*) in the
+// format h->weights asks: as stored by default (F16 and BF16 stay so: the
+// weight matrix and the embedding gather widen them in registers, with the
+// results of widening first; a quantized folder's matrices stay quantized,
+// checked against the shape: TFM_ERR_FORMAT naming the tensor).
 tfm_status tfm__hf_matrix(tfm__hf *h, const char *name, int64_t d0, const char *f0,
-                          int64_t d1, const char *f1, int optional, const tfm_tensor **out);
-// name.weight [n_out, n_in] (n_in 0: [n_out]; a matrix stays F16 or BF16
-// as stored) and name.bias [n_out] (f32; required when the weight is
+                          int64_t d1, const char *f1, int optional, int mat,
+                          const tfm_tensor **out);
+// name.weight [n_out, n_in] (n_in 0: [n_out]; a matrix: a layer's, as
+// tfm__hf_matrix) and name.bias [n_out] (f32; required when the weight is
 // there); optional: both NULL when the weight is absent.
 tfm_status tfm__hf_linear(tfm__hf *h, const char *name, int64_t n_out, const char *f_out,
                           int64_t n_in, const char *f_in, int optional, const tfm_tensor **w,
                           const tfm_tensor **b);
 // A required tensor with its name printf-formatted (at most 255 bytes), as
-// tfm__hf_matrix (keep16 1) or tfm__hf_weight (0).
-tfm_status tfm__hf_weightf(tfm__hf *h, int64_t d0, int64_t d1, int keep16,
+// tfm__hf_matrix with the role mat, or (mat 0) tfm__hf_weight.
+tfm_status tfm__hf_weightf(tfm__hf *h, int64_t d0, int64_t d1, int mat,
                            const tfm_tensor **out, const char *fmt, ...) TFM__PRINTF(6, 7);
 // Rows [r0, r0 + n) of a 2-D (or elements of a 1-D) tensor, a view the
-// model owns.
+// model owns (of a quantized matrix off its panel grid: a copy).
 tfm_status tfm__hf_rows(tfm__hf *h, const tfm_tensor *t, int64_t r0, int64_t n,
                         const tfm_tensor **out);
 

@@ -272,19 +272,24 @@ tfm_status tfm__s2s_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
                             (int)s->Vt);
         if (shared) {
             TRY(tfm__hf_matrix(h, "model.shared.weight", s->Vs, "vocab_size", s->D, "d_model",
-                               1, &s->src_emb));
+                               1, tied ? TFM__MAT_HEAD : TFM__MAT_EMBED, &s->src_emb));
             if (!s->src_emb)
                 TRY(tfm__hf_matrix(h, "model.encoder.embed_tokens.weight", s->Vs, "vocab_size",
-                                   s->D, "d_model", 0, &s->src_emb));
+                                   s->D, "d_model", 0, tied ? TFM__MAT_HEAD : TFM__MAT_EMBED,
+                                   &s->src_emb));
             s->tgt_emb = s->src_emb;
         } else {
             TRY(tfm__hf_matrix(h, "model.encoder.embed_tokens.weight", s->Vs, "vocab_size",
-                               s->D, "d_model", 0, &s->src_emb));
+                               s->D, "d_model", 0, TFM__MAT_EMBED, &s->src_emb));
             TRY(tfm__hf_matrix(h, "model.decoder.embed_tokens.weight", s->Vt,
-                               "decoder_vocab_size", s->D, "d_model", 0, &s->tgt_emb));
+                               "decoder_vocab_size", s->D, "d_model", 0,
+                               tied ? TFM__MAT_HEAD : TFM__MAT_EMBED, &s->tgt_emb));
         }
-        TRY(tfm__hf_matrix(h, "lm_head.weight", s->Vt, NULL, s->D, NULL, 1, &lm_w));
-        if (!lm_w || tied) lm_w = s->tgt_emb;
+        if (!tied)
+            TRY(tfm__hf_matrix(h, "lm_head.weight", s->Vt, NULL, s->D, NULL, 1, TFM__MAT_HEAD,
+                               &lm_w));
+        if (!lm_w) // tied, or no lm_head: the embeddings, as an output projection
+            TRY(tfm__model_matrix(m, s->tgt_emb, p->weights, TFM__MAT_HEAD, &lm_w));
         TRY(tfm__hf_weight(h, "final_logits_bias", s->Vt, NULL, 0, NULL, 1, &lm_b));
         for (l = 0; l < s->Le; l++) TRY(marian_layer(h, s, 0, l, &s->enc_w[l]));
         for (l = 0; l < s->Ld; l++) TRY(marian_layer(h, s, 1, l, &s->dec_w[l]));
@@ -292,7 +297,7 @@ tfm_status tfm__s2s_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
         TRY(tfm__hf_bool(h, "share_embeddings", 0, &shared));
         TRY(tfm__hf_bool(h, "tie_word_embeddings", 0, &tied));
         TRY(tfm__hf_matrix(h, "src_embed.weight", s->Vs, "src_vocab_size", s->D, "d_model", 0,
-                           &s->src_emb));
+                           shared && tied ? TFM__MAT_HEAD : TFM__MAT_EMBED, &s->src_emb));
         if (shared) {
             if (s->Vs != s->Vt)
                 return tfm__err(ctx, TFM_ERR_FORMAT, "model_load: %s: share_embeddings with "
@@ -301,10 +306,11 @@ tfm_status tfm__s2s_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
             s->tgt_emb = s->src_emb;
         } else {
             TRY(tfm__hf_matrix(h, "tgt_embed.weight", s->Vt, "tgt_vocab_size", s->D, "d_model",
-                               0, &s->tgt_emb));
+                               0, tied ? TFM__MAT_HEAD : TFM__MAT_EMBED, &s->tgt_emb));
         }
         if (tied) lm_w = s->tgt_emb;
-        else TRY(tfm__hf_matrix(h, "generator.weight", s->Vt, NULL, s->D, NULL, 0, &lm_w));
+        else TRY(tfm__hf_matrix(h, "generator.weight", s->Vt, NULL, s->D, NULL, 0,
+                                TFM__MAT_HEAD, &lm_w));
         TRY(tfm__hf_weight(h, "generator.bias", s->Vt, NULL, 0, NULL, 1, &lm_b));
         for (l = 0; l < s->Le; l++) TRY(torch_layer(h, s, 0, l, &s->enc_w[l]));
         for (l = 0; l < s->Ld; l++) TRY(torch_layer(h, s, 1, l, &s->dec_w[l]));

@@ -18,9 +18,10 @@ struct tfm_packed_matrix {
     tfm_ctx *ctx;                // allocator of `raw`; must outlive this
     const tfm__kernels *k;       // the table whose layout this is
     int64_t kdim, n;             // K, N
-    int dtype;                   // TFM_F32, TFM_F16 or TFM_BF16
+    int dtype;                   // TFM_F32, TFM_F16, TFM_BF16, TFM__Q8 or TFM__Q4
     float *panels;               // f32 panels, 64-byte aligned, inside raw
     uint16_t *panels16;          // or 16-bit ones
+    uint8_t *qpanels;            // or quantized ones (kernels.h), n x kdim
     void *raw;
     size_t raw_size;
 };

@@ -386,13 +386,21 @@ tfm_status tfm_embedding(tfm_ctx *ctx, const tfm_tensor *table, const tfm_tensor
     int ok;
     if (!ctx) return TFM_ERR_INVALID_ARG;
     if (!table) return tfm__err(ctx, TFM_ERR_INVALID_ARG, "embedding: table is NULL");
-    if (table->dtype != TFM_F32 && table->dtype != TFM_F16 && table->dtype != TFM_BF16)
+    if (table->dtype == TFM__Q8 || table->dtype == TFM__Q4) {
+        // a quantized matrix (an output projection tied to the embeddings:
+        // models only): rows dequantized
+        if (table->ndim != 2 || !table->data)
+            return tfm__err(ctx, TFM_ERR_SHAPE, "embedding: a quantized table must be 2-D");
+    } else if (table->dtype != TFM_F32 && table->dtype != TFM_F16 && table->dtype != TFM_BF16) {
         return tfm__err(ctx, TFM_ERR_DTYPE,
                         "embedding: table has dtype %s, expected f32, f16 or bf16",
                         tfm_dtype_name((tfm_dtype)table->dtype));
-    if ((st = tfm__check_tensor(ctx, table, (tfm_dtype)table->dtype, 2, 2, "embedding: table")))
-        return st;
-    if ((st = check_rows(ctx, table, "embedding: table"))) return st;
+    } else {
+        if ((st = tfm__check_tensor(ctx, table, (tfm_dtype)table->dtype, 2, 2,
+                                    "embedding: table")))
+            return st;
+        if ((st = check_rows(ctx, table, "embedding: table"))) return st;
+    }
     if ((st = tfm__check_tensor(ctx, ids, TFM_I32, 1, TFM_MAX_DIMS - 1, "embedding: ids")))
         return st;
     if ((st = tfm__check_tensor(ctx, out, TFM_F32, 2, TFM_MAX_DIMS, "embedding: out")))
@@ -420,7 +428,13 @@ tfm_status tfm_embedding(tfm_ctx *ctx, const tfm_tensor *table, const tfm_tensor
     for (i = 0; i < n; i++) {
         int64_t off = tfm__elem_offset(ids, i);
         float *o = (float *)tfm__row_ptr(out, i);
-        const char *row = (const char *)table->data + (size_t)((const int32_t *)ids->data)[off] *
+        const char *row;
+        if (table->dtype == TFM__Q8 || table->dtype == TFM__Q4) {
+            tfm__q_row(table->dtype, (const uint8_t *)table->data, d,
+                       ((const int32_t *)ids->data)[off], o);
+            continue;
+        }
+        row = (const char *)table->data + (size_t)((const int32_t *)ids->data)[off] *
                                               (size_t)table->stride[0] *
                                               tfm_dtype_size((tfm_dtype)table->dtype);
         if (table->dtype == TFM_F32) memcpy(o, row, (size_t)d * sizeof(float));

@@ -81,31 +81,39 @@ tfm_status tfm__matmul(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
 typedef enum {
     TFM__WF_F32 = 0,  // fp32 as stored
     TFM__WF_F16 = 1,  // IEEE half as stored, widened in registers
-    TFM__WF_BF16 = 2  // bfloat16 as stored, widened in registers
+    TFM__WF_BF16 = 2, // bfloat16 as stored, widened in registers
+    TFM__WF_Q8 = 3,   // quantized panels (kernels.h): int8 blocks
+    TFM__WF_Q4 = 4    // quantized panels: 4-bit blocks
 } tfm__wformat;
 
 typedef struct tfm__linear {
     int format;             // tfm__wformat: the element type of w
     const void *w;          // [n_out, n_in] (wt 1: nn.Linear) or [n_in, n_out]
-                            // (wt 0: GPT-2's Conv1D), rows ld elements apart
+                            // (wt 0: GPT-2's Conv1D), rows ld elements apart;
+                            // quantized: the panels (always [n_out, n_in])
     int64_t n_in, n_out, ld;
     int wt;
+    int64_t r0;             // quantized: the first row, within w's first panel
+                            // (a slice off the panels' grid: runs packed only)
     const float *b;         // [n_out] or NULL
-    tfm_packed_matrix *pk;  // owned copy packed for the GEMM, or NULL
+    tfm_packed_matrix *pk;  // owned copy packed for the GEMM (quantized: rows
+                            // re-cut into panels of their own), or NULL
 } tfm__linear;
 
 // Checks the weight tensor w (f32, f16 or bf16; and the optional f32 bias
 // b) of a map n_in -> n_out, stored [n_out, n_in] (in_out 0) or [n_in,
 // n_out] (in_out 1), rows contiguous, and fills *l to use it in place
 // (borrowed; the caller keeps w and b alive). A 16-bit weight runs packed
-// only: tfm__linear_apply refuses it unpacked. Messages name "<op>: <name>"
+// only: tfm__linear_apply refuses it unpacked. A quantized w (TFM__Q8,
+// TFM__Q4) is [n_out, n_in] whatever in_out, and runs in place. Messages name "<op>: <name>"
 // and "<op>: <bname>": TFM_ERR_INVALID_ARG (w NULL), TFM_ERR_DTYPE,
 // TFM_ERR_SHAPE.
 tfm_status tfm__linear_init(tfm_ctx *ctx, tfm__linear *l, const tfm_tensor *w,
                             const tfm_tensor *b, int64_t n_in, int64_t n_out, int in_out,
                             const char *op, const char *name, const char *bname);
 // Packs W for the GEMM (a no-op when already packed), 16-bit weights as
-// they are: TFM_ERR_NOMEM.
+// they are; a quantized W only when it is a slice off its panels' grid:
+// TFM_ERR_NOMEM.
 tfm_status tfm__linear_pack(tfm_ctx *ctx, tfm__linear *l);
 // Rows (wt 1; columns with wt 0) [r0, r0 + n) of W's outputs, and of the
 // bias, as a map of its own (a slice of a fused projection), unpacked.
@@ -127,6 +135,25 @@ tfm_status tfm__linear_apply(tfm_ctx *ctx, const tfm__linear *l, const tfm_tenso
 tfm_status tfm__linear_rows(tfm_ctx *ctx, const tfm__linear *l, int64_t rows,
                             const float *x, int64_t ldx, float *y, int64_t ldy,
                             tfm__arena *ar);
+
+// ---- quantized matrices (quant.c) ------------------------------------------------
+// dtype TFM__Q8 or TFM__Q4 (core/internal.h), for a map k -> n.
+
+// Bytes of the panels of an [n, k] matrix (0 on overflow).
+size_t tfm__q_bytes(int dtype, int64_t n, int64_t k);
+// Quantizes w (f32, f16 or bf16, 2-D, rows contiguous; [n, k], or [k, n]
+// with in_out) into dst (tfm__q_bytes bytes) by GGUF's Q8_0 / Q4_0 rules,
+// block by block along k: TFM_ERR_NOMEM (its scratch).
+tfm_status tfm__q_quantize(tfm_ctx *ctx, int dtype, const tfm_tensor *w, int in_out, int64_t n,
+                           int64_t k, uint8_t *dst);
+// Row r of the matrix as floats out[k].
+void tfm__q_row(int dtype, const uint8_t *panels, int64_t k, int64_t r, float *out);
+// Rows [r0, r0 + n) of panels src into panels of their own, dst.
+void tfm__q_copy_rows(int dtype, const uint8_t *src, int64_t k, int64_t r0, int64_t n,
+                      uint8_t *dst);
+// Panels read from a file: the first row with a scale that is not finite or
+// (Q8) a value of -128, or -1 when every row is good.
+int64_t tfm__q_check(int dtype, const uint8_t *panels, int64_t n, int64_t k);
 
 // ---- rows ---------------------------------------------------------------------
 

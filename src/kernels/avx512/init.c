@@ -3,8 +3,10 @@
  * the reference table and each file of this folder overrides its slots.
  */
 #include "../kernels.h"
+#include "transformer.h"
 
 void tfm__kernels_init_avx512(tfm__kernels *k) {
     tfm__avx512_init_gemm(k);
     tfm__avx512_init_vec(k);
+    tfm__avx512_init_quant(k, (tfm_cpu_features() & TFM_CPU_AVX512VNNI) != 0);
 }
