@@ -8,6 +8,6 @@
 #define TFM__QK 32                        // values per block along K
 #define TFM__QP 16                        // rows per panel
 #define TFM__Q8_BLOCK (32 + TFM__QP * 32) // bytes of a Q8 panel-block
-#define TFM__Q4_BLOCK (32 + TFM__QP * 16) // bytes of a Q4 panel-block
+#define TFM__Q4_BLOCK (64 + TFM__QP * 16) // bytes of a Q4 panel-block
 
 #endif /* TFM_CORE_QLAYOUT_H */

@@ -67,14 +67,14 @@ typedef struct tfm__gemm_kernels {
 
 // ---- quantized weights: Q8 and Q4, GGUF's Q8_0 and Q4_0 blocks -----------------
 // A quantized matrix W[N, K] (nn.Linear layout: K, the inputs, along each row)
-// is cut into blocks of TFM__QK values along each row, with one f16 scale d
+// is cut into blocks of TFM__QK values along each row, with an f16 scale d
 // per block: Q8 values are int8 q (w = d q, q in [-127, 127]); Q4 values
-// are 4-bit n (w = d (n - 8)). Per row, a block is GGUF's block_q8_0 {d,
-// qs[32]} or block_q4_0 {d, qs[16]}: qs[i] holds values i (low nibble) and
-// i + 16 (high). The rows are stored in panels of TFM__QP rows (rows past N
-// zero), panel-major, each panel holding ceil(K / 32) panel-blocks (values
-// past K zero: q 0, n 8) of
-//   32 bytes: the 16 rows' scales d (f16), row order, then
+// are 4-bit n with an f16 minimum m too (w = d n + m). Per row, a block is
+// GGUF's block_q8_0 {d, qs[32]} or block_q4_1 {d, m, qs[16]}: qs[i] holds
+// values i (low nibble) and i + 16 (high). The rows are stored in panels of
+// TFM__QP rows (rows past N zero), panel-major, each panel holding
+// ceil(K / 32) panel-blocks (values past K zero: q 0, n 0 with m 0) of
+//   32 bytes: the 16 rows' scales d (f16), row order; Q4: 32 more, their m;
 //   the 16 rows' qs bytes in groups of 4: group g (of 8 for Q8, 4 for Q4)
 //   holds qs[4g..4g+3] of row 0, of row 1, ... (64 bytes a group),
 // so one 64-byte load holds four qs bytes of each of the 16 rows: an int8
@@ -94,8 +94,10 @@ typedef struct tfm__quant_kernels {
     // `quantize` (a row's q kb * 32 bytes apart, its d and s kb apart); C rows
     // ldc apart, columns past n not written. Each element is
     //   acc = 0; for each block b: acc = fmaf((float)dot_b, d_w * d_a, acc)
-    // with dot_b the exact integer dot of the block, so every kernel gives the
-    // scalar twin's bits, whatever m.
+    //   (Q4 then: acc = fmaf((float)s_b, m_w * d_a, acc))
+    // with dot_b the exact integer dot of the block's q (Q4: n) and the
+    // activations' q, s_b their sum, so every kernel gives the scalar twin's
+    // bits, whatever m.
     void (*q8)(int64_t m, int64_t kb, const int8_t *aq, const float *ad, const int32_t *as,
                const uint8_t *w, float *c, int64_t ldc, int64_t n);
     void (*q4)(int64_t m, int64_t kb, const int8_t *aq, const float *ad, const int32_t *as,

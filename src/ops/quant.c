@@ -1,10 +1,11 @@
 /*
- * Quantized matrices (Q8, Q4): making them from f32/f16/bf16 weights with
- * GGUF's Q8_0 and Q4_0 rules, reading rows back, re-cutting rows into panels
+ * Quantized matrices (Q8, Q4): making them from f32/f16/bf16 weights
+ * (GGUF's Q8_0 rule; for Q4, Q4_1's blocks with the scale and minimum
+ * fitted by least squares), reading rows back, re-cutting rows into panels
  * of their own, and checking panels read from a file. The layout is
  * kernels.h's ("quantized weights"); a row's block there is GGUF's block
- * (an f16 scale, then 32 int8 or 16 bytes of nibble pairs), spread over the
- * panel.
+ * (an f16 scale, for Q4 an f16 minimum, then 32 int8 or 16 bytes of nibble
+ * pairs), spread over the panel.
  */
 #include "ops.h"
 #include "../kernels/kernels.h"
@@ -13,12 +14,15 @@
 #include <math.h>
 #include <string.h>
 
-// Bytes of one row's block as GGUF stores it: the scale, then the values.
-#define BLOCK_MAX (2 + TFM__QK)
+// Bytes of one row's block as GGUF stores it: the scale (Q4: and the
+// minimum), then the values.
+#define BLOCK_MAX (4 + TFM__QK)
 
 static int is_q4(int dtype) { return dtype == TFM__Q4; }
 static size_t pblock(int dtype) { return is_q4(dtype) ? TFM__Q4_BLOCK : TFM__Q8_BLOCK; }
 static int groups(int dtype) { return is_q4(dtype) ? 4 : 8; }
+static int head(int dtype) { return is_q4(dtype) ? 4 : 2; }   // a row block's d (and m)
+static int values(int dtype) { return is_q4(dtype) ? 64 : 32; } // a panel-block's qs
 static int64_t nblocks(int64_t k) { return (k + TFM__QK - 1) / TFM__QK; }
 
 size_t tfm__q_bytes(int dtype, int64_t n, int64_t k) {
@@ -35,65 +39,110 @@ static uint8_t *at(int dtype, const uint8_t *p, int64_t k, int64_t r, int64_t b)
                               pblock(dtype);
 }
 
-// Block b of row r: out[0..1] the scale, then 32 (Q8) or 16 (Q4) bytes.
+// Block b of row r as GGUF's: out[0..1] the scale (Q4: [2..3] the minimum),
+// then 32 (Q8) or 16 (Q4) bytes.
 static void get_block(int dtype, const uint8_t *p, int64_t k, int64_t r, int64_t b,
                       uint8_t *out) {
     const uint8_t *blk = at(dtype, p, k, r, b);
-    int lane = (int)(r % TFM__QP), g;
+    int lane = (int)(r % TFM__QP), g, h = head(dtype);
     memcpy(out, blk + 2 * lane, 2);
-    for (g = 0; g < groups(dtype); g++) memcpy(out + 2 + 4 * g, blk + 32 + g * 64 + lane * 4, 4);
+    if (is_q4(dtype)) memcpy(out + 2, blk + 32 + 2 * lane, 2);
+    for (g = 0; g < groups(dtype); g++)
+        memcpy(out + h + 4 * g, blk + values(dtype) + g * 64 + lane * 4, 4);
 }
 
 static void put_block(int dtype, uint8_t *p, int64_t k, int64_t r, int64_t b,
                       const uint8_t *in) {
     uint8_t *blk = at(dtype, p, k, r, b);
-    int lane = (int)(r % TFM__QP), g;
+    int lane = (int)(r % TFM__QP), g, h = head(dtype);
     memcpy(blk + 2 * lane, in, 2);
-    for (g = 0; g < groups(dtype); g++) memcpy(blk + 32 + g * 64 + lane * 4, in + 2 + 4 * g, 4);
+    if (is_q4(dtype)) memcpy(blk + 32 + 2 * lane, in + 2, 2);
+    for (g = 0; g < groups(dtype); g++)
+        memcpy(blk + values(dtype) + g * 64 + lane * 4, in + h + 4 * g, 4);
 }
 
-// GGUF's quantize_row_q8_0 / q4_0 reference rules on one block x[32].
+static float as_f16(float v) { return tfm__h2f(tfm__f2h(v)); }
+
+// Q4's block: 4-bit n with w = d n + m. From GGUF's Q4_1 rule (d = (max -
+// min) / 15, m = min), twice: fit d and m by least squares to the n, round
+// the n again with them; keep the fit of least squared error (d and m as
+// stored, f16).
+static void quantize_q4(const float *x, uint8_t *out) {
+    float mn = x[0], mx = x[0], d, m, best = -1.0f, bd = 0.0f, bm = 0.0f;
+    int n[TFM__QK], bn[TFM__QK], i, it;
+    uint16_t h;
+    for (i = 1; i < TFM__QK; i++) {
+        mn = x[i] < mn ? x[i] : mn;
+        mx = x[i] > mx ? x[i] : mx;
+    }
+    d = (mx - mn) / 15.0f;
+    m = mn;
+    for (it = 0; it < 3; it++) {
+        float id = d != 0.0f ? 1.0f / d : 0.0f, err = 0.0f, sn = 0, snn = 0, sx = 0, sxn = 0, det;
+        float dq = as_f16(d), mq = as_f16(m);
+        for (i = 0; i < TFM__QK; i++) {
+            int v = (int)roundf((x[i] - m) * id);
+            n[i] = v < 0 ? 0 : v > 15 ? 15 : v;
+        }
+        for (i = 0; i < TFM__QK; i++) {
+            float r = x[i] - (dq * (float)n[i] + mq);
+            err += r * r;
+        }
+        if (best < 0.0f || err < best) {
+            best = err;
+            bd = dq;
+            bm = mq;
+            memcpy(bn, n, sizeof n);
+        }
+        for (i = 0; i < TFM__QK; i++) {
+            sn += (float)n[i];
+            snn += (float)(n[i] * n[i]);
+            sx += x[i];
+            sxn += x[i] * (float)n[i];
+        }
+        det = (float)TFM__QK * snn - sn * sn;
+        if (det <= 0.0f) break; // every n equal: d is free, m the mean
+        d = ((float)TFM__QK * sxn - sn * sx) / det;
+        m = (sx - d * sn) / (float)TFM__QK;
+    }
+    h = tfm__f2h(bd);
+    memcpy(out, &h, 2);
+    h = tfm__f2h(bm);
+    memcpy(out + 2, &h, 2);
+    for (i = 0; i < TFM__QK / 2; i++) out[4 + i] = (uint8_t)(bn[i] | bn[i + 16] << 4);
+}
+
+// GGUF's quantize_row_q8_0 reference rule on one block x[32]; Q4's above.
 static void quantize_block(int dtype, const float *x, uint8_t *out) {
-    float amax = 0.0f, max = 0.0f, d, id;
+    float amax = 0.0f, d, id;
     uint16_t h;
     int i;
-    for (i = 0; i < TFM__QK; i++) {
-        float a = fabsf(x[i]);
-        if (a > amax) {
-            amax = a;
-            max = x[i];
-        }
+    if (is_q4(dtype)) {
+        quantize_q4(x, out);
+        return;
     }
-    if (!is_q4(dtype)) {
-        d = amax / 127.0f;
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        for (i = 0; i < TFM__QK; i++) out[2 + i] = (uint8_t)(int8_t)roundf(x[i] * id);
-    } else {
-        d = max / -8.0f;
-        id = d != 0.0f ? 1.0f / d : 0.0f;
-        for (i = 0; i < TFM__QK / 2; i++) {
-            int q0 = (int)(int8_t)(x[i] * id + 8.5f), q1 = (int)(int8_t)(x[i + 16] * id + 8.5f);
-            q0 = q0 > 15 ? 15 : q0;
-            q1 = q1 > 15 ? 15 : q1;
-            out[2 + i] = (uint8_t)(q0 | q1 << 4);
-        }
-    }
+    for (i = 0; i < TFM__QK; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
+    d = amax / 127.0f;
+    id = d != 0.0f ? 1.0f / d : 0.0f;
+    for (i = 0; i < TFM__QK; i++) out[2 + i] = (uint8_t)(int8_t)roundf(x[i] * id);
     h = tfm__f2h(d);
     memcpy(out, &h, 2);
 }
 
 static void dequantize_block(int dtype, const uint8_t *in, float *x) {
     uint16_t h;
-    float d;
+    float d, m;
     int i;
     memcpy(&h, in, 2);
     d = tfm__h2f(h);
     if (!is_q4(dtype)) {
         for (i = 0; i < TFM__QK; i++) x[i] = d * (float)(int8_t)in[2 + i];
     } else {
+        memcpy(&h, in + 2, 2);
+        m = tfm__h2f(h);
         for (i = 0; i < TFM__QK / 2; i++) {
-            x[i] = d * (float)((in[2 + i] & 15) - 8);
-            x[i + 16] = d * (float)((in[2 + i] >> 4) - 8);
+            x[i] = d * (float)(in[4 + i] & 15) + m;
+            x[i + 16] = d * (float)(in[4 + i] >> 4) + m;
         }
     }
 }
@@ -167,10 +216,10 @@ int64_t tfm__q_check(int dtype, const uint8_t *panels, int64_t n, int64_t k) {
     for (i = 0; i < np * kb; i++) {
         const uint8_t *blk = panels + i * bs;
         int64_t row0 = (int64_t)(i / kb) * TFM__QP;
-        for (j = 0; j < TFM__QP; j++) {
+        for (j = 0; j < (size_t)(is_q4(dtype) ? 2 : 1) * TFM__QP; j++) {
             uint16_t h;
             memcpy(&h, blk + 2 * j, 2);
-            if ((h & 0x7c00) == 0x7c00) return row0 + (int64_t)j; // inf or NaN
+            if ((h & 0x7c00) == 0x7c00) return row0 + (int64_t)(j % TFM__QP); // inf or NaN
         }
         if (!is_q4(dtype))
             for (j = 32; j < bs; j++)

@@ -144,16 +144,16 @@ TEST(quant_products_all_isas) {
                 for (ki = 0; ki < 5; ki++) check_product(f ? TFM__Q4 : TFM__Q8, m, ns[ni], ks[ki]);
 }
 
-// GGUF's rules on fixed values: Q8 d = amax / 127, q = round(x / d)
-// (halves away from zero); Q4 d = max / -8 (max: the value of largest
-// magnitude, with its sign), n = min(15, trunc(x / d + 8.5)).
+// Q8: GGUF's rule on fixed values (d = amax / 127, q = round(x / d),
+// halves away from zero). Q4: GGUF's Q4_1 block (f16 d and m, w = d n + m),
+// every value within half a step of x.
 TEST(quant_block_rules) {
     tfm_ctx *ctx = tfmt_ctx(1);
-    float w[32], row[32];
+    float w[32], row[32], d, m;
     uint8_t p[TFM__Q8_BLOCK];
     tfm_tensor t;
     int64_t shp[2] = {1, 32};
-    int i;
+    int i, n;
     for (i = 0; i < 32; i++) w[i] = (float)(i - 20) * 0.25f; // -5 .. 2.75
     tfm_tensor_wrap(&t, TFM_F32, 2, shp, w);
     CHECK_OK(ctx, tfm__q_quantize(ctx, TFM__Q8, &t, 0, 1, 32, p));
@@ -163,12 +163,15 @@ TEST(quant_block_rules) {
     CHECK_EQ_INT((int8_t)p[32 + 5 * 64], 0);        // value 20: group 5, byte 0
     CHECK_EQ_INT((int8_t)p[32 + 7 * 64 + 3], 70);   // value 31: group 7, byte 3
     CHECK_OK(ctx, tfm__q_quantize(ctx, TFM__Q4, &t, 0, 1, 32, p));
-    // d = -5 / -8 = 0.625 (f16 0x3900); n = trunc(x / 0.625 + 8.5): x = -5 -> 0, 2.75 -> 12
-    CHECK_EQ_INT(p[0] | p[1] << 8, 0x3900);
-    CHECK_EQ_INT(p[32] & 15, 0);
-    CHECK_EQ_INT(p[32 + 3 * 64 + 3] >> 4, 12);      // value 31 = 16 + 15: group 3, byte 3
+    d = tfm_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+    m = tfm_f16_to_f32((uint16_t)(p[32] | p[33] << 8));
+    CHECK(d > 0.45f && d < 0.55f && m >= -5.3f && m <= -4.7f);
     tfm__q_row(TFM__Q4, p, 32, 0, row);
-    CHECK(row[0] == -5.0f && row[31] == 0.625f * 4.0f);
+    for (i = 0; i < 32; i++) {
+        n = i < 16 ? p[64 + (i / 4) * 64 + i % 4] & 15 : p[64 + ((i - 16) / 4) * 64 + i % 4] >> 4;
+        CHECK(row[i] == d * (float)n + m);
+        CHECK(fabsf(row[i] - w[i]) <= 0.5f * d * 1.001f);
+    }
     tfm_ctx_free(ctx);
 }
 

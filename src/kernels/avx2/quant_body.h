@@ -6,7 +6,8 @@
  * bytes of rows 0-7 and of rows 8-15; each meets the 4 broadcast activation
  * bytes of R rows of A (R = 2, 1). Offsets as in avx512/quant_body.h: Q8
  * flipped to q + 128 for vpdpbusd, or |a| and q with a's sign into
- * vpmaddubsw (exact: |q|, |a| <= 127); Q4 nibbles n, 8 * sum(a) taken off.
+ * vpmaddubsw (exact: |q|, |a| <= 127); Q4 nibbles n as they are, their
+ * minimum m coming in as m * sum(a).
  * Contract: kernels.h, "quantized weights". Twin: ref/quant.c.
  */
 #include "../kernels.h"
@@ -51,7 +52,8 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
                                                         float *c, int64_t ldc, int64_t n) {
     const size_t bs = q4 ? TFM__Q4_BLOCK : TFM__Q8_BLOCK;
     const int64_t la = kb * TFM__QK;
-    const int off = q4 ? 8 : Q8_OFFSET;
+    const int off = q4 ? 0 : Q8_OFFSET;
+    const int qs = q4 ? 64 : 32; // where the values start
     __m256 acc[2][2];
     int64_t b;
     int r, g, h;
@@ -63,8 +65,8 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
         if (!q4) {
 #pragma GCC unroll 8
             for (g = 0; g < 8; g++) {
-                __m256i q0 = _mm256_loadu_si256((const __m256i *)(w + 32 + g * 64));
-                __m256i q1 = _mm256_loadu_si256((const __m256i *)(w + 64 + g * 64));
+                __m256i q0 = _mm256_loadu_si256((const __m256i *)(w + qs + g * 64));
+                __m256i q1 = _mm256_loadu_si256((const __m256i *)(w + qs + 32 + g * 64));
                 for (r = 0; r < R; r++) {
                     __m256i x = bcast4(a + r * la + g * 4);
                     s[r][0] = dot_s(s[r][0], q0, x);
@@ -76,7 +78,7 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
 #pragma GCC unroll 4
             for (g = 0; g < 4; g++) {
                 for (h = 0; h < 2; h++) {
-                    __m256i v = _mm256_loadu_si256((const __m256i *)(w + 32 + g * 64 + h * 32));
+                    __m256i v = _mm256_loadu_si256((const __m256i *)(w + qs + g * 64 + h * 32));
                     __m256i n0 = _mm256_and_si256(v, lo);
                     __m256i n1 = _mm256_and_si256(_mm256_srli_epi16(v, 4), lo);
                     for (r = 0; r < R; r++) {
@@ -92,6 +94,13 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
                 __m256i dot = _mm256_sub_epi32(s[r][h], _mm256_set1_epi32(off * as[r * kb + b]));
                 __m256 sc = _mm256_mul_ps(dw, _mm256_set1_ps(ad[r * kb + b]));
                 acc[r][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), sc, acc[r][h]);
+                if (q4) {
+                    __m256 mw = _mm256_cvtph_ps(
+                        _mm_loadu_si128((const __m128i *)(w + 32 + h * 16)));
+                    acc[r][h] = _mm256_fmadd_ps(_mm256_set1_ps((float)as[r * kb + b]),
+                                                _mm256_mul_ps(mw, _mm256_set1_ps(ad[r * kb + b])),
+                                                acc[r][h]);
+                }
             }
         }
     }

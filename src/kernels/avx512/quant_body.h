@@ -7,8 +7,9 @@
  * meets the 4 broadcast activation bytes of each of R rows of A (R = 8, 4,
  * 2, 1), one int32 lane per column. vpdpbusd multiplies unsigned by signed
  * bytes: Q8 values are flipped to q + 128 (and 128 * sum(a) taken off), Q4
- * nibbles are n (and 8 * sum(a) taken off). Without VNNI, Q8 takes |a| and
- * q with a's sign into vpmaddubsw (exact: |q|, |a| <= 127).
+ * nibbles are n as they are (their minimum m comes in as m * sum(a)).
+ * Without VNNI, Q8 takes |a| and q with a's sign into vpmaddubsw (exact:
+ * |q|, |a| <= 127).
  * Contract: kernels.h, "quantized weights". Twin: ref/quant.c.
  */
 #include "../kernels.h"
@@ -55,7 +56,8 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
                                                         float *c, int64_t ldc, int64_t n) {
     const size_t bs = q4 ? TFM__Q4_BLOCK : TFM__Q8_BLOCK;
     const int64_t la = kb * TFM__QK;
-    const int off = q4 ? 8 : Q8_OFFSET;
+    const int off = q4 ? 0 : Q8_OFFSET;
+    const int qs = q4 ? 64 : 32; // where the values start
     __m512 acc[8];
     int64_t b;
     int r, g;
@@ -70,8 +72,8 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
         if (!q4) {
 #pragma GCC unroll 8
             for (g = 0; g < 8; g += 2) {
-                __m512i q0 = _mm512_loadu_si512(w + 32 + g * 64);
-                __m512i q1 = _mm512_loadu_si512(w + 32 + (g + 1) * 64);
+                __m512i q0 = _mm512_loadu_si512(w + qs + g * 64);
+                __m512i q1 = _mm512_loadu_si512(w + qs + (g + 1) * 64);
 #pragma GCC unroll 8
                 for (r = 0; r < R; r++) {
                     s[r] = dot_s(s[r], q0, bcast4(a + r * la + g * 4));
@@ -82,7 +84,7 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
             const __m512i lo = _mm512_set1_epi8(15);
 #pragma GCC unroll 4
             for (g = 0; g < 4; g++) {
-                __m512i v = _mm512_loadu_si512(w + 32 + g * 64);
+                __m512i v = _mm512_loadu_si512(w + qs + g * 64);
                 __m512i n0 = _mm512_and_si512(v, lo);
                 __m512i n1 = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo);
 #pragma GCC unroll 8
@@ -98,6 +100,12 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
                                            _mm512_set1_epi32(off * as[r * kb + b]));
             __m512 sc = _mm512_mul_ps(dw, _mm512_set1_ps(ad[r * kb + b]));
             acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), sc, acc[r]);
+            if (q4) {
+                __m512 mw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + 32)));
+                acc[r] = _mm512_fmadd_ps(_mm512_set1_ps((float)as[r * kb + b]),
+                                         _mm512_mul_ps(mw, _mm512_set1_ps(ad[r * kb + b])),
+                                         acc[r]);
+            }
         }
     }
 #pragma GCC unroll 8

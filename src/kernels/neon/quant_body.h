@@ -5,8 +5,8 @@
  * them QUANT_LINKAGE. A 64-byte group of a panel-block is four q registers:
  * 4 qs bytes of rows 0-3, 4-7, 8-11, 12-15; each meets the 4 activation
  * bytes of the group, lane g of the row's block (R rows of A, R = 2, 1).
- * sdot multiplies signed bytes: Q8 as stored, Q4 nibbles n with 8 * sum(a)
- * taken off afterwards.
+ * sdot multiplies signed bytes: Q8 as stored, Q4 nibbles n as they are
+ * (0..15; their minimum m comes in as m * sum(a)).
  * Contract: kernels.h, "quantized weights". Twin: ref/quant.c.
  */
 #include "../kernels.h"
@@ -55,7 +55,7 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
         }
 #define Q4_GROUP(g)                                                                      \
         for (h = 0; h < 4; h++) {                                                        \
-            uint8x16_t v = vld1q_u8(w + 32 + (g) * 64 + h * 16);                         \
+            uint8x16_t v = vld1q_u8(w + 64 + (g) * 64 + h * 16);                         \
             int8x16_t n0 = vreinterpretq_s8_u8(vandq_u8(v, vdupq_n_u8(15)));             \
             int8x16_t n1 = vreinterpretq_s8_u8(vshrq_n_u8(v, 4));                        \
             for (r = 0; r < R; r++) {                                                    \
@@ -75,10 +75,14 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
             uint16x4_t hb = vld1_u16((const uint16_t *)(const void *)(w + h * 8));
             float32x4_t dw = vcvt_f32_f16(vreinterpret_f16_u16(hb));
             for (r = 0; r < R; r++) {
-                int32x4_t dot = q4 ? vsubq_s32(s[r][h], vdupq_n_s32(8 * as[r * kb + b]))
-                                   : s[r][h];
                 float32x4_t sc = vmulq_n_f32(dw, ad[r * kb + b]);
-                acc[r][h] = vfmaq_f32(acc[r][h], vcvtq_f32_s32(dot), sc);
+                acc[r][h] = vfmaq_f32(acc[r][h], vcvtq_f32_s32(s[r][h]), sc);
+                if (q4) {
+                    uint16_t const *mp = (const uint16_t *)(const void *)(w + 32 + h * 8);
+                    float32x4_t mw = vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(mp)));
+                    acc[r][h] = vfmaq_f32(acc[r][h], vdupq_n_f32((float)as[r * kb + b]),
+                                          vmulq_n_f32(mw, ad[r * kb + b]));
+                }
             }
         }
     }

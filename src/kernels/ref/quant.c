@@ -44,8 +44,8 @@ static int q8_at(const uint8_t *blk, int r, int i) {
     return (int8_t)blk[32 + (i / 4) * 64 + r * 4 + i % 4];
 }
 static int q4_at(const uint8_t *blk, int r, int i) {
-    uint8_t v = blk[32 + ((i % 16) / 4) * 64 + r * 4 + i % 4];
-    return (i < 16 ? v & 15 : v >> 4) - 8;
+    uint8_t v = blk[64 + ((i % 16) / 4) * 64 + r * 4 + i % 4];
+    return i < 16 ? v & 15 : v >> 4;
 }
 
 static void ref_qdot(int q4, int64_t m, int64_t kb, const int8_t *aq, const float *ad,
@@ -53,7 +53,6 @@ static void ref_qdot(int q4, int64_t m, int64_t kb, const int8_t *aq, const floa
     size_t bs = q4 ? TFM__Q4_BLOCK : TFM__Q8_BLOCK;
     int64_t i, j, b;
     int t;
-    (void)as;
     for (i = 0; i < m; i++)
         for (j = 0; j < n; j++) {
             float acc = 0.0f;
@@ -66,6 +65,10 @@ static void ref_qdot(int q4, int64_t m, int64_t kb, const int8_t *aq, const floa
                     dot += (q4 ? q4_at(blk, (int)j, t) : q8_at(blk, (int)j, t)) * a[t];
                 memcpy(&h, blk + 2 * j, 2);
                 acc = fmaf((float)dot, tfm__h2f(h) * ad[i * kb + b], acc);
+                if (q4) {
+                    memcpy(&h, blk + 32 + 2 * j, 2);
+                    acc = fmaf((float)as[i * kb + b], tfm__h2f(h) * ad[i * kb + b], acc);
+                }
             }
             c[i * ldc + j] = acc;
         }
