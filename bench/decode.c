@@ -12,19 +12,27 @@
  *   - PyTorch (bench/decode_torch.py, Debian's python3-torch, run with
  *     OMP_WAIT_POLICY=PASSIVE and torch.set_num_threads(n)): the same GPT-2
  *     forward with a KV cache in plain torch, on the same weights;
+ *   - llama.cpp (with --llamacpp PYTHON: bench/anchors_llamacpp.py run by
+ *     that interpreter, which has the llama-cpp-python and gguf packages):
+ *     the same weights written as GGUF files in F16, Q8_0 and Q4_0;
  * for 1 and 2 threads, with the weights prepacked at load (the default) and
- * used in place (prepack = 0), and the same weights written as an F16 file,
- * whose matrices the library keeps as stored (half the bytes per token). Every figure is the median of --reps runs
- * after a warm-up; the four measurements take turns, one run of each per
- * repetition, so load from other processes hits them alike. The output is a
- * Markdown table for docs/PERFORMANCE.md.
+ * used in place (prepack = 0), the same weights written as an F16 file
+ * (kept as stored: half the bytes per token), and as the Q8 and Q4 folders
+ * tfm_model_quantize writes from the F32 one (mapped, no conversion), each
+ * beside its own bandwidth floor and its resident memory (VmRSS of a fresh
+ * process that loads the model and runs the prompt and the steps). Every
+ * figure is the median of --reps runs after a warm-up; the measurements
+ * take turns, one run of each per repetition, so load from other processes
+ * hits them alike. The output is Markdown tables for docs/PERFORMANCE.md.
  *
  *   decode [--reps N] [--prompt P] [--gen G] [--no-torch] [--quick]
- *          [--keep DIR] [--torch-script PATH]
+ *          [--keep DIR] [--torch-script PATH] [--llamacpp PYTHON]
+ *          [--llamacpp-script PATH]
  *
  * --keep DIR writes the folder to DIR and leaves it there. The Python
- * script is looked for at bench/decode_torch.py (run from the repository
- * root, as bench/run.sh does) unless --torch-script names it.
+ * scripts are looked for at bench/decode_torch.py and
+ * bench/anchors_llamacpp.py (run from the repository root, as bench/run.sh
+ * does) unless --torch-script / --llamacpp-script names them.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "transformer.h"
@@ -152,26 +160,30 @@ static int run_once(tfm_session *s, const int32_t *prompt, int gen, result *res)
     return 1;
 }
 
-// PyTorch: bench/decode_torch.py --serve in a child process, one run per
-// "run" line written to it.
-typedef struct torch_proc {
+// An anchor in a child process that serves runs: PyTorch
+// (bench/decode_torch.py --serve) or llama.cpp (bench/anchors_llamacpp.py
+// --serve), one run of each of its models per "run G" line written to it.
+typedef struct anchor_proc {
     pid_t pid;
     FILE *to, *from;
-} torch_proc;
+} anchor_proc;
 
-static int torch_start(torch_proc *t, const char *script, const char *dir, int nt) {
-    int in[2], out[2];
-    char a_nt[16], a_p[16], a_g[16];
+static int anchor_start(anchor_proc *t, const char *python, const char *script,
+                        char *const *args) {
+    int in[2], out[2], n = 0;
     char line[256];
+    const char *argv[24];
     memset(t, 0, sizeof *t);
     if (access(script, R_OK) != 0) {
-        fprintf(stderr, "decode: %s not found: no PyTorch figures\n", script);
+        fprintf(stderr, "decode: %s not found: no figures from it\n", script);
         return 0;
     }
+    argv[n++] = python;
+    argv[n++] = script;
+    argv[n++] = "--serve";
+    while (*args && n < 23) argv[n++] = *args++;
+    argv[n] = NULL;
     if (pipe(in) || pipe(out)) return 0;
-    snprintf(a_nt, sizeof a_nt, "%d", nt);
-    snprintf(a_p, sizeof a_p, "%d", g_prompt);
-    snprintf(a_g, sizeof a_g, "%d", g_gen);
     fflush(stdout);
     t->pid = fork();
     if (t->pid < 0) return 0;
@@ -181,8 +193,7 @@ static int torch_start(torch_proc *t, const char *script, const char *dir, int n
         close(in[1]);
         close(out[0]);
         setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-        execl("/usr/bin/python3", "python3", script, "--serve", "--model", dir, "--threads",
-              a_nt, "--prompt", a_p, "--gen", a_g, (char *)NULL);
+        execv(python, (char *const *)argv);
         _exit(127);
     }
     close(in[0]);
@@ -191,13 +202,31 @@ static int torch_start(torch_proc *t, const char *script, const char *dir, int n
     t->from = fdopen(out[0], "r");
     if (!t->to || !t->from || !fgets(line, sizeof line, t->from) ||
         strncmp(line, "ready", 5) != 0) {
-        fprintf(stderr, "decode: PyTorch (%s) did not start\n", script);
+        fprintf(stderr, "decode: %s did not start\n", script);
         return 0;
     }
     return 1;
 }
 
-static int torch_run(torch_proc *t, int gen, result *res) {
+static void anchor_stop(anchor_proc *t) {
+    int status;
+    if (t->to) fclose(t->to); // EOF: the script exits
+    if (t->from) fclose(t->from);
+    if (t->pid > 0) waitpid(t->pid, &status, 0);
+    memset(t, 0, sizeof *t);
+}
+
+static int torch_start(anchor_proc *t, const char *script, const char *dir, int nt) {
+    static char a_nt[16], a_p[16], a_g[16], a_dir[1100];
+    char *args[] = {"--model", a_dir, "--threads", a_nt, "--prompt", a_p, "--gen", a_g, NULL};
+    snprintf(a_dir, sizeof a_dir, "%s", dir);
+    snprintf(a_nt, sizeof a_nt, "%d", nt);
+    snprintf(a_p, sizeof a_p, "%d", g_prompt);
+    snprintf(a_g, sizeof a_g, "%d", g_gen);
+    return anchor_start(t, "/usr/bin/python3", script, args);
+}
+
+static int torch_run(anchor_proc *t, int gen, result *res) {
     char line[256];
     int nx;
     if (!t->to) return 0;
@@ -213,39 +242,68 @@ static int torch_run(torch_proc *t, int gen, result *res) {
     return 1;
 }
 
-static void torch_stop(torch_proc *t) {
-    int status;
-    if (t->to) fclose(t->to); // EOF: the script exits
-    if (t->from) fclose(t->from);
-    if (t->pid > 0) waitpid(t->pid, &status, 0);
-    memset(t, 0, sizeof *t);
+// llama.cpp's formats, in the order of its lines and of our F16, Q8, Q4.
+#define N_LCPP 3
+static const char *const g_lcpp_fmt[N_LCPP] = {"f16", "q8_0", "q4_0"};
+
+static int lcpp_start(anchor_proc *t, const char *python, const char *script, const char *dir,
+                      int nt) {
+    static char a_nt[16], a_p[16], a_g[16], a_dir[1100];
+    char *args[] = {a_dir, "--threads", a_nt, "--prompt", a_p, "--gen", a_g, NULL};
+    snprintf(a_dir, sizeof a_dir, "%s", dir);
+    snprintf(a_nt, sizeof a_nt, "%d", nt);
+    snprintf(a_p, sizeof a_p, "%d", g_prompt);
+    snprintf(a_g, sizeof a_g, "%d", g_gen);
+    return anchor_start(t, python, script, args);
+}
+
+static int lcpp_run(anchor_proc *t, int gen, result *res) {
+    char line[256], fmt[16];
+    int i, n;
+    if (!t->to) return 0;
+    fprintf(t->to, "run %d\n", gen);
+    fflush(t->to);
+    for (i = 0; i < N_LCPP; i++)
+        if (!fgets(line, sizeof line, t->from) ||
+            sscanf(line, "llamacpp %15s threads=%d prompt_tok_s=%lf decode_tok_s=%lf", fmt, &n,
+                   &res[i].prefill_tps, &res[i].decode_tps) != 4 ||
+            strcmp(fmt, g_lcpp_fmt[i]) != 0) {
+            fprintf(stderr, "decode: llama.cpp run failed (%s)\n", line);
+            return 0;
+        }
+    return 1;
 }
 
 // Medians of g_reps interleaved runs on nt threads of each of the nm models
-// (into res[i]), PyTorch (when `script`; into *rt) and read bandwidth.
-static int measure(const tfm_model *const *ms, int nm, const char *script, const char *dir,
-                   int nt, const int32_t *prompt, result *res, result *rt, int *have_t,
-                   double *bw) {
+// (into res[i]), PyTorch (when `script`; into *rt), llama.cpp (when
+// `lpy`; into lr[N_LCPP]) and read bandwidth.
+#define MAX_MODELS 5
+static int measure(const tfm_model *const *ms, int nm, const char *script, const char *lpy,
+                   const char *lscript, const char *dir, int nt, const int32_t *prompt,
+                   result *res, result *rt, int *have_t, result *lr, int *have_l, double *bw) {
     tfm_ctx_params cp = tfm_ctx_params_default();
     tfm_session_params sp = tfm_session_params_default();
     tfm_ctx *ctx = NULL;
-    tfm_session *ss[4] = {NULL, NULL, NULL, NULL};
-    torch_proc tp;
-    double v[10][64];
-    result a, c;
+    tfm_session *ss[MAX_MODELS] = {NULL, NULL, NULL, NULL, NULL};
+    anchor_proc tp, lp;
+    double v[2 * (MAX_MODELS + 1 + N_LCPP)][64];
+    result a, c, l[N_LCPP];
     int r, i, ok = 0;
     memset(&tp, 0, sizeof tp);
-    *have_t = 0;
+    memset(&lp, 0, sizeof lp);
+    *have_t = *have_l = 0;
     cp.n_threads = nt;
     sp.max_context = g_prompt + g_gen + 1;
     if (tfm_ctx_create(&cp, &ctx)) goto done;
     for (i = 0; i < nm; i++)
         if (tfm_session_create(ctx, ms[i], &sp, &ss[i])) goto done;
     if (script) *have_t = torch_start(&tp, script, dir, nt);
+    if (lpy) *have_l = lcpp_start(&lp, lpy, lscript, dir, nt);
     // warm-up: short runs
     for (i = 0; i < nm; i++)
         if (!run_once(ss[i], prompt, 2, &res[i])) goto done;
     if (*have_t && !torch_run(&tp, 2, rt)) *have_t = 0;
+    if (*have_l && !lcpp_run(&lp, 2, l)) *have_l = 0;
     for (r = 0; r < g_reps; r++) {
         bw[r] = bench_read_bw(nt, (size_t)1 << 30, 1);
         for (i = 0; i < nm; i++) {
@@ -254,21 +312,31 @@ static int measure(const tfm_model *const *ms, int nm, const char *script, const
             v[2 * i + 1][r] = a.decode_tps;
         }
         if (*have_t && !torch_run(&tp, g_gen, &c)) *have_t = 0;
-        v[8][r] = c.prefill_tps;
-        v[9][r] = c.decode_tps;
+        v[2 * MAX_MODELS][r] = c.prefill_tps;
+        v[2 * MAX_MODELS + 1][r] = c.decode_tps;
+        if (*have_l && !lcpp_run(&lp, g_gen, l)) *have_l = 0;
+        for (i = 0; *have_l && i < N_LCPP; i++) {
+            v[2 * (MAX_MODELS + 1 + i)][r] = l[i].prefill_tps;
+            v[2 * (MAX_MODELS + 1 + i) + 1][r] = l[i].decode_tps;
+        }
     }
     for (i = 0; i < nm; i++) {
         res[i].prefill_tps = bench_median(v[2 * i], g_reps);
         res[i].decode_tps = bench_median(v[2 * i + 1], g_reps);
     }
     if (*have_t) {
-        rt->prefill_tps = bench_median(v[8], g_reps);
-        rt->decode_tps = bench_median(v[9], g_reps);
+        rt->prefill_tps = bench_median(v[2 * MAX_MODELS], g_reps);
+        rt->decode_tps = bench_median(v[2 * MAX_MODELS + 1], g_reps);
+    }
+    for (i = 0; *have_l && i < N_LCPP; i++) {
+        lr[i].prefill_tps = bench_median(v[2 * (MAX_MODELS + 1 + i)], g_reps);
+        lr[i].decode_tps = bench_median(v[2 * (MAX_MODELS + 1 + i) + 1], g_reps);
     }
     ok = 1;
 done:
     if (!ok) fprintf(stderr, "decode: %s\n", tfm_ctx_last_error(ctx));
-    torch_stop(&tp);
+    anchor_stop(&tp);
+    anchor_stop(&lp);
     for (i = 0; i < nm; i++) tfm_session_free(ss[i]);
     tfm_ctx_free(ctx);
     return ok;
@@ -281,17 +349,67 @@ static tfm_status load(tfm_ctx *ctx, const char *dir, int prepack, tfm_model **m
     return tfm_model_load(ctx, dir, &mp, m);
 }
 
+// --rss DIR: load DIR (as stored, prepacked), run the prompt and the steps
+// on 1 thread, print this process's resident memory.
+static int rss_child(const char *dir, const int32_t *prompt) {
+    tfm_ctx *ctx = NULL;
+    tfm_model *m = NULL;
+    tfm_session *s = NULL;
+    tfm_session_params sp = tfm_session_params_default();
+    result r;
+    char line[256];
+    long kb = -1;
+    FILE *f;
+    sp.max_context = g_prompt + g_gen + 1;
+    if (tfm_ctx_create(NULL, &ctx) || load(ctx, dir, 1, &m) ||
+        tfm_session_create(ctx, m, &sp, &s) || !run_once(s, prompt, g_gen, &r))
+        return 1;
+    if ((f = fopen("/proc/self/status", "r")) != NULL) {
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "VmRSS: %ld", &kb) == 1) break;
+        fclose(f);
+    }
+    printf("rss_kb=%ld\n", kb);
+    tfm_session_free(s);
+    tfm_model_free(m);
+    tfm_ctx_free(ctx);
+    return 0;
+}
+
+// Resident memory (MB) of a fresh process running the model at dir.
+static double rss_of(const char *dir, int argc_reps) {
+    char cmd[2400], line[256], self[1024];
+    long kb = -1;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    FILE *f;
+    if (n <= 0) return -1;
+    self[n] = 0;
+    if (snprintf(cmd, sizeof cmd, "'%s' --rss '%s' --prompt %d --gen %d --reps %d", self,
+                 dir, g_prompt, g_gen, argc_reps) >= (int)sizeof cmd)
+        return -1;
+    if (!(f = popen(cmd, "r"))) return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "rss_kb=%ld", &kb) == 1) break;
+    pclose(f);
+    return kb < 0 ? -1.0 : kb / 1024.0;
+}
+
+// The models measured, in order.
+enum { M_F32, M_F32_INPLACE, M_F16, M_Q8, M_Q4, N_MODELS };
+static const char *const g_mname[N_MODELS] = {"F32", "F32 in place", "F16", "Q8", "Q4"};
+
 int main(int argc, char **argv) {
-    const char *keep = NULL, *script = "bench/decode_torch.py";
-    char dir[1024], dir16[1100], cmd[2300];
+    const char *keep = NULL, *script = "bench/decode_torch.py", *rss = NULL;
+    const char *lpy = NULL, *lscript = "bench/anchors_llamacpp.py";
+    char dir[1024], sub[N_MODELS][1100], cmd[2300];
     int torch = 1, quick = 0, i, nt;
     tfm_ctx *lctx = NULL;
-    tfm_model *ms[3] = {NULL, NULL, NULL}; // f32 packed, f32 in place, f16
+    tfm_model *ms[N_MODELS];
     int32_t *prompt;
-    double bw[3], t0, t_pack;
-    uint64_t wbytes, wbytes16;
-    result res[3][3], rt[3];
-    int have_t[3] = {0, 0, 0};
+    double bw[3], t0, t_pack, t_quant, mem[N_MODELS];
+    uint64_t wb[N_MODELS];
+    result res[3][N_MODELS], rt[3], lr[3][N_LCPP];
+    int have_t[3] = {0, 0, 0}, have_l[3] = {0, 0, 0};
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--no-torch") == 0) torch = 0;
@@ -301,9 +419,13 @@ int main(int argc, char **argv) {
         else if (v && strcmp(a, "--gen") == 0) g_gen = atoi(argv[++i]);
         else if (v && strcmp(a, "--keep") == 0) keep = argv[++i];
         else if (v && strcmp(a, "--torch-script") == 0) script = argv[++i];
+        else if (v && strcmp(a, "--llamacpp") == 0) lpy = argv[++i];
+        else if (v && strcmp(a, "--llamacpp-script") == 0) lscript = argv[++i];
+        else if (v && strcmp(a, "--rss") == 0) rss = argv[++i];
         else {
             fprintf(stderr, "usage: %s [--reps N] [--prompt P] [--gen G] [--no-torch] [--quick] "
-                            "[--keep DIR] [--torch-script PATH]\n", argv[0]);
+                            "[--keep DIR] [--torch-script PATH] [--llamacpp PYTHON] "
+                            "[--llamacpp-script PATH]\n", argv[0]);
             return 2;
         }
     }
@@ -317,6 +439,9 @@ int main(int argc, char **argv) {
                 NPOS);
         return 2;
     }
+    prompt = (int32_t *)malloc((size_t)g_prompt * sizeof(int32_t));
+    for (i = 0; i < g_prompt; i++) prompt[i] = (int32_t)((i * 7919u + 13u) % V);
+    if (rss) return rss_child(rss, prompt);
     if (keep) {
         snprintf(dir, sizeof dir, "%s", keep);
         snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
@@ -330,43 +455,55 @@ int main(int argc, char **argv) {
         }
     }
     t0 = bench_now();
-    snprintf(dir16, sizeof dir16, "%s/f16", dir);
-    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir16);
-    if (write_folder(dir, 0) || system(cmd) != 0 || write_folder(dir16, 1)) {
+    snprintf(sub[M_F32], sizeof sub[0], "%s", dir);
+    snprintf(sub[M_F32_INPLACE], sizeof sub[0], "%s", dir);
+    snprintf(sub[M_F16], sizeof sub[0], "%s/f16", dir);
+    snprintf(sub[M_Q8], sizeof sub[0], "%s/q8", dir);
+    snprintf(sub[M_Q4], sizeof sub[0], "%s/q4", dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", sub[M_F16]);
+    if (write_folder(dir, 0) || system(cmd) != 0 || write_folder(sub[M_F16], 1)) {
         fprintf(stderr, "decode: cannot write the model to %s\n", dir);
         return 1;
     }
     printf("libtransformer %s, kernels %s; GPT-2-small shape (random weights written to %s in "
            "%.1f s)\n", tfm_version_string(), tfm_kernels_name(), dir, bench_now() - t0);
-    prompt = (int32_t *)malloc((size_t)g_prompt * sizeof(int32_t));
-    for (i = 0; i < g_prompt; i++) prompt[i] = (int32_t)((i * 7919u + 13u) % V);
-
     if (tfm_ctx_create(NULL, &lctx)) return 1;
     t0 = bench_now();
-    if (load(lctx, dir, 1, &ms[0])) {
+    if (tfm_model_quantize(lctx, dir, sub[M_Q8], TFM_WEIGHTS_Q8) ||
+        tfm_model_quantize(lctx, dir, sub[M_Q4], TFM_WEIGHTS_Q4)) {
+        fprintf(stderr, "decode: quantize: %s\n", tfm_ctx_last_error(lctx));
+        return 1;
+    }
+    t_quant = (bench_now() - t0) / 2;
+    for (i = 0; i < N_MODELS; i++) mem[i] = i == M_F32_INPLACE ? -1 : rss_of(sub[i], g_reps);
+
+    t0 = bench_now();
+    if (load(lctx, dir, 1, &ms[M_F32])) {
         fprintf(stderr, "decode: load: %s\n", tfm_ctx_last_error(lctx));
         return 1;
     }
     t_pack = bench_now() - t0;
-    if (load(lctx, dir, 0, &ms[1]) || load(lctx, dir16, 1, &ms[2])) {
-        fprintf(stderr, "decode: load: %s\n", tfm_ctx_last_error(lctx));
-        return 1;
-    }
-    wbytes = tfm_model_weight_bytes(ms[0]);
-    wbytes16 = tfm_model_weight_bytes(ms[2]);
-    printf("weights read per token: %.1f MB (F16 file, kept as stored: %.1f MB); load with "
-           "packing %.2f s; prompt %d tokens, %d greedy steps after it; median of %d runs\n\n",
-           wbytes / 1e6, wbytes16 / 1e6, t_pack, g_prompt, g_gen, g_reps);
+    for (i = 1; i < N_MODELS; i++)
+        if (load(lctx, sub[i], i != M_F32_INPLACE, &ms[i])) {
+            fprintf(stderr, "decode: load %s: %s\n", sub[i], tfm_ctx_last_error(lctx));
+            return 1;
+        }
+    for (i = 0; i < N_MODELS; i++) wb[i] = tfm_model_weight_bytes(ms[i]);
+    printf("weights read per token: F32 %.1f MB, F16 %.1f MB, Q8 %.1f MB, Q4 %.1f MB; load "
+           "with packing %.2f s; tfm_model_quantize %.2f s a format; prompt %d tokens, %d "
+           "greedy steps after it; median of %d runs\n\n", wb[M_F32] / 1e6, wb[M_F16] / 1e6,
+           wb[M_Q8] / 1e6, wb[M_Q4] / 1e6, t_pack, t_quant, g_prompt, g_gen, g_reps);
     fflush(stdout);
 
     for (nt = 1; nt <= 2; nt++) {
         double bws[64];
-        if (!measure((const tfm_model *const *)ms, 3, torch ? script : NULL, dir, nt, prompt,
-                     res[nt], &rt[nt], &have_t[nt], bws))
+        if (!measure((const tfm_model *const *)ms, N_MODELS, torch ? script : NULL, lpy,
+                     lscript, dir, nt, prompt, res[nt], &rt[nt], &have_t[nt], lr[nt],
+                     &have_l[nt], bws))
             return 1;
         bw[nt] = bench_median(bws, g_reps);
     }
-    for (i = 0; i < 3; i++) tfm_model_free(ms[i]);
+    for (i = 0; i < N_MODELS; i++) tfm_model_free(ms[i]);
     tfm_ctx_free(lctx);
 
     printf("| threads | read GB/s | floor tok/s | decode tok/s: packed | in place | PyTorch "
@@ -374,8 +511,8 @@ int main(int argc, char **argv) {
            "| packed / PyTorch |\n");
     printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (nt = 1; nt <= 2; nt++) {
-        const result *rp = &res[nt][0], *ru = &res[nt][1];
-        double floor_tps = bw[nt] * 1e9 / (double)wbytes;
+        const result *rp = &res[nt][M_F32], *ru = &res[nt][M_F32_INPLACE];
+        double floor_tps = bw[nt] * 1e9 / (double)wb[M_F32];
         char td[32] = "-", tr[32] = "-", tp[32] = "-", tpr[32] = "-";
         if (have_t[nt]) {
             snprintf(td, sizeof td, "%.1f", rt[nt].decode_tps);
@@ -388,22 +525,35 @@ int main(int argc, char **argv) {
                floor_tps > 0 ? 100.0 * rp->decode_tps / floor_tps : 0.0, tr,
                rp->prefill_tps, ru->prefill_tps, tp, tpr);
     }
-    printf("\n| threads | F16 floor tok/s | F16 decode tok/s | %% of floor | F16 / F32 packed "
-           "| F16 prompt tok/s | F16 / F32 packed |\n");
-    printf("|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (nt = 1; nt <= 2; nt++) {
-        const result *rp = &res[nt][0], *rh = &res[nt][2];
-        double floor_tps = bw[nt] * 1e9 / (double)wbytes16;
-        printf("| %d | %.1f | %.1f | %.0f%% | %.2fx | %.0f | %.2fx |\n", nt, floor_tps,
-               rh->decode_tps, floor_tps > 0 ? 100.0 * rh->decode_tps / floor_tps : 0.0,
-               rh->decode_tps / rp->decode_tps, rh->prefill_tps,
-               rh->prefill_tps / rp->prefill_tps);
-    }
+    printf("\n| threads | format | MB / token | floor tok/s | decode tok/s | %% of floor "
+           "| / F32 | llama.cpp decode | / llama.cpp | prompt tok/s | / F32 | llama.cpp "
+           "prompt | / llama.cpp | resident MB |\n");
+    printf("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (nt = 1; nt <= 2; nt++)
+        for (i = 0; i < N_MODELS; i++) {
+            const result *r = &res[nt][i], *rf = &res[nt][M_F32];
+            const result *l = i >= M_F16 && have_l[nt] ? &lr[nt][i - M_F16] : NULL;
+            double floor_tps = bw[nt] * 1e9 / (double)wb[i];
+            char ld[32] = "-", lrd[32] = "-", lp[32] = "-", lrp[32] = "-", rs[32] = "-";
+            if (i == M_F32_INPLACE) continue;
+            if (l) {
+                snprintf(ld, sizeof ld, "%.1f (%s)", l->decode_tps, g_lcpp_fmt[i - M_F16]);
+                snprintf(lrd, sizeof lrd, "%.2fx", r->decode_tps / l->decode_tps);
+                snprintf(lp, sizeof lp, "%.0f", l->prefill_tps);
+                snprintf(lrp, sizeof lrp, "%.2fx", r->prefill_tps / l->prefill_tps);
+            }
+            if (mem[i] > 0) snprintf(rs, sizeof rs, "%.0f", mem[i]);
+            printf("| %d | %s | %.1f | %.1f | %.1f | %.0f%% | %.2fx | %s | %s | %.0f | %.2fx | "
+                   "%s | %s | %s |\n", nt, g_mname[i], wb[i] / 1e6, floor_tps, r->decode_tps,
+                   floor_tps > 0 ? 100.0 * r->decode_tps / floor_tps : 0.0,
+                   r->decode_tps / rf->decode_tps, ld, lrd, r->prefill_tps,
+                   r->prefill_tps / rf->prefill_tps, lp, lrp, rs);
+        }
     for (nt = 1; nt <= 2; nt++)
         if (have_t[nt])
             printf("%s greedy token after the prompt (%d threads): libtransformer %d, PyTorch %d\n",
-                   rt[nt].next == res[nt][0].next ? "same" : "DIFFERENT", nt,
-                   (int)res[nt][0].next, (int)rt[nt].next);
+                   rt[nt].next == res[nt][M_F32].next ? "same" : "DIFFERENT", nt,
+                   (int)res[nt][M_F32].next, (int)rt[nt].next);
     if (!keep) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0) fprintf(stderr, "decode: could not remove %s\n", dir);

@@ -61,6 +61,10 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
     for (b = 0; b < kb; b++, w += bs) {
         const int8_t *a = aq + b * TFM__QK;
         __m256i s[2][2];
+        if (R == 1) { // decoding streams the panels once: ask for them early
+            size_t o;
+            for (o = 0; o < bs; o += 64) _mm_prefetch((const char *)w + 2048 + o, _MM_HINT_T0);
+        }
         for (r = 0; r < R; r++) s[r][0] = s[r][1] = _mm256_setzero_si256();
         if (!q4) {
 #pragma GCC unroll 8

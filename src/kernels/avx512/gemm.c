@@ -198,6 +198,12 @@ static void ukr(int64_t k, const float *ap, const float *bp, float alpha, float 
         ROWS8(ACC_DECL)                                                             \
         for (p = 0; p < k; p++) {                                                   \
             __m512 b0 = LD16(bp), b1 = LD16(bp + 16), b2 = LD16(bp + 32);           \
+            if (R == 1) { /* decoding streams the panel once: ask for it early */   \
+                _mm_prefetch((const char *)(bp + GEMM_NR * 16), _MM_HINT_T0);       \
+                _mm_prefetch((const char *)(bp + GEMM_NR * 16) + 64, _MM_HINT_T0);  \
+                if (sizeof(T) == 4)                                                 \
+                    _mm_prefetch((const char *)(bp + GEMM_NR * 16) + 128, _MM_HINT_T0); \
+            }                                                                       \
             ROWS8(ACC_FMA)                                                          \
             bp += GEMM_NR;                                                          \
         }                                                                           \

@@ -65,6 +65,10 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
     for (r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
     for (b = 0; b < kb; b++, w += bs) {
         const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)w));
+        if (R == 1) { // decoding streams the panels once: ask for them early
+            size_t o;
+            for (o = 0; o < bs; o += 64) _mm_prefetch((const char *)w + 2048 + o, _MM_HINT_T0);
+        }
         const int8_t *a = aq + b * TFM__QK;
         __m512i s[8], t[8]; // two chains per row, added at the end (exact)
 #pragma GCC unroll 8

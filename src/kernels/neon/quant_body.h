@@ -43,6 +43,10 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
     for (b = 0; b < kb; b++, w += bs) {
         int8x16_t a0[2], a1[2];
         int32x4_t s[2][4];
+        if (R == 1) { // decoding streams the panels once: ask for them early
+            size_t o;
+            for (o = 0; o < bs; o += 64) __builtin_prefetch(w + 2048 + o);
+        }
         for (r = 0; r < R; r++) {
             a0[r] = vld1q_s8(aq + r * la + b * TFM__QK);
             a1[r] = vld1q_s8(aq + r * la + b * TFM__QK + 16);
