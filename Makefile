@@ -106,6 +106,9 @@ $(BUILD)/obj/src/kernels/avx2/%_vnni.o: src/kernels/avx2/%_vnni.c $(HEADERS)
 $(BUILD)/obj/src/kernels/avx512/%_vnni.o: src/kernels/avx512/%_vnni.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(FLAGS_AVX512) -mavx512vnni -c $< -o $@
+$(BUILD)/obj/src/kernels/avx512/%_amx.o: src/kernels/avx512/%_amx.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(FLAGS_AVX512) -mavx512vnni -mamx-tile -mamx-int8 -c $< -o $@
 $(BUILD)/obj/src/kernels/neon/%_dot.o: src/kernels/neon/%_dot.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(FLAGS_NEON) -march=armv8.2-a+dotprod -c $< -o $@

@@ -5,7 +5,8 @@
  *                             folder, runs the default grid, deletes it
  *   bert --write DIR          only writes the random BERT-base folder
  *   bert DIR [--seq 32,128,512] [--threads 1,2] [--runs 5] [--dump FILE]
- *            [--weights stored|f32|f16|bf16]
+ *            [--weights stored|f32|f16|bf16|q8|q4[,...]]
+ *   bert DIR --serve --seq S --threads N --weights f32,q8,q4
  *
  * The model is BERT-base shaped (12 layers, width 768, 12 heads, 3072,
  * vocabulary 30522, 512 positions) with random weights from a fixed seed,
@@ -15,12 +16,20 @@
  * after one warm-up:
  *   bert seq=128 threads=1 median_ms=... min_ms=... gflops=...
  * --dump writes the hidden states of the first --seq size (f32, raw) for
- * the compare script to check the results agree.
+ * the compare script to check the results agree. With several --weights
+ * (a list), the formats take turns within each repetition and each line
+ * also gives the cosine of the hidden states with those of the first
+ * format (cos_vs_first, mean over tokens).
+ * --serve (for bench/anchors_bert_int8.py --tfm, which times PyTorch and
+ * ONNX Runtime in turns with it) loads the formats, prints "ready", then for
+ * each line "run" on stdin runs each format once and prints
+ *   tfm <weights> ms=... cos_vs_first=...
  */
-#define _POSIX_C_SOURCE 200112L
+#define _POSIX_C_SOURCE 200809L
 #include "transformer.h"
 #include "bench_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,66 +130,107 @@ static int parse_list(const char *s, int *v, int max) {
     return n;
 }
 
-static const char *const weight_names[4] = {"stored", "f32", "f16", "bf16"};
+static const char *const weight_names[6] = {"stored", "f32", "f16", "bf16", "q8", "q4"};
+#define MAX_W 6
+
+// Mean over the S tokens of the cosine of a's hidden state with ref's.
+static double mean_cos(const float *a, const float *ref, int S) {
+    double sum = 0;
+    int s, i;
+    for (s = 0; s < S; s++) {
+        double ab = 0, aa = 0, bb = 0;
+        for (i = 0; i < D; i++) {
+            ab += (double)a[s * D + i] * ref[s * D + i];
+            aa += (double)a[s * D + i] * a[s * D + i];
+            bb += (double)ref[s * D + i] * ref[s * D + i];
+        }
+        sum += ab / sqrt(aa * bb);
+    }
+    return sum / S;
+}
 
 static int run(const char *dir, const int *seqs, int n_seq, const int *thr, int n_thr, int runs,
-               const char *dump, int weights) {
-    int si, ti, r, rc = 0;
+               const char *dump, const int *weights, int n_w, int serve) {
+    int si, ti, r, k, rc = 0;
     for (ti = 0; ti < n_thr; ti++) {
         tfm_ctx_params cp = tfm_ctx_params_default();
         tfm_ctx *ctx;
-        tfm_model *m = NULL;
+        tfm_model *m[MAX_W] = {NULL};
         tfm_status st;
-        tfm_model_params mp = tfm_model_params_default();
         cp.n_threads = thr[ti];
-        mp.weights = weights;
         if (tfm_ctx_create(&cp, &ctx)) return 1;
-        if ((st = tfm_model_load(ctx, dir, &mp, &m))) {
-            fprintf(stderr, "bert: %s: %s\n", tfm_status_str(st), tfm_ctx_last_error(ctx));
-            tfm_ctx_free(ctx);
-            return 1;
+        for (k = 0; k < n_w; k++) {
+            tfm_model_params mp = tfm_model_params_default();
+            mp.weights = weights[k];
+            if ((st = tfm_model_load(ctx, dir, &mp, &m[k]))) {
+                fprintf(stderr, "bert: %s: %s\n", tfm_status_str(st), tfm_ctx_last_error(ctx));
+                rc = 1;
+                break;
+            }
         }
-        for (si = 0; si < n_seq; si++) {
+        for (si = 0; !rc && si < n_seq; si++) {
             int S = seqs[si], i;
             int32_t *ids = (int32_t *)malloc((size_t)S * sizeof(int32_t));
-            float *hid = (float *)malloc((size_t)S * D * sizeof(float));
-            double *t = (double *)malloc((size_t)(runs + 1) * sizeof(double));
+            float *hid[MAX_W];
+            double *t[MAX_W], flops, cosv[MAX_W];
+            char line[64];
             tfm_encode_outputs o = tfm_encode_outputs_default();
-            double flops;
             for (i = 0; i < S; i++) ids[i] = 5 + (int32_t)((i * 7919u) % (V - 5));
             ids[0] = 2;
             ids[S - 1] = 3;
-            o.hidden = hid;
-            for (r = 0; r <= runs; r++) {
-                double t0 = bench_now();
-                if ((st = tfm_model_encode(ctx, m, ids, NULL, NULL, 1, S, &o))) {
-                    fprintf(stderr, "bert: %s\n", tfm_ctx_last_error(ctx));
-                    rc = 1;
-                    break;
-                }
-                t[r] = bench_now() - t0;
+            for (k = 0; k < n_w; k++) {
+                hid[k] = (float *)malloc((size_t)S * D * sizeof(float));
+                t[k] = (double *)malloc((size_t)(runs + 1) * sizeof(double));
             }
-            if (!rc) {
-                qsort(t + 1, (size_t)runs, sizeof(double), bench_cmp_d); // t[0] is the warm-up
+            // r = 0 is the warm-up; then the formats take turns.
+            for (r = 0; !rc && (serve || r <= runs); r++) {
+                if (serve && r > 0) {
+                    if (!fgets(line, sizeof line, stdin) || strncmp(line, "run", 3) != 0) break;
+                }
+                for (k = 0; k < n_w; k++) {
+                    double t0 = bench_now();
+                    o.hidden = hid[k];
+                    if ((st = tfm_model_encode(ctx, m[k], ids, NULL, NULL, 1, S, &o))) {
+                        fprintf(stderr, "bert: %s\n", tfm_ctx_last_error(ctx));
+                        rc = 1;
+                        break;
+                    }
+                    t[k][serve ? 0 : r] = bench_now() - t0;
+                    if (r == 0) cosv[k] = mean_cos(hid[k], hid[0], S);
+                    if (serve && r > 0)
+                        printf("tfm %s ms=%.2f cos_vs_first=%.6f\n", weight_names[weights[k]],
+                               1e3 * t[k][0], cosv[k]);
+                }
+                if (serve) {
+                    if (r == 0) printf("ready\n");
+                    fflush(stdout);
+                }
+            }
+            for (k = 0; !rc && !serve && k < n_w; k++) {
+                qsort(t[k] + 1, (size_t)runs, sizeof(double), bench_cmp_d); // t[0]: warm-up
                 // Matmuls 2*S*(4*D*D + 2*D*F) per layer, attention 2*2*S*S*D.
                 flops = (double)L * (2.0 * S * (4.0 * D * D + 2.0 * D * F) + 4.0 * S * (double)S * D);
                 printf("bert seq=%d threads=%d weights=%s median_ms=%.2f min_ms=%.2f gflops=%.1f "
-                       "runs=%d\n", S, thr[ti], weight_names[weights], 1e3 * t[1 + runs / 2],
-                       1e3 * t[1], flops / t[1 + runs / 2] * 1e-9, runs);
+                       "runs=%d", S, thr[ti], weight_names[weights[k]], 1e3 * t[k][1 + runs / 2],
+                       1e3 * t[k][1], flops / t[k][1 + runs / 2] * 1e-9, runs);
+                if (n_w > 1) printf(" cos_vs_first=%.6f", cosv[k]);
+                printf("\n");
                 fflush(stdout);
-                if (dump && si == 0 && ti == 0) {
-                    FILE *f = fopen(dump, "wb");
-                    if (f) {
-                        fwrite(hid, sizeof(float), (size_t)S * D, f);
-                        fclose(f);
-                    }
+            }
+            if (!rc && dump && si == 0 && ti == 0) {
+                FILE *f = fopen(dump, "wb");
+                if (f) {
+                    fwrite(hid[0], sizeof(float), (size_t)S * D, f);
+                    fclose(f);
                 }
             }
             free(ids);
-            free(hid);
-            free(t);
+            for (k = 0; k < n_w; k++) {
+                free(hid[k]);
+                free(t[k]);
+            }
         }
-        tfm_model_free(m);
+        for (k = 0; k < n_w; k++) tfm_model_free(m[k]);
         tfm_ctx_free(ctx);
         if (rc) break;
     }
@@ -189,7 +239,7 @@ static int run(const char *dir, const int *seqs, int n_seq, const int *thr, int 
 
 int main(int argc, char **argv) {
     int seqs[8] = {32, 128, 512}, thr[8] = {1, 2}, n_seq = 3, n_thr = 2, runs = 5, i, rc;
-    int weights = 0;
+    int weights[MAX_W] = {0}, n_w = 1, serve = 0;
     const char *dir = NULL, *dump = NULL;
     char tmp[256];
     if (argc == 3 && !strcmp(argv[1], "--write")) return write_folder(argv[2]);
@@ -198,28 +248,41 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) n_thr = parse_list(argv[++i], thr, 8);
         else if (!strcmp(argv[i], "--runs") && i + 1 < argc) runs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dump") && i + 1 < argc) dump = argv[++i];
+        else if (!strcmp(argv[i], "--serve")) serve = 1;
         else if (!strcmp(argv[i], "--weights") && i + 1 < argc) {
-            const char *w = argv[++i];
-            for (weights = 0; weights < 4 && strcmp(w, weight_names[weights]); weights++) {}
-            if (weights == 4) {
-                fprintf(stderr, "bert: --weights takes stored, f32, f16 or bf16\n");
-                return 2;
+            char list[128], *w, *save = NULL;
+            snprintf(list, sizeof list, "%s", argv[++i]);
+            for (n_w = 0, w = strtok_r(list, ",", &save); w && n_w < MAX_W;
+                 w = strtok_r(NULL, ",", &save), n_w++) {
+                for (weights[n_w] = 0; weights[n_w] < 6 && strcmp(w, weight_names[weights[n_w]]);
+                     weights[n_w]++) {}
+                if (weights[n_w] == 6) {
+                    fprintf(stderr, "bert: --weights takes stored, f32, f16, bf16, q8 or q4 "
+                                    "(a list: f32,q8,q4)\n");
+                    return 2;
+                }
             }
         }
         else if (argv[i][0] != '-') dir = argv[i];
         else {
             fprintf(stderr, "usage: bert [--write DIR | DIR [--seq 32,128,512] [--threads 1,2] "
-                            "[--runs N] [--dump FILE] [--weights stored|f32|f16|bf16]]\n");
+                            "[--runs N] [--dump FILE] [--weights stored|f32|f16|bf16|q8|q4[,...]] "
+                            "[--serve]]\n");
             return 2;
         }
     }
     if (runs < 1) runs = 1;
+    if (n_w < 1) return 2;
     for (i = 0; i < n_seq; i++)
         if (seqs[i] < 1 || seqs[i] > P) return 2;
-    if (dir) return run(dir, seqs, n_seq, thr, n_thr, runs, dump, weights);
+    if (serve && (!dir || n_seq != 1 || n_thr != 1)) {
+        fprintf(stderr, "bert: --serve needs DIR, one --seq and one --threads\n");
+        return 2;
+    }
+    if (dir) return run(dir, seqs, n_seq, thr, n_thr, runs, dump, weights, n_w, serve);
     snprintf(tmp, sizeof tmp, "/tmp/tfm_bench_bert_%d", (int)getpid());
     fprintf(stderr, "bert: writing a random BERT-base folder to %s\n", tmp);
-    rc = write_folder(tmp) || run(tmp, seqs, n_seq, thr, n_thr, runs, dump, weights);
+    rc = write_folder(tmp) || run(tmp, seqs, n_seq, thr, n_thr, runs, dump, weights, n_w, 0);
     {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '/tmp/tfm_bench_bert_%d'", (int)getpid());

@@ -194,6 +194,8 @@ TFM_API const char *tfm_version_string(void);
 #define TFM_CPU_AVX512VNNI (1u << 9)
 #define TFM_CPU_AVX512BF16 (1u << 10)
 #define TFM_CPU_AVXVNNI    (1u << 11) /* VEX int8 dot product (AVX-VNNI)  */
+#define TFM_CPU_AMXINT8    (1u << 12) /* AMX tiles with int8 products,
+                                         enabled by the OS               */
 #define TFM_CPU_NEON       (1u << 16)
 #define TFM_CPU_ASIMDHP    (1u << 17) /* aarch64 fp16 arithmetic */
 #define TFM_CPU_ASIMDDP    (1u << 18) /* aarch64 dot product     */

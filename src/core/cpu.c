@@ -49,6 +49,9 @@ static uint32_t detect(void) {
             if (b & (1u << 30)) f |= TFM_CPU_AVX512BW;
             if (b & (1u << 31)) f |= TFM_CPU_AVX512VL;
             if (c & (1u << 11)) f |= TFM_CPU_AVX512VNNI;
+            // AMX: tile and int8 bits, and the OS saving XTILECFG/XTILEDATA
+            if ((d & (1u << 24)) && (d & (1u << 25)) && (xgetbv0() & 0x60000) == 0x60000)
+                f |= TFM_CPU_AMXINT8;
             __cpuid_count(7, 1, a, b, c, d);
             if (a & (1u << 5)) f |= TFM_CPU_AVX512BF16;
         }
@@ -73,6 +76,23 @@ static uint32_t detect(void) { return TFM_CPU_NEON; }
 static uint32_t detect(void) { return 0; }
 #endif
 
+// AMX's tile data is a state Linux lets a process use only when asked
+// (arch_prctl ARCH_REQ_XCOMP_PERM for XTILEDATA, feature 18), once.
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+static int g_amx;
+static tfm__once_t g_amx_once = TFM__ONCE_INIT;
+static void request_amx(void) { g_amx = syscall(SYS_arch_prctl, 0x1023, 18) == 0; }
+int tfm__amx_enable(void) {
+    if (!(tfm_cpu_features() & TFM_CPU_AMXINT8)) return 0;
+    tfm__call_once(&g_amx_once, request_amx);
+    return g_amx;
+}
+#else
+int tfm__amx_enable(void) { return 0; }
+#endif
+
 static uint32_t g_features; // written once under tfm__once
 static tfm__once_t g_features_once = TFM__ONCE_INIT;
 
@@ -90,7 +110,7 @@ size_t tfm_cpu_features_str(uint32_t features, char *buf, size_t size) {
         {TFM_CPU_F16C, "f16c"},         {TFM_CPU_AVX512F, "avx512f"},
         {TFM_CPU_AVX512BW, "avx512bw"}, {TFM_CPU_AVX512VL, "avx512vl"},
         {TFM_CPU_AVX512DQ, "avx512dq"}, {TFM_CPU_AVX512VNNI, "avx512vnni"},
-        {TFM_CPU_AVX512BF16, "avx512bf16"}, {TFM_CPU_AVXVNNI, "avxvnni"}, {TFM_CPU_NEON, "neon"},
+        {TFM_CPU_AVX512BF16, "avx512bf16"}, {TFM_CPU_AVXVNNI, "avxvnni"}, {TFM_CPU_AMXINT8, "amxint8"}, {TFM_CPU_NEON, "neon"},
         {TFM_CPU_ASIMDHP, "asimdhp"},   {TFM_CPU_ASIMDDP, "asimddp"},
     };
     size_t len = 0, i;

@@ -28,6 +28,10 @@
 #define TFM__Q4 101
 #include "qlayout.h"
 
+/* Whether AMX tiles may be used: the CPU has AMX-INT8 and the OS granted
+ * this process the tile state (asked once; cpu.c). Thread-safe. */
+int tfm__amx_enable(void);
+
 /* ---- thread pool (pool.c) ------------------------------------------------*/
 
 typedef struct tfm__pool tfm__pool;

@@ -178,17 +178,19 @@ static void q_panels_task(void *arg, int ith, int nth) {
     const qjob *j = (const qjob *)arg;
     const tfm__linear *l = j->l;
     size_t ps = tfm__q_bytes(qdtype(l), TFM__QP, l->n_in);
-    int64_t lo, hi, p, i, c;
+    int64_t lo, hi, p, i, c0, c1;
     tfm__split_range((l->n_out + TFM__QP - 1) / TFM__QP, ith, nth, &lo, &hi);
     for (p = lo; p < hi; p++) {
         int64_t n = l->n_out - p * TFM__QP < TFM__QP ? l->n_out - p * TFM__QP : TFM__QP;
-        float *y = j->y + p * TFM__QP;
         (l->format == TFM__WF_Q4 ? j->q->q4 : j->q->q8)(j->m, j->kb, j->aq, j->ad, j->as,
-                                                        j->w + (size_t)p * ps, y, j->ldy, n);
-        if (l->b)
-            for (i = 0; i < j->m; i++)
-                for (c = 0; c < n; c++) y[i * j->ldy + c] += l->b[p * TFM__QP + c];
+                                                        j->w + (size_t)p * ps,
+                                                        j->y + p * TFM__QP, j->ldy, n);
     }
+    c0 = lo * TFM__QP;
+    c1 = hi * TFM__QP < l->n_out ? hi * TFM__QP : l->n_out;
+    if (l->b && c1 > c0)
+        for (i = 0; i < j->m; i++)
+            tfm__vec_add(c1 - c0, j->y + i * j->ldy + c0, l->b + c0, j->y + i * j->ldy + c0);
 }
 
 // Bytes of activation scratch for m rows.

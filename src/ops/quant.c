@@ -63,6 +63,12 @@ static void put_block(int dtype, uint8_t *p, int64_t k, int64_t r, int64_t b,
 
 static float as_f16(float v) { return tfm__h2f(tfm__f2h(v)); }
 
+// roundf (halves away from zero) for |x| < 2^31, inline: x - trunc(x) is exact.
+static float round_away(float x) {
+    float t = (float)(int32_t)x, d = x - t;
+    return d >= 0.5f ? t + 1.0f : d <= -0.5f ? t - 1.0f : t;
+}
+
 // Q4's block: 4-bit n with w = d n + m. From GGUF's Q4_1 rule (d = (max -
 // min) / 15, m = min), twice: fit d and m by least squares to the n, round
 // the n again with them; keep the fit of least squared error (d and m as
@@ -81,7 +87,7 @@ static void quantize_q4(const float *x, uint8_t *out) {
         float id = d != 0.0f ? 1.0f / d : 0.0f, err = 0.0f, sn = 0, snn = 0, sx = 0, sxn = 0, det;
         float dq = as_f16(d), mq = as_f16(m);
         for (i = 0; i < TFM__QK; i++) {
-            int v = (int)roundf((x[i] - m) * id);
+            int v = (int)round_away((x[i] - m) * id);
             n[i] = v < 0 ? 0 : v > 15 ? 15 : v;
         }
         for (i = 0; i < TFM__QK; i++) {
@@ -124,7 +130,7 @@ static void quantize_block(int dtype, const float *x, uint8_t *out) {
     for (i = 0; i < TFM__QK; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
     d = amax / 127.0f;
     id = d != 0.0f ? 1.0f / d : 0.0f;
-    for (i = 0; i < TFM__QK; i++) out[2 + i] = (uint8_t)(int8_t)roundf(x[i] * id);
+    for (i = 0; i < TFM__QK; i++) out[2 + i] = (uint8_t)(int8_t)round_away(x[i] * id);
     h = tfm__f2h(d);
     memcpy(out, &h, 2);
 }

@@ -142,6 +142,12 @@ TEST(quant_products_all_isas) {
         for (m = 1; m <= 11; m += (m < 4 ? 1 : 3))
             for (ni = 0; ni < 5; ni++)
                 for (ki = 0; ki < 5; ki++) check_product(f ? TFM__Q4 : TFM__Q8, m, ns[ni], ks[ki]);
+    // Whole 16-row tiles (AMX) and their remainders.
+    for (f = 0; f < 2; f++)
+        for (m = 16; m <= 35; m += (m == 17 ? 15 : m == 32 ? 3 : 1))
+            for (ni = 0; ni < 5; ni += 2)
+                for (ki = 0; ki < 5; ki += 2)
+                    check_product(f ? TFM__Q4 : TFM__Q8, m, ns[ni], ks[ki]);
 }
 
 // Q8: GGUF's rule on fixed values (d = amax / 127, q = round(x / d),
