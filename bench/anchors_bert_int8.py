@@ -49,6 +49,11 @@ Usage:
       [--workdir /tmp/tfm_anchors_bert] [--seed 0] [--save-weights DIR]
       [--dump-hidden FILE] [--blas-dir DIR]
 
+--tfm BENCH (build/bench/bert) also times libtransformer on that folder in
+the same turns (bench/bert --serve, formats --tfm-weights, default
+f32,q8,q4), printing lines "bert tfm_<format> ..." whose cosine is against
+libtransformer's own f32 run (which matches torch_fp32 to about 1e-6).
+
 --save-weights DIR writes the weights as a Hugging Face BertModel folder
 (config.json, vocab.txt, model.safetensors with BertModel's names:
 embeddings.word_embeddings.weight, encoder.layer.N.attention.self.query.weight,
@@ -89,7 +94,12 @@ def parse_args(argv):
     ap.add_argument("--save-weights", default=None, metavar="DIR")
     ap.add_argument("--dump-hidden", default=None, metavar="FILE")
     ap.add_argument("--blas-dir", default=None, metavar="DIR")
+    ap.add_argument("--tfm", default=None, metavar="BENCH",
+                    help="also time libtransformer in the same turns: BENCH is build/bench/bert, "
+                         "run with --serve on the folder --save-weights writes")
+    ap.add_argument("--tfm-weights", default="f32,q8,q4")
     ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)  # thread count
+    ap.add_argument("--no-save", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     args.engine_list = [e for e in args.engines.split(",") if e]
     bad = [e for e in args.engine_list if e not in ENGINES]
@@ -99,6 +109,8 @@ def parse_args(argv):
         ap.error("--seq must be in [1, %d]" % P)
     if args.reps < 1:
         ap.error("--reps must be >= 1")
+    if args.tfm and not args.save_weights:
+        ap.error("--tfm needs --save-weights DIR (the folder it loads)")
     return args
 
 
@@ -122,7 +134,8 @@ def parent(args, argv):
             env["LD_LIBRARY_PATH"] = bd + (":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
         child_argv = list(argv)
         if i > 0:  # the weights and the hidden states are written once, by the first child
-            child_argv = drop_option(drop_option(child_argv, "--save-weights"), "--dump-hidden")
+            child_argv = drop_option(child_argv, "--dump-hidden")
+            child_argv += ["--no-save"]
         cmd = [sys.executable, os.path.abspath(__file__)] + child_argv + ["--child", str(n)]
         r = subprocess.call(cmd, env=env)
         if r != 0:
@@ -273,7 +286,7 @@ def child(args):
     ids = torch.from_numpy(ids_np)
 
     model = build(args.seed)
-    if args.save_weights:
+    if args.save_weights and not args.no_save:
         save_weights(model, args.save_weights)
         print("anchors_bert_int8: weights written to %s" % args.save_weights, file=sys.stderr)
 
@@ -299,6 +312,25 @@ def child(args):
     def as_np(y):
         return y.numpy() if hasattr(y, "numpy") else np.asarray(y)
 
+    tfm = None
+    if args.tfm:  # libtransformer's bench/bert --serve on the saved folder, in the same turns
+        tfm_w = [w for w in args.tfm_weights.split(",") if w]
+        tfm = subprocess.Popen([args.tfm, args.save_weights, "--serve", "--seq", str(S), "--threads",
+                                str(n), "--weights", ",".join(tfm_w)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if tfm.stdout.readline().strip() != "ready":
+            raise RuntimeError("%s did not start" % args.tfm)
+    tfm_times, tfm_cos = {}, {}
+
+    def tfm_run():
+        tfm.stdin.write("run\n")
+        tfm.stdin.flush()
+        for _ in tfm_w:
+            f = tfm.stdout.readline().split()  # tfm <weights> ms=... cos_vs_first=...
+            k = "tfm_" + f[1]
+            tfm_times.setdefault(k, []).append(float(f[2].split("=")[1]) / 1e3)
+            tfm_cos[k] = float(f[3].split("=")[1])
+
     times = {e: [] for e in want}
     with torch.inference_mode():
         # warm-up, and the outputs for the cosine similarity
@@ -316,9 +348,17 @@ def child(args):
                 t0 = time.perf_counter()
                 f()
                 times[e].append(time.perf_counter() - t0)
+            if tfm:
+                tfm_run()
     for e in want:
         print("bert %s threads=%d seq=%d ms=%.2f cos_vs_fp32=%.6f"
               % (e, n, S, 1e3 * float(np.median(times[e])), cos[e]), flush=True)
+    if tfm:  # libtransformer's cosine is against its own f32 run of the same folder
+        for k in sorted(tfm_times):
+            print("bert %s threads=%d seq=%d ms=%.2f cos_vs_fp32=%.6f"
+                  % (k, n, S, 1e3 * float(np.median(tfm_times[k])), tfm_cos[k]), flush=True)
+        tfm.stdin.close()
+        tfm.wait()
     return 0
 
 

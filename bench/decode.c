@@ -38,9 +38,11 @@
 #include "transformer.h"
 #include "bench_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,8 +170,11 @@ typedef struct anchor_proc {
     FILE *to, *from;
 } anchor_proc;
 
+// torch_nt > 0: PyTorch's child, with OMP_WAIT_POLICY=PASSIVE and OpenMP's
+// and OpenBLAS's thread counts set to torch_nt (OpenBLAS ignores
+// torch.set_num_threads); llama.cpp keeps its own thread settings.
 static int anchor_start(anchor_proc *t, const char *python, const char *script,
-                        char *const *args) {
+                        char *const *args, int torch_nt) {
     int in[2], out[2], n = 0;
     char line[256];
     const char *argv[24];
@@ -192,12 +197,22 @@ static int anchor_start(anchor_proc *t, const char *python, const char *script,
         dup2(out[1], 1);
         close(in[1]);
         close(out[0]);
-        setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+        if (torch_nt > 0) {
+            char nt[16];
+            snprintf(nt, sizeof nt, "%d", torch_nt);
+            setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+            setenv("OMP_NUM_THREADS", nt, 1);
+            setenv("OPENBLAS_NUM_THREADS", nt, 1);
+        }
         execv(python, (char *const *)argv);
         _exit(127);
     }
     close(in[0]);
     close(out[1]);
+    // Our ends stay out of the next anchor's process (else its copy of the
+    // write end keeps this one from ever seeing EOF).
+    fcntl(in[1], F_SETFD, FD_CLOEXEC);
+    fcntl(out[0], F_SETFD, FD_CLOEXEC);
     t->to = fdopen(in[1], "w");
     t->from = fdopen(out[0], "r");
     if (!t->to || !t->from || !fgets(line, sizeof line, t->from) ||
@@ -223,7 +238,7 @@ static int torch_start(anchor_proc *t, const char *script, const char *dir, int 
     snprintf(a_nt, sizeof a_nt, "%d", nt);
     snprintf(a_p, sizeof a_p, "%d", g_prompt);
     snprintf(a_g, sizeof a_g, "%d", g_gen);
-    return anchor_start(t, "/usr/bin/python3", script, args);
+    return anchor_start(t, "/usr/bin/python3", script, args, nt);
 }
 
 static int torch_run(anchor_proc *t, int gen, result *res) {
@@ -254,7 +269,7 @@ static int lcpp_start(anchor_proc *t, const char *python, const char *script, co
     snprintf(a_nt, sizeof a_nt, "%d", nt);
     snprintf(a_p, sizeof a_p, "%d", g_prompt);
     snprintf(a_g, sizeof a_g, "%d", g_gen);
-    return anchor_start(t, python, script, args);
+    return anchor_start(t, python, script, args, 0);
 }
 
 static int lcpp_run(anchor_proc *t, int gen, result *res) {
@@ -394,6 +409,61 @@ static double rss_of(const char *dir, int argc_reps) {
     return kb < 0 ? -1.0 : kb / 1024.0;
 }
 
+// Teacher-forced agreement with F32 over the prompt: for each model, the
+// next-token distribution at every prompt position against F32's: top-1
+// agreement, mean KL(F32 || model) and mean cosine of the logit vectors.
+static void quality(tfm_model *const *ms, const int *idx, const char *const *names, int n,
+                    const int32_t *prompt) {
+    tfm_ctx *ctx = NULL;
+    float *lg[8];
+    int i, k;
+    if (tfm_ctx_create(NULL, &ctx)) return;
+    for (k = 0; k < n; k++) {
+        tfm_session *s = NULL;
+        tfm_session_params sp = tfm_session_params_default();
+        sp.max_context = g_prompt + 1;
+        lg[k] = (float *)malloc((size_t)g_prompt * V * sizeof(float));
+        if (tfm_session_create(ctx, ms[idx[k]], &sp, &s) ||
+            tfm_session_prefill(s, prompt, g_prompt, lg[k])) {
+            fprintf(stderr, "decode: quality: %s\n", tfm_ctx_last_error(ctx));
+            return;
+        }
+        tfm_session_free(s);
+    }
+    printf("\n| format | top-1 agreement with F32 | mean KL(F32 \\|\\| format) | mean cosine of "
+           "the logits |\n|---|---:|---:|---:|\n");
+    for (k = 1; k < n; k++) {
+        double kl = 0, cs = 0;
+        int agree = 0;
+        for (i = 0; i < g_prompt; i++) {
+            const float *p = lg[0] + (size_t)i * V, *q = lg[k] + (size_t)i * V;
+            double mp = p[0], mq = q[0], zp = 0, zq = 0, pq = 0, pp = 0, qq = 0;
+            int32_t j;
+            for (j = 0; j < V; j++) {
+                mp = p[j] > mp ? p[j] : mp;
+                mq = q[j] > mq ? q[j] : mq;
+            }
+            for (j = 0; j < V; j++) {
+                zp += exp(p[j] - mp);
+                zq += exp(q[j] - mq);
+                pq += (double)p[j] * q[j];
+                pp += (double)p[j] * p[j];
+                qq += (double)q[j] * q[j];
+            }
+            for (j = 0; j < V; j++) {
+                double lp = p[j] - mp - log(zp), lq = q[j] - mq - log(zq);
+                kl += exp(lp) * (lp - lq);
+            }
+            cs += pq / sqrt(pp * qq);
+            agree += argmax(p, V) == argmax(q, V);
+        }
+        printf("| %s | %.4f | %.2e | %.6f |\n", names[idx[k]], (double)agree / g_prompt,
+               kl / g_prompt, cs / g_prompt);
+    }
+    for (k = 0; k < n; k++) free(lg[k]);
+    tfm_ctx_free(ctx);
+}
+
 // The models measured, in order.
 enum { M_F32, M_F32_INPLACE, M_F16, M_Q8, M_Q4, N_MODELS };
 static const char *const g_mname[N_MODELS] = {"F32", "F32 in place", "F16", "Q8", "Q4"};
@@ -502,6 +572,10 @@ int main(int argc, char **argv) {
                      &have_l[nt], bws))
             return 1;
         bw[nt] = bench_median(bws, g_reps);
+    }
+    {
+        static const int q_idx[4] = {M_F32, M_F16, M_Q8, M_Q4};
+        quality(ms, q_idx, g_mname, 4, prompt);
     }
     for (i = 0; i < N_MODELS; i++) tfm_model_free(ms[i]);
     tfm_ctx_free(lctx);

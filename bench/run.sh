@@ -17,11 +17,24 @@ if [ -x "$BUILD/bench/gemm" ]; then
   env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE=SkylakeX "$BUILD/bench/gemm" "$@" || rc=1
 fi
 # bench/decode: GPT-2-small generation against the bandwidth floor and PyTorch
-# (bench/decode_torch.py, run with OMP_WAIT_POLICY=PASSIVE).
+# (bench/decode_torch.py, run with OMP_WAIT_POLICY=PASSIVE), and llama.cpp
+# when TFM_ANCHOR_PYTHON names an interpreter with llama-cpp-python and gguf
+# (bench/anchors_llamacpp.py; docs/PERFORMANCE.md says how it was set up).
 if [ -x "$BUILD/bench/decode" ]; then
   echo "== bench/decode"
   OMP_WAIT_POLICY=PASSIVE "$BUILD/bench/decode" \
-    --torch-script "$(dirname "$0")/decode_torch.py" || rc=1
+    --torch-script "$(dirname "$0")/decode_torch.py" \
+    ${TFM_ANCHOR_PYTHON:+--llamacpp "$TFM_ANCHOR_PYTHON" \
+      --llamacpp-script "$(dirname "$0")/anchors_llamacpp.py"} || rc=1
+fi
+# BERT-base in F32, Q8 and Q4 in turns with PyTorch and ONNX Runtime, fp32
+# and dynamic int8 (bench/anchors_bert_int8.py), with TFM_ANCHOR_PYTHON.
+if [ -x "$BUILD/bench/bert" ] && [ -n "${TFM_ANCHOR_PYTHON:-}" ]; then
+  echo "== bench/anchors_bert_int8.py"
+  wdir=$(mktemp -d)
+  "$TFM_ANCHOR_PYTHON" "$(dirname "$0")/anchors_bert_int8.py" --seq 128 --threads 1,2 \
+    --save-weights "$wdir/bert" --tfm "$BUILD/bench/bert" || rc=1
+  rm -rf "$wdir"
 fi
 for b in "$BUILD"/bench/*; do
   [ -x "$b" ] || continue

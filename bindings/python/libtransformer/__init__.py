@@ -24,7 +24,7 @@ from .layers import (Decoder, DecoderLayer, Encoder, EncoderLayer, FeedForward, 
                      MultiheadAttention, Workspace, additive_attention, alibi_slopes,
                      attention, embed, mean_pool, norm, pos_sinusoidal, rope)
 from .models import (Encoding, Model, SafeTensors, Sampler, Session, Tokenizer,
-                     Translation)
+                     Translation, quantize)
 
 __version__ = "%d.%d.%d" % EXPECTED_VERSION
 

@@ -425,6 +425,7 @@ _FUNCS = {
     "tfm_decoder_forward": (c_int, [P, P, T, T, POINTER(tfm_attn_masks), T, P, P, P, T]),
     # models and sessions
     "tfm_model_params_init": (None, [POINTER(tfm_model_params), c_size_t]),
+    "tfm_model_quantize": (c_int, [P, cp, cp, c_int32]),
     "tfm_model_load": (c_int, [P, cp, POINTER(tfm_model_params), POINTER(P)]),
     "tfm_model_free": (None, [P]),
     "tfm_model_kind": (c_int, [P]),

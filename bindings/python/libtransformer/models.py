@@ -270,6 +270,25 @@ def _noop(handle):
 
 # ---- model --------------------------------------------------------------------------------
 
+_WEIGHTS = {"stored": 0, "f32": 1, "f16": 2, "bf16": 3, "q8": 4, "q4": 5}
+
+
+def _weight_formats(weights):
+    if weights not in _WEIGHTS:
+        raise ValueError("weights must be one of %s, not %r" % (", ".join(_WEIGHTS), weights))
+    return _WEIGHTS
+
+
+def quantize(path, out, weights="q8", n_threads=1):
+    """Writes the Hugging Face folder `path` with its matrices in `weights`
+    ("q8", "q4", "f16", "bf16", "f32", "stored") to the folder `out`
+    (created if absent): a folder Model.load maps with no conversion
+    (tfm_model_quantize)."""
+    w = _weight_formats(weights)[weights]
+    with Context(n_threads) as ctx:
+        ctx.call("tfm_model_quantize", ctx._h(), _fspath(path), _fspath(out), w)
+
+
 class Model(_Owned):
     """A loaded network (llama2.c checkpoint or Hugging Face folder):
     immutable, shareable by any number of threads, each with its own
@@ -283,10 +302,9 @@ class Model(_Owned):
         allocator holds the model (default: a new one with n_threads, owned
         by the model and used by the calls that take no ctx). weights: the
         format the weight matrices are kept in, "stored" (as the file has
-        them), "f32", "f16" or "bf16" (tfm_model_params.weights)."""
-        formats = {"stored": 0, "f32": 1, "f16": 2, "bf16": 3}
-        if weights not in formats:
-            raise ValueError("weights must be one of %s, not %r" % (", ".join(formats), weights))
+        them), "f32", "f16", "bf16", "q8" or "q4" (tfm_model_params.weights;
+        docs/MODELS.md, "Weights in memory")."""
+        formats = _weight_formats(weights)
         self = cls.__new__(cls)
         own_ctx = ctx is None
         ctx = ctx or Context(n_threads)

@@ -29,6 +29,10 @@ def test_stories_greedy_256(stories):
         assert model.kind == "decoder"
         with tfm.Model.load(m, tokenizer=t, weights="f16") as half:
             assert half.weight_bytes < model.weight_bytes
+        with tfm.Model.load(m, tokenizer=t, weights="q8") as q8:
+            assert q8.weight_bytes < model.weight_bytes // 3
+            text = "".join(q8.generate("", temperature=0, max_total_tokens=40))
+            assert text == expected("expected_greedy_t0_n256.txt")[:len(text)]
         with pytest.raises(ValueError):
             tfm.Model.load(m, weights="q9")
         assert model.n_layers == 5 and model.max_context == 512
@@ -196,6 +200,22 @@ def test_gpt2_text_generation():
             s.generate_text("the cat", temperature=0, max_new_tokens=8, stop_token=-1,
                             on_token=lambda i, p: toks.append(i))
         assert text == model.tokenizer.decode(toks)
+
+
+def test_quantize_folder(tmp_path):
+    # The folder tfm.quantize writes loads as stored and gives the bits of
+    # quantizing at load; bad names are ValueError, a bad folder TfmError.
+    out = tmp_path / "q4"
+    tfm.quantize(golden("gpt2/tiny"), out, weights="q4")
+    assert (out / "config.json").exists() and (out / "model.safetensors").exists()
+    with tfm.Model.load(out) as a, tfm.Model.load(golden("gpt2/tiny"), weights="q4") as b:
+        assert a.weight_bytes == b.weight_bytes
+        assert a.generate_text("the cat", temperature=0, max_new_tokens=6, stop_token=-1) == \
+            b.generate_text("the cat", temperature=0, max_new_tokens=6, stop_token=-1)
+    with pytest.raises(ValueError):
+        tfm.quantize(golden("gpt2/tiny"), out, weights="q3")
+    with pytest.raises(tfm.TfmError):
+        tfm.quantize(tmp_path / "absent", out)
 
 
 # ---- BERT-family encoders -------------------------------------------------------------------
