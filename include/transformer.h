@@ -1277,9 +1277,11 @@ typedef struct tfm_model_params {
                                     the widened matrices with prepack 1      */
     int32_t weights;             /* tfm_weights: the format the matrices of
                                     the linear maps and the token embeddings
-                                    are kept in (default TFM_WEIGHTS_STORED);
-                                    norms, biases and position tables are
-                                    f32 in every format                      */
+                                    are kept in (default TFM_WEIGHTS_STORED;
+                                    Q8/Q4 keep the output projection in Q8
+                                    and an embedding table that is only
+                                    looked up as stored); norms, biases and
+                                    position tables are f32 in every format */
 } tfm_model_params;
 
 /* Defaults: tokenizer found beside the model, mmap on. Thread-safe. */
