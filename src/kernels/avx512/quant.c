@@ -1,8 +1,8 @@
 /*
  * Quantized weights, AVX-512F/BW: activation quantization, the panel
  * kernels without VNNI (quant_body.h), and the registration, which takes
- * the VNNI kernels (quant_vnni.c) where cpuid has them, and the AMX
- * kernels (quant_amx.c: 16 rows at a time, the rest by VNNI) where the CPU
+ * the VNNI kernels (quant_vnni.c) where cpuid has them, and for Q8 the AMX
+ * kernel (quant_amx.c: 16 rows at a time, the rest by VNNI) where the CPU
  * has AMX-INT8 and the OS grants it.
  * Contract: kernels.h, "quantized weights". Twin: ref/quant.c.
  */
@@ -42,12 +42,10 @@ static void quantize(int64_t k, const float *x, int8_t *q, float *d, int32_t *s)
 
 void tfm__avx512_amx_q8(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
                         const int32_t *as, const uint8_t *w, float *c, int64_t ldc, int64_t n);
-void tfm__avx512_amx_q4(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
-                        const int32_t *as, const uint8_t *w, float *c, int64_t ldc, int64_t n);
 
 void tfm__avx512_init_quant(tfm__kernels *k, int dot) {
     int amx = dot && tfm__amx_enable();
     k->quant.quantize = quantize;
     k->quant.q8 = amx ? tfm__avx512_amx_q8 : dot ? tfm__avx512_vnni_q8 : avx512_q8;
-    k->quant.q4 = amx ? tfm__avx512_amx_q4 : dot ? tfm__avx512_vnni_q4 : avx512_q4;
+    k->quant.q4 = dot ? tfm__avx512_vnni_q4 : avx512_q4;
 }

@@ -1,16 +1,15 @@
 /*
- * Quantized weights, AMX-INT8: the Q8 and Q4 panel kernels for 16 rows of A
- * at a time. A Q8 panel-block's 8 groups of 64 bytes (4 values of each of
- * the 16 rows) are, as they lie, the 8 rows of an AMX B tile (K/4 rows of
- * 16 4-byte columns); a Q4 panel-block's 4 groups unpack into the same
- * shape (low nibbles rows 0-3, high nibbles rows 4-7). 16 rows of quantized
- * activations, one 32-value block, are an A tile (16 rows of 32 bytes,
- * kb * 32 bytes apart). tdpbssd (Q8: signed x signed) and tdpbsud (Q4:
- * signed activations x unsigned nibbles) give the exact int32 dot of each
- * row's block with each column's, which AVX-512 then scales into the f32
- * accumulators as every kernel does (kernels.h; Q4 then adds m * sum(a)):
+ * Quantized weights, AMX-INT8: the Q8 panel kernel for 16 rows of A at a
+ * time. A panel-block's 8 groups of 64 bytes (4 values of each of the 16
+ * rows) are, as they lie, the 8 rows of an AMX B tile (K/4 rows of 16
+ * 4-byte columns); 16 rows of quantized activations, one 32-value block,
+ * are an A tile (16 rows of 32 bytes, kb * 32 bytes apart). tdpbssd gives
+ * the exact int32 dot of each row's block with each column's, which AVX-512
+ * then scales into the f32 accumulators as every kernel does (kernels.h):
  * the scalar twin's bits. Rows past the last multiple of 16 go to the VNNI
- * kernels. Two blocks are in flight at a time (tiles 0-1 C, 2-3 A, 4-5 B).
+ * kernel. Two blocks are in flight at a time (tiles 0-1 C, 2-3 A, 4-5 B).
+ * (A Q4 twin, nibbles unpacked into B tiles for tdpbsud, measured no faster
+ * than VNNI: BERT-base Q4 74.9 against 75.0 ms; it is not kept.)
  * Flags: the avx512 folder's and -mavx512vnni -mamx-tile -mamx-int8; run
  * only where cpuid has AMX-INT8 and the OS grants the tile state (quant.c).
  * Twin: ref/quant.c.
@@ -23,12 +22,7 @@
 void tfm__avx512_vnni_q8(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
                          const int32_t *as, const uint8_t *w, float *c, int64_t ldc,
                          int64_t n);
-void tfm__avx512_vnni_q4(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
-                         const int32_t *as, const uint8_t *w, float *c, int64_t ldc,
-                         int64_t n);
 void tfm__avx512_amx_q8(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
-                        const int32_t *as, const uint8_t *w, float *c, int64_t ldc, int64_t n);
-void tfm__avx512_amx_q4(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
                         const int32_t *as, const uint8_t *w, float *c, int64_t ldc, int64_t n);
 
 typedef struct tile_config {
@@ -51,32 +45,6 @@ static inline void scale_block(__m512 *acc, const int32_t *dot, __m512 dw, const
     for (r = 0; r < 16; r++)
         acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(dot + 16 * r)),
                                  _mm512_mul_ps(dw, _mm512_set1_ps(ad[r * kb])), acc[r]);
-}
-
-// Q4: the same, then acc[r] = fma((float)as[r], mw * ad[r], acc[r]).
-static inline void scale_block4(__m512 *acc, const int32_t *dot, const uint8_t *blk,
-                                const float *ad, const int32_t *as, int64_t kb) {
-    __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)blk));
-    __m512 mw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(blk + 32)));
-    int r;
-    for (r = 0; r < 16; r++) {
-        __m512 da = _mm512_set1_ps(ad[r * kb]);
-        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(dot + 16 * r)),
-                                 _mm512_mul_ps(dw, da), acc[r]);
-        acc[r] = _mm512_fmadd_ps(_mm512_set1_ps((float)as[r * kb]), _mm512_mul_ps(mw, da),
-                                 acc[r]);
-    }
-}
-
-// A Q4 panel-block's nibbles as the 8 rows of a B tile (512 bytes).
-static inline void unpack4(const uint8_t *blk, uint8_t *b) {
-    const __m512i lo = _mm512_set1_epi8(15);
-    int g;
-    for (g = 0; g < 4; g++) {
-        __m512i v = _mm512_loadu_si512(blk + 64 + g * 64);
-        _mm512_storeu_si512(b + g * 64, _mm512_and_si512(v, lo));
-        _mm512_storeu_si512(b + (g + 4) * 64, _mm512_and_si512(_mm512_srli_epi16(v, 4), lo));
-    }
 }
 
 void tfm__avx512_amx_q8(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
@@ -126,52 +94,5 @@ void tfm__avx512_amx_q8(int64_t m, int64_t kb, const int8_t *aq, const float *ad
     if (m16) _tile_release();
     if (m16 < m)
         tfm__avx512_vnni_q8(m - m16, kb, aq + m16 * la, ad + m16 * kb, as + m16 * kb, w,
-                            c + m16 * ldc, ldc, n);
-}
-
-void tfm__avx512_amx_q4(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
-                        const int32_t *as, const uint8_t *w, float *c, int64_t ldc, int64_t n) {
-    const int64_t la = kb * TFM__QK, m16 = m / 16 * 16;
-    int32_t dot[2][256];
-    uint8_t bt[2][512];
-    int64_t i, b;
-    int r;
-    if (m16) configure();
-    for (i = 0; i < m16; i += 16) {
-        const int8_t *a = aq + i * la;
-        const float *d = ad + i * kb;
-        const int32_t *s = as + i * kb;
-        __m512 acc[16];
-        for (r = 0; r < 16; r++) acc[r] = _mm512_setzero_ps();
-        for (b = 0; b < kb; b += 2) {
-            const uint8_t *w0 = w + (size_t)b * TFM__Q4_BLOCK, *w1 = w0 + TFM__Q4_BLOCK;
-            int two = b + 1 < kb;
-            _tile_zero(0);
-            unpack4(w0, bt[0]);
-            _tile_loadd(2, a + b * TFM__QK, la);
-            _tile_loadd(4, bt[0], 64);
-            _tile_dpbsud(0, 2, 4);
-            if (two) {
-                _tile_zero(1);
-                unpack4(w1, bt[1]);
-                _tile_loadd(3, a + (b + 1) * TFM__QK, la);
-                _tile_loadd(5, bt[1], 64);
-                _tile_dpbsud(1, 3, 5);
-            }
-            _tile_stored(0, dot[0], 64);
-            scale_block4(acc, dot[0], w0, d + b, s + b, kb);
-            if (two) {
-                _tile_stored(1, dot[1], 64);
-                scale_block4(acc, dot[1], w1, d + b + 1, s + b + 1, kb);
-            }
-        }
-        for (r = 0; r < 16; r++) {
-            if (n == 16) _mm512_storeu_ps(c + (i + r) * ldc, acc[r]);
-            else _mm512_mask_storeu_ps(c + (i + r) * ldc, (__mmask16)((1u << n) - 1), acc[r]);
-        }
-    }
-    if (m16) _tile_release();
-    if (m16 < m)
-        tfm__avx512_vnni_q4(m - m16, kb, aq + m16 * la, ad + m16 * kb, as + m16 * kb, w,
                             c + m16 * ldc, ldc, n);
 }
