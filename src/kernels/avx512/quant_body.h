@@ -120,40 +120,5 @@ static inline __attribute__((always_inline)) void qrows(const int q4, const int 
 }
 
 // m rows: 8 at a time, then 4, 2, 1.
-static inline __attribute__((always_inline)) void qpanel(const int q4, int64_t m, int64_t kb,
-                                                         const int8_t *aq, const float *ad,
-                                                         const int32_t *as, const uint8_t *w,
-                                                         float *c, int64_t ldc, int64_t n) {
-    const int64_t la = kb * TFM__QK;
-    int64_t i = 0;
-    for (; i + 8 <= m; i += 8)
-        qrows(q4, 8, kb, aq + i * la, ad + i * kb, as + i * kb, w, c + i * ldc, ldc, n);
-    if (i + 4 <= m) {
-        qrows(q4, 4, kb, aq + i * la, ad + i * kb, as + i * kb, w, c + i * ldc, ldc, n);
-        i += 4;
-    }
-    if (i + 2 <= m) {
-        qrows(q4, 2, kb, aq + i * la, ad + i * kb, as + i * kb, w, c + i * ldc, ldc, n);
-        i += 2;
-    }
-    if (i < m) qrows(q4, 1, kb, aq + i * la, ad + i * kb, as + i * kb, w, c + i * ldc, ldc, n);
-}
-
-QUANT_LINKAGE void QUANT_FN(q8)(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
-                                const int32_t *as, const uint8_t *w, float *c, int64_t ldc,
-                                int64_t n);
-QUANT_LINKAGE void QUANT_FN(q4)(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
-                                const int32_t *as, const uint8_t *w, float *c, int64_t ldc,
-                                int64_t n);
-
-QUANT_LINKAGE void QUANT_FN(q8)(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
-                                const int32_t *as, const uint8_t *w, float *c, int64_t ldc,
-                                int64_t n) {
-    qpanel(0, m, kb, aq, ad, as, w, c, ldc, n);
-}
-
-QUANT_LINKAGE void QUANT_FN(q4)(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
-                                const int32_t *as, const uint8_t *w, float *c, int64_t ldc,
-                                int64_t n) {
-    qpanel(1, m, kb, aq, ad, as, w, c, ldc, n);
-}
+#define QUANT_ROWS 8
+#include "../quant_entry.h"
