@@ -392,15 +392,15 @@ static int rss_child(const char *dir, const int32_t *prompt) {
 }
 
 // Resident memory (MB) of a fresh process running the model at dir.
-static double rss_of(const char *dir, int argc_reps) {
+static double rss_of(const char *dir) {
     char cmd[2400], line[256], self[1024];
     long kb = -1;
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     FILE *f;
     if (n <= 0) return -1;
     self[n] = 0;
-    if (snprintf(cmd, sizeof cmd, "'%s' --rss '%s' --prompt %d --gen %d --reps %d", self,
-                 dir, g_prompt, g_gen, argc_reps) >= (int)sizeof cmd)
+    if (snprintf(cmd, sizeof cmd, "'%s' --rss '%s' --prompt %d --gen %d", self, dir, g_prompt,
+                 g_gen) >= (int)sizeof cmd)
         return -1;
     if (!(f = popen(cmd, "r"))) return -1;
     while (fgets(line, sizeof line, f))
@@ -545,7 +545,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     t_quant = (bench_now() - t0) / 2;
-    for (i = 0; i < N_MODELS; i++) mem[i] = i == M_F32_INPLACE ? -1 : rss_of(sub[i], g_reps);
+    for (i = 0; i < N_MODELS; i++) mem[i] = i == M_F32_INPLACE ? -1 : rss_of(sub[i]);
 
     t0 = bench_now();
     if (load(lctx, dir, 1, &ms[M_F32])) {

@@ -63,18 +63,18 @@ const tfm__kernels *tfm__kernels_get(const char *name) {
 #ifdef TFM_HAVE_AVX2
     if (strcmp(name, "avx2") == 0 || strcmp(name, "avx2-novnni") == 0)
         return (f & TFM_CPU_AVX2) && (f & TFM_CPU_FMA) && (f & TFM_CPU_F16C)
-                   ? name[4] ? &g_avx2_nodot : &g_avx2 : NULL;
+                   ? strcmp(name, "avx2") ? &g_avx2_nodot : &g_avx2 : NULL;
 #endif
 #ifdef TFM_HAVE_AVX512
     if (strcmp(name, "avx512") == 0 || strcmp(name, "avx512-novnni") == 0) {
         uint32_t need = TFM_CPU_AVX512F | TFM_CPU_AVX512BW | TFM_CPU_AVX512VL |
                         TFM_CPU_AVX512DQ | TFM_CPU_AVX2 | TFM_CPU_FMA | TFM_CPU_F16C;
-        return (f & need) == need ? name[6] ? &g_avx512_nodot : &g_avx512 : NULL;
+        return (f & need) == need ? strcmp(name, "avx512") ? &g_avx512_nodot : &g_avx512 : NULL;
     }
 #endif
 #ifdef TFM_HAVE_NEON
     if (strcmp(name, "neon") == 0 || strcmp(name, "neon-nodot") == 0)
-        return (f & TFM_CPU_NEON) ? name[4] ? &g_neon_nodot : &g_neon : NULL;
+        return (f & TFM_CPU_NEON) ? strcmp(name, "neon") ? &g_neon_nodot : &g_neon : NULL;
 #endif
     return NULL;
 }

@@ -126,6 +126,71 @@ static void gemv_block(const tfm__gemm_kernels *g, const tfm__gemm_args *x, int6
     add_bias(x, 0, x->m, n0, n1);
 }
 
+// ---- quantized panels ------------------------------------------------------------------
+// A is quantized row by row into the workspace (q, d and s of each 32-block:
+// kernels.h), then the panels are split over the threads; every element is
+// computed by one kernel call whatever the split.
+
+// Below this many multiply-adds a quantized product runs on one thread.
+#define Q_PAR_MIN ((int64_t)1 << 16)
+
+typedef struct qjob {
+    const tfm__quant_kernels *q;
+    const tfm__gemm_args *x;
+    int64_t kb;
+    int8_t *aq;
+    float *ad;
+    int32_t *as;
+} qjob;
+
+static size_t q_blocks(const tfm__gemm_args *x) { return (size_t)ceil_div(x->k, TFM__QK); }
+
+// Floats of the quantized rows of A (64-byte aligned inside), SIZE_MAX on overflow.
+static size_t q_ws_floats(const tfm__gemm_args *x) {
+    size_t b;
+    if (!tfm__mul_size((size_t)x->m, q_blocks(x) * (TFM__QK + 2 * sizeof(float)), &b) ||
+        b > SIZE_MAX - 64)
+        return SIZE_MAX;
+    return (b + 64) / sizeof(float) + 1;
+}
+
+static void q_rows_task(void *arg, int ith, int nth) {
+    const qjob *j = (const qjob *)arg;
+    int64_t lo, hi, i;
+    tfm__split_range(j->x->m, ith, nth, &lo, &hi);
+    for (i = lo; i < hi; i++)
+        j->q->quantize(j->x->k, j->x->a + i * j->x->lda, j->aq + i * j->kb * TFM__QK,
+                       j->ad + i * j->kb, j->as + i * j->kb);
+}
+
+static void q_panels_task(void *arg, int ith, int nth) {
+    const qjob *j = (const qjob *)arg;
+    const tfm__gemm_args *x = j->x;
+    size_t ps = (size_t)j->kb * (x->bq_dtype == TFM__Q4 ? TFM__Q4_BLOCK : TFM__Q8_BLOCK);
+    int64_t lo, hi, p;
+    tfm__split_range(ceil_div(x->n, TFM__QP), ith, nth, &lo, &hi);
+    for (p = lo; p < hi; p++)
+        (x->bq_dtype == TFM__Q4 ? j->q->q4 : j->q->q8)(
+            x->m, j->kb, j->aq, j->ad, j->as, x->bq + (size_t)p * ps, x->c + p * TFM__QP,
+            x->ldc, min64(x->n - p * TFM__QP, TFM__QP));
+    if (lo < hi) add_bias(x, 0, x->m, lo * TFM__QP, min64(hi * TFM__QP, x->n));
+}
+
+static void q_gemm(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *x, void *ws) {
+    qjob j;
+    int tasks = (double)x->m * (double)x->n * (double)x->k < (double)Q_PAR_MIN
+                    ? 1 : tfm_ctx_n_threads(ctx);
+    int64_t panels = ceil_div(x->n, TFM__QP);
+    j.q = tfm__quant_of(k);
+    j.x = x;
+    j.kb = (int64_t)q_blocks(x);
+    j.aq = (int8_t *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    j.ad = (float *)(j.aq + (size_t)x->m * (size_t)j.kb * TFM__QK);
+    j.as = (int32_t *)(j.ad + (size_t)x->m * (size_t)j.kb);
+    tfm__parallel(ctx, q_rows_task, &j, x->m < tasks ? (int)x->m : tasks);
+    tfm__parallel(ctx, q_panels_task, &j, panels < tasks ? (int)panels : tasks);
+}
+
 // ---- splitting over threads -----------------------------------------------------------
 
 typedef struct {
@@ -218,6 +283,7 @@ size_t tfm__gemm_ws(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *x
     gemm_job j;
     size_t floats;
     if (x->m <= 0 || x->n <= 0) return 0;
+    if (x->bq) return q_ws_floats(x);
     gemm_plan(&j, k, x, tfm_ctx_n_threads(ctx), &floats);
     return floats;
 }
@@ -227,7 +293,12 @@ tfm_status tfm__gemm(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *
     size_t floats, bytes = 0;
     void *raw = NULL;
     if (x->m <= 0 || x->n <= 0) return TFM_OK;
-    gemm_plan(&j, k, x, tfm_ctx_n_threads(ctx), &floats);
+    if (x->bq) {
+        floats = q_ws_floats(x);
+        j.small = 0;
+    } else {
+        gemm_plan(&j, k, x, tfm_ctx_n_threads(ctx), &floats);
+    }
     if (floats) {
         if (x->ws) {
             raw = x->ws;
@@ -241,7 +312,8 @@ tfm_status tfm__gemm(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *
         }
         j.ws = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
     }
-    tfm__parallel(ctx, gemm_task, &j, j.pm * j.pn);
+    if (x->bq) q_gemm(ctx, k, x, raw);
+    else tfm__parallel(ctx, gemm_task, &j, j.pm * j.pn);
     if (!x->ws) tfm__free(ctx, raw, bytes);
     return TFM_OK;
 }
@@ -280,6 +352,30 @@ static void pack_b16(int64_t k, int64_t n, const uint16_t *b, int64_t ldb, int t
                                  : trans_b ? b[(j0 + j) * ldb + p] : b[p * ldb + j0 + j];
 }
 
+tfm_status tfm__packed_new(tfm_ctx *ctx, size_t bytes, int64_t kdim, int64_t n, int dtype,
+                           tfm_packed_matrix **out) {
+    tfm_packed_matrix *p = (tfm_packed_matrix *)tfm__alloc(ctx, sizeof *p);
+    char *data;
+    *out = NULL;
+    if (!p || bytes > SIZE_MAX - 64 || !(p->raw = tfm__alloc_nozero(ctx, bytes + 64))) {
+        tfm__free(ctx, p, sizeof *p);
+        return tfm__err(ctx, TFM_ERR_NOMEM, "matrix_pack: out of memory for %llu bytes",
+                        (unsigned long long)bytes);
+    }
+    p->raw_size = bytes + 64;
+    p->ctx = ctx;
+    p->k = tfm__k();
+    p->kdim = kdim;
+    p->n = n;
+    p->dtype = dtype;
+    data = (char *)(((uintptr_t)p->raw + 63) & ~(uintptr_t)63);
+    if (dtype == TFM_F32) p->panels = (float *)(void *)data;
+    else if (dtype == TFM_F16 || dtype == TFM_BF16) p->panels16 = (uint16_t *)(void *)data;
+    else p->qpanels = (uint8_t *)data;
+    *out = p;
+    return TFM_OK;
+}
+
 tfm_status tfm_matrix_pack(tfm_ctx *ctx, const tfm_tensor *b, int trans_b,
                            tfm_packed_matrix **out) {
     tfm_packed_matrix *p;
@@ -306,30 +402,15 @@ tfm_status tfm_matrix_pack(tfm_ctx *ctx, const tfm_tensor *b, int trans_b,
     g = tfm__gemm_of(k);
     es = b->dtype == TFM_F32 ? sizeof(float) : sizeof(uint16_t);
     if (!tfm__mul_i64(ceil_div(n, g->nr) * g->nr, kdim, &elems) ||
-        !tfm__mul_size((size_t)elems + 32, es, &bytes))
+        !tfm__mul_size((size_t)elems + 32, es, &bytes)) // 32 values of slack past the end
         return tfm__err(ctx, TFM_ERR_NOMEM, "matrix_pack: size of [%lld, %lld] overflows",
                         (long long)kdim, (long long)n);
-    p = (tfm_packed_matrix *)tfm__alloc(ctx, sizeof *p);
-    if (!p) return tfm__err(ctx, TFM_ERR_NOMEM, "matrix_pack: out of memory");
-    p->raw = tfm__alloc_nozero(ctx, bytes);
-    if (!p->raw) {
-        tfm__free(ctx, p, sizeof *p);
-        return tfm__err(ctx, TFM_ERR_NOMEM, "matrix_pack: out of memory for %llu bytes",
-                        (unsigned long long)bytes);
-    }
-    p->raw_size = bytes;
-    p->ctx = ctx;
-    p->k = k;
-    p->kdim = kdim;
-    p->n = n;
-    p->dtype = b->dtype;
+    if ((st = tfm__packed_new(ctx, bytes, kdim, n, b->dtype, &p))) return st;
     if (b->dtype == TFM_F32) {
-        p->panels = (float *)(((uintptr_t)p->raw + 63) & ~(uintptr_t)63);
         if (elems > 0)
             g->pack_b(kdim, n, (const float *)b->data, b->stride[0], trans_b ? 1 : 0,
                       p->panels, kdim * g->nr);
     } else {
-        p->panels16 = (uint16_t *)(((uintptr_t)p->raw + 63) & ~(uintptr_t)63);
         if (elems > 0)
             pack_b16(kdim, n, (const uint16_t *)b->data, b->stride[0], trans_b, g->nr,
                      p->panels16);

@@ -26,7 +26,7 @@ struct tfm_packed_matrix {
     size_t raw_size;
 };
 
-// One GEMM. Exactly one of b (plain), bp and bp16 (prepacked panels,
+// One GEMM. Exactly one of b (plain), bp, bp16 and bq (prepacked panels,
 // whole-K, the panel holding column 0) is set. Rows of A and C are lda / ldc apart.
 typedef struct tfm__gemm_args {
     int64_t m, n, k;
@@ -39,6 +39,8 @@ typedef struct tfm__gemm_args {
     const float *bp;    // or prepacked panels
     const uint16_t *bp16; // or prepacked panels of 16-bit values (bp16_dtype
     int bp16_dtype;       // TFM_F16 or TFM_BF16), widened block by block
+    const uint8_t *bq;    // or quantized panels (bq_dtype TFM__Q8 or TFM__Q4;
+    int bq_dtype;         // kernels.h): A is quantized on the fly; alpha 1, beta 0
     const float *bias;  // [N] or NULL: added after the product
     float *c;
     int64_t ldc;
@@ -47,12 +49,13 @@ typedef struct tfm__gemm_args {
 } tfm__gemm_args;
 
 // Runs the GEMM over the ctx's pool: the work is split over output tiles
-// (MR x NR granules, or NR columns on the small-M path), never over K, so
-// every element gets the same arithmetic for any thread count. Without
-// x->ws, allocates the packing workspace from ctx (TFM_ERR_NOMEM).
+// (MR x NR granules, or NR columns on the small-M path; quantized panels:
+// rows of A to quantize, then whole panels), never over K, so every element
+// gets the same arithmetic for any thread count. Without x->ws, allocates
+// the packing (or quantized A's) workspace from ctx (TFM_ERR_NOMEM).
 tfm_status tfm__gemm(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *x);
-// Floats of packing workspace tfm__gemm needs for x on the ctx's threads (0
-// on the small-M path); only m, n, k, bp and trans_b are read.
+// Floats of workspace tfm__gemm needs for x on the ctx's threads (0 on the
+// small-M path); only m, n, k, bp, bq and trans_b are read.
 size_t tfm__gemm_ws(tfm_ctx *ctx, const tfm__kernels *k, const tfm__gemm_args *x);
 
 // Serial GEMM with a given GEMM section and block sizes (tests, benchmarks),
@@ -61,5 +64,11 @@ int tfm__gemm_serial(const tfm__gemm_kernels *g, const tfm__gemm_args *x);
 
 // Whether (m, packed or trans_b) takes the small-M (GEMV) path.
 int tfm__gemm_small_m(int64_t m, int packed, int trans_b);
+
+// A packed matrix of K x N for dtype (F32, F16, BF16: its panels; TFM__Q8,
+// TFM__Q4: quantized panels) with `bytes` of panel storage, 64-byte aligned,
+// uninitialized, on the current kernel table: TFM_ERR_NOMEM.
+tfm_status tfm__packed_new(tfm_ctx *ctx, size_t bytes, int64_t kdim, int64_t n, int dtype,
+                           tfm_packed_matrix **out);
 
 #endif /* TFM_GEMM_H */

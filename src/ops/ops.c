@@ -343,6 +343,11 @@ tfm_status tfm__matmul(tfm_ctx *ctx, const char *op, const tfm_tensor *a,
     x.bp = pb ? pb->panels : NULL;
     x.bp16 = pb ? pb->panels16 : NULL;
     x.bp16_dtype = pb ? pb->dtype : TFM_F32;
+    x.bq = pb ? pb->qpanels : NULL;
+    x.bq_dtype = pb ? pb->dtype : TFM_F32;
+    if (x.bq && (alpha != 1.0f || beta != 0.0f))
+        return tfm__err(ctx, TFM_ERR_INVALID_ARG, "%s: a quantized matrix takes alpha 1 and "
+                        "beta 0", op);
     x.bias = bias ? (const float *)bias->data : NULL;
     x.ws = ws;
     flat = uniform_rows(a, &lda) && uniform_rows(out, &ldc);
