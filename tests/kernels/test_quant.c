@@ -245,6 +245,24 @@ TEST(quant_linear_threads_and_slices) {
             for (rows = 0; rows < m; rows++)
                 CHECK(memcmp(y1 + rows * 35, y0 + rows * n + 5, 35 * sizeof(float)) == 0);
             tfm__linear_release(&s2);
+            // Rows not evenly spaced (a [2, 3, k] view whose batches are k * 4
+            // apart, a padded row between them): the bits of the rows above.
+            if (th == 1) {
+                float *xp = (float *)calloc((size_t)(8 * k), sizeof(float));
+                float *yp = (float *)malloc((size_t)(6 * n) * sizeof(float));
+                int64_t xs[3] = {2, 3, k}, xst[3] = {4 * k, k, 1}, ys[3] = {2, 3, n};
+                tfm_tensor tx, ty;
+                for (rows = 0; rows < 6; rows++)
+                    memcpy(xp + (rows / 3) * 4 * k + (rows % 3) * k, x + rows * k,
+                           (size_t)k * sizeof(float));
+                tfm_tensor_wrap(&tx, TFM_F32, 3, xs, xp);
+                memcpy(tx.stride, xst, sizeof xst);
+                tfm_tensor_wrap(&ty, TFM_F32, 3, ys, yp);
+                CHECK_OK(ctx, tfm__linear_apply(ctx, &l, &tx, &ty, NULL));
+                CHECK(memcmp(yp, y0, (size_t)(6 * n) * sizeof(float)) == 0);
+                free(xp);
+                free(yp);
+            }
             tfm_ctx_free(ctx);
         }
         free(wf); free(w); free(x); free(y0); free(y1);
