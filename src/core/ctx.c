@@ -142,6 +142,19 @@ tfm_status tfm__err(tfm_ctx *ctx, tfm_status status, const char *fmt, ...) {
     return status;
 }
 
+tfm_status tfm__err_wrap(tfm_ctx *ctx, tfm_status status, const char *fmt, ...) {
+    char prev[TFM__ERRMSG_SIZE], head[TFM__ERRMSG_SIZE];
+    va_list ap;
+    if (!ctx) return status;
+    memcpy(prev, ctx->err, sizeof prev);
+    prev[sizeof prev - 1] = '\0';
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    if (!prev[0]) return tfm__err(ctx, status, "%s", head);
+    return tfm__err(ctx, status, "%s: %s", head, prev);
+}
+
 // ---- allocation ----------------------------------------------------------------
 
 void *tfm__alloc_nozero(tfm_ctx *ctx, size_t size) {

@@ -61,6 +61,12 @@ struct tfm_ctx {
  * ctx may be NULL (then only the code is returned). */
 tfm_status tfm__err(tfm_ctx *ctx, tfm_status status, const char *fmt, ...)
     TFM__PRINTF(3, 4);
+/* Adds context to the last error: the message becomes "<fmt...>: <previous
+ * message>" (just "<fmt...>" when there was none), logged and returned as
+ * tfm__err does. The one way to add context: the previous message is copied
+ * before the new one is written, so no buffer is read while it is written. */
+tfm_status tfm__err_wrap(tfm_ctx *ctx, tfm_status status, const char *fmt, ...)
+    TFM__PRINTF(3, 4);
 
 /* Allocation through the context's hook. tfm__alloc returns zero-filled
  * memory aligned to the ctx's alignment (or NULL). Sizes must be passed back

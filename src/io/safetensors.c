@@ -528,9 +528,7 @@ static tfm_status open_index(tfm_safetensors *st, const char *path) {
     lim.max_depth = 16;
     rc = tfm__json_parse_file(ctx, path, &lim, &doc);
     if (rc != TFM_OK) {
-        char msg[TFM__ERRMSG_SIZE];
-        snprintf(msg, sizeof msg, "%s", tfm_ctx_last_error(ctx));
-        return tfm__err(ctx, rc, "safetensors: index %s", msg);
+        return tfm__err_wrap(ctx, rc, "safetensors: index");
     }
     wm = tfm__json_get(tfm__json_root(doc), "weight_map");
     if (!tfm__json_is(wm, TFM__JSON_OBJECT)) {

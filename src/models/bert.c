@@ -278,11 +278,8 @@ tfm_status tfm__bert_load(tfm__hf *h, tfm_model *m, const tfm_model_params *p) {
         // The number of labels comes from the weights, then id2label must agree.
         prefixes(h, b, 1);
         st = tfm_safetensors_get_prefixed(ctx, h->st, h->prefixes, 2, "classifier.weight", &t);
-        if (st == TFM_ERR_NOT_FOUND) {
-            char msg[TFM__ERRMSG_SIZE / 2];
-            snprintf(msg, sizeof msg, "%s", tfm_ctx_last_error(ctx));
-            return tfm__err(ctx, st, "bert: missing tensor 'classifier.weight' (%s)", msg);
-        }
+        if (st == TFM_ERR_NOT_FOUND)
+            return tfm__err_wrap(ctx, st, "bert: missing tensor 'classifier.weight'");
         if (st) return st;
         if (t.dtype == TFM_U8 && t.ndim == 3) { // quantized panels: config.json's labels
             const tfm__json *labels = tfm__json_get(h->cfg, "id2label");

@@ -102,9 +102,7 @@ static tfm_status prepare(tfm_ctx *ctx, const tfm_model *m, const char *const *t
     if (p->max_length > 0 && p->max_length < ep.max_length) ep.max_length = p->max_length;
     ep.truncation = p->truncate ? TFM_TRUNCATE_LONGEST_FIRST : TFM_TRUNCATE_NONE;
     st = tfm_tokenizer_encode_batch(ctx, tok, texts, NULL, pairs, NULL, n, &ep, 0, batch);
-    if (st == TFM_ERR_RANGE && !p->truncate)
-        return tfm__err(ctx, st, "%s: %s (the model takes %d tokens; truncation is off)", what,
-                        tfm_ctx_last_error(ctx), (int)ep.max_length);
+    if (st != TFM_OK && st != TFM_ERR_NOMEM) return tfm__err_wrap(ctx, st, "%s", what);
     return st;
 }
 

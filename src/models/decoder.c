@@ -122,9 +122,7 @@ tfm_status tfm__dec_build(tfm_model *m, tfm__dec *d, const tfm_model_params *p) 
     lp.attn_serial_below = DEC_ATTN_SERIAL_BELOW;
     for (l = 0; l < c->n_layers; l++) {
         if ((st = tfm_decoder_layer_create(ctx, &lp, &d->lw[l], &d->layers[l]))) {
-            char msg[TFM__ERRMSG_SIZE / 2];
-            snprintf(msg, sizeof msg, "%s", tfm_ctx_last_error(ctx));
-            return tfm__err(ctx, st, "model_load: layer %d: %s", (int)l, msg);
+            return tfm__err_wrap(ctx, st, "model_load: layer %d", (int)l);
         }
         if ((st = tfm__model_keep(m, d->layers[l], layer_free))) return st;
     }

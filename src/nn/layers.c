@@ -427,12 +427,10 @@ static tfm_status stack_init(tfm_ctx *ctx, stack *s, const tfm_layer_params *p, 
     s->n = 0;
     for (i = 0; i < n; i++) {
         if ((st = layer_init(ctx, &s->layers[i], p, &w[i], decoder))) {
-            char msg[TFM__ERRMSG_SIZE];
-            snprintf(msg, sizeof msg, "%s", tfm_ctx_last_error(ctx));
             s->n = i;
             stack_clear(s);
-            return tfm__err(ctx, st, "%s layer %lld: %s", decoder ? "decoder" : "encoder",
-                            (long long)i, msg);
+            return tfm__err_wrap(ctx, st, "%s layer %lld", decoder ? "decoder" : "encoder",
+                                 (long long)i);
         }
         s->n = i + 1;
     }

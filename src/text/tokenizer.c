@@ -707,9 +707,7 @@ tfm_status tfm_tokenizer_encode_batch(tfm_ctx *ctx, const tfm_tokenizer *tok,
         st = tfm_tokenizer_encode(ctx, tok, texts[i], lens ? lens[i] : TFM_STRLEN, pr,
                                   pr ? (pair_lens ? pair_lens[i] : TFM_STRLEN) : 0, &p, NULL,
                                   NULL, NULL, 0, &len);
-        if (st != TFM_OK)
-            return tfm__err(ctx, st, "encode_batch: text %d: %s", (int)i,
-                            tfm_ctx_last_error(ctx));
+        if (st != TFM_OK) return tfm__err_wrap(ctx, st, "encode_batch: text %d", (int)i);
         if (len > maxlen) maxlen = len;
     }
     if (pad_to_max) maxlen = (size_t)p.max_length;
@@ -741,8 +739,7 @@ tfm_status tfm_tokenizer_encode_batch(tfm_ctx *ctx, const tfm_tokenizer *tok,
                                   b->type_ids + (size_t)i * maxlen, NULL, maxlen, &len);
         if (st != TFM_OK) {
             tfm_batch_free(b);
-            return tfm__err(ctx, st, "encode_batch: text %d: %s", (int)i,
-                            tfm_ctx_last_error(ctx));
+            return tfm__err_wrap(ctx, st, "encode_batch: text %d", (int)i);
         }
         b->lengths[i] = (int32_t)len;
         for (k = 0; k < maxlen; k++) {

@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 
+#include "core/internal.h"
+
 TEST(translate_tokens_fills_text_from_vocab_json) {
     tfm_ctx *ctx = tfmt_ctx(1);
     tfm_model *m = NULL;
@@ -95,4 +97,46 @@ TEST(session_refuses_encoder_by_architecture) {
     CHECK_CONTAINS(tfm_ctx_last_error(ctx), "model 'distilbert' is an encoder");
     tfm_model_free(m);
     tfm_ctx_free(ctx);
+}
+
+// Context added to an error keeps the whole earlier message, however deep.
+TEST(error_context_nests_whole) {
+    tfm_ctx *ctx = tfmt_ctx(1);
+    CHECK_STATUS(tfm__err(ctx, TFM_ERR_RANGE, "encode: %d tokens, more than %d", 700, 512),
+                 TFM_ERR_RANGE);
+    CHECK_STATUS(tfm__err_wrap(ctx, TFM_ERR_RANGE, "encode_batch: text %d", 3), TFM_ERR_RANGE);
+    CHECK_STATUS(tfm__err_wrap(ctx, TFM_ERR_FORMAT, "%s", "fill_mask"), TFM_ERR_FORMAT);
+    CHECK_STR(tfm_ctx_last_error(ctx),
+              "fill_mask: encode_batch: text 3: encode: 700 tokens, more than 512");
+    tfm_ctx_free(ctx);
+    ctx = tfmt_ctx(1);
+    tfm__err_wrap(ctx, TFM_ERR_FORMAT, "alone"); // nothing to wrap
+    CHECK_STR(tfm_ctx_last_error(ctx), "alone");
+    tfm_ctx_free(ctx);
+}
+
+// The two messages of tokenization through a task come out whole.
+TEST(fill_mask_errors_are_whole) {
+    tfm_ctx *ctx = tfmt_ctx(1);
+    tfm_model *m = NULL;
+    tfm_fill_mask_result *r = (tfm_fill_mask_result *)1;
+    const char *bad[1] = {"ab\xff [MASK]"};
+    const char *lng[1];
+    char *text = (char *)malloc(60006 + 7);
+    int i;
+    REQUIRE(text != NULL);
+    for (i = 0; i < 10001; i++) memcpy(text + 6 * i, "hallo ", 6);
+    memcpy(text + 60006, "[MASK]", 7);
+    lng[0] = text;
+    REQUIRE_OK(ctx, tfm_model_load(ctx, tfmt_data("golden/bert/bert_mlm"), NULL, &m));
+    CHECK_STATUS(tfm_fill_mask(ctx, m, bad, 1, NULL, &r), TFM_ERR_FORMAT);
+    CHECK(r == NULL);
+    CHECK_STR(tfm_ctx_last_error(ctx),
+              "fill_mask: encode_batch: text 0: encode: text: invalid UTF-8 at byte 2 (0xFF)");
+    CHECK_STATUS(tfm_fill_mask(ctx, m, lng, 1, NULL, &r), TFM_ERR_RANGE);
+    CHECK_STR(tfm_ctx_last_error(ctx), "fill_mask: encode_batch: text 0: encode: 10004 tokens, "
+                                       "more than max_length 40 (truncation off)");
+    tfm_model_free(m);
+    tfm_ctx_free(ctx);
+    free(text);
 }

@@ -504,7 +504,7 @@ TEST(safetensors_sharded_index) {
     // Malformed index JSON.
     REQUIRE(write_file(idx, "{\"weight_map\": {", 16));
     CHECK_STATUS(tfm_safetensors_open(ctx, d.path, &st), TFM_ERR_FORMAT);
-    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "safetensors: index json: ");
+    CHECK_CONTAINS(tfm_ctx_last_error(ctx), "safetensors: index: json: ");
     CHECK_CONTAINS(tfm_ctx_last_error(ctx), "model.safetensors.index.json: line 1");
     tmp_clean(&d);
     tfm_ctx_free(ctx);
