@@ -161,7 +161,10 @@ typedef enum tfm_status {
     TFM_ERR_UNSUPPORTED = 9, /* valid input this build cannot handle          */
     TFM_ERR_NOT_FOUND = 10,  /* a named item (tensor, file, field) is absent;
                                 also a file or folder that does not exist   */
-    TFM_ABORTED = 11         /* the host's abort callback asked to stop       */
+    TFM_ABORTED = 11,        /* the host's abort callback asked to stop       */
+    TFM_ERR_NUMERIC = 12     /* a NaN or infinity appeared in a model's
+                                activations (only with the context's
+                                check_finite on); the message names where   */
 } tfm_status;
 
 /* A static English string for a status code ("out of memory"); never NULL,
@@ -259,6 +262,13 @@ typedef struct tfm_ctx_params {
                             two, at least sizeof(void *))                    */
     tfm_log_fn log;      /* NULL: no logging                                */
     void *log_ud;        /* passed to log                                   */
+    int32_t check_finite; /* 1: every layer of a model call checks its
+                            outputs (embeddings, each attention and
+                            feed-forward block, the head) and the call
+                            returns TFM_ERR_NUMERIC naming the first one
+                            that holds a NaN or infinity (default 0: values
+                            propagate as in PyTorch; costs one read of each
+                            activation)                                     */
 } tfm_ctx_params;
 
 /* Default parameters: 1 thread, libc allocator, 64-byte alignment, no log.
@@ -395,7 +405,9 @@ TFM_API void tfm_f32_to_bf16_array(const float *src, uint16_t *dst, size_t n);
  * Every op checks NULLs, dtypes and shapes and returns TFM_ERR_INVALID_ARG,
  * TFM_ERR_DTYPE or TFM_ERR_SHAPE with a message naming the mismatch. Work is
  * split over rows across the context's threads; results are bit-identical
- * for any thread count. Not thread-safe on one ctx.
+ * for any thread count. Not thread-safe on one ctx. NaN and infinities
+ * propagate as in PyTorch: an op never turns a NaN into a finite value (relu
+ * of NaN is NaN; a softmax row with a NaN is NaN throughout).
  * ========================================================================== */
 
 /* out = alpha * A · op(B) + beta * out (+ bias, broadcast over rows).
@@ -423,8 +435,9 @@ TFM_API tfm_status tfm_scale(tfm_ctx *ctx, const tfm_tensor *x, float s,
 /* Softmax over the last dimension, computed stably (max subtracted). `mask`
  * (NULL for none) is added to x before the softmax and broadcast from its
  * trailing dims like tfm_add's b (for example [S, S] over [B, H, S, S]);
- * -INFINITY masks a position out. A row whose every position is masked gives
- * all zeros, never NaN. out may alias x. */
+ * -INFINITY masks a position out. A row whose every position is masked
+ * (-inf) gives all zeros; a NaN anywhere in a row of x + mask makes that row
+ * NaN, as in PyTorch. out may alias x. */
 TFM_API tfm_status tfm_softmax(tfm_ctx *ctx, const tfm_tensor *x,
                                const tfm_tensor *mask, tfm_tensor *out);
 
@@ -852,7 +865,9 @@ TFM_PARAMS_DEFAULT(tfm_attn_params)
  * of [B, S, H, Dh] work). H must be a multiple of Hkv (grouped-query
  * attention: query head h reads key/value head h / (H / Hkv)). probs: NULL
  * or [B, H, Sq, Sk] to receive the attention probabilities. A query whose
- * keys are all masked gives zeros (probabilities and output), never NaN.
+ * keys are all masked gives zeros (probabilities and output); a query whose
+ * scores hold a NaN from q or from an unmasked key gives NaN (a masked key's
+ * NaN is ignored, as the mask says).
  * Allocates n_threads * Sk floats of scratch (use tfm_mha for an
  * allocation-free pass). Errors: TFM_ERR_INVALID_ARG, TFM_ERR_DTYPE,
  * TFM_ERR_SHAPE (naming the tensor), TFM_ERR_NOMEM. */
@@ -1015,7 +1030,9 @@ TFM_PARAMS_DEFAULT(tfm_additive_weights)
 
 /* q [B, Sq, Dq], keys [B, Sk, Dk], values [B, Sk, Dv] (NULL: keys),
  * key_padding_mask u8/i32 [B, Sk] or NULL; context [B, Sq, Dv];
- * weights NULL or [B, Sq, Sk]. Allocates its scratch.
+ * weights NULL or [B, Sq, Sk]. A query whose keys are all padding gets zero
+ * weights and context; a NaN in a query or unmasked key makes that query's
+ * weights and context NaN. Allocates its scratch.
  * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_DTYPE, TFM_ERR_SHAPE, TFM_ERR_NOMEM. */
 TFM_API tfm_status tfm_additive_attention(tfm_ctx *ctx,
                                           const tfm_additive_weights *w,

@@ -24,6 +24,7 @@ const char *tfm_status_str(tfm_status status) {
     case TFM_ERR_UNSUPPORTED: return "unsupported";
     case TFM_ERR_NOT_FOUND: return "not found";
     case TFM_ABORTED: return "aborted";
+    case TFM_ERR_NUMERIC: return "non-finite value";
     }
     return "unknown status";
 }
@@ -70,6 +71,7 @@ void tfm_ctx_params_init(tfm_ctx_params *dst, size_t struct_size) {
     p.alignment = 64;
     p.log = NULL;
     p.log_ud = NULL;
+    p.check_finite = 0;
     tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
@@ -89,6 +91,7 @@ tfm_status tfm_ctx_create(const tfm_ctx_params *params, tfm_ctx **out) {
     if (p.alignment < sizeof(void *) || (p.alignment & (p.alignment - 1)))
         return TFM_ERR_INVALID_ARG;
     if (!p.alloc) p.alloc = default_alloc;
+    if (p.check_finite != 0 && p.check_finite != 1) return TFM_ERR_INVALID_ARG;
 
     // Allocate the context itself through the host's hook.
     memset(&tmp, 0, sizeof tmp);

@@ -136,6 +136,13 @@ tfm_status tfm__check_tensor(tfm_ctx *ctx, const tfm_tensor *t, tfm_dtype dt,
 tfm_status tfm__check_same_shape(tfm_ctx *ctx, const tfm_tensor *a,
                                  const tfm_tensor *b, const char *op,
                                  const char *an, const char *bn);
+/* With the context's check_finite on: scans the F32 tensor t (contiguous or
+ * not) and returns TFM_ERR_NUMERIC "<what> holds nan at [i, j, ...]" at its
+ * first NaN or infinity. TFM_OK when the check is off or t is not F32. */
+tfm_status tfm__check_finite(tfm_ctx *ctx, const tfm_tensor *t, const char *what);
+/* The same on rows x cols contiguous floats at p. */
+tfm_status tfm__check_finite_rows(tfm_ctx *ctx, const float *p, int64_t rows, int64_t cols,
+                                  const char *what);
 /* Number of rows when the last dim is seen as the row: numel / shape[-1]. */
 int64_t tfm__rows(const tfm_tensor *t);
 /* Pointer to the start of row r (0 <= r < tfm__rows(t)) of t, whose last

@@ -333,6 +333,42 @@ const char *tfm__shape_str(const tfm_tensor *t, char *buf, size_t size) {
     return buf;
 }
 
+tfm_status tfm__check_finite(tfm_ctx *ctx, const tfm_tensor *t, const char *what) {
+    int64_t i0, i1, i2, i3;
+    const float *d;
+    if (!ctx || !ctx->params.check_finite || !t || t->dtype != TFM_F32) return TFM_OK;
+    d = (const float *)t->data;
+    for (i0 = 0; i0 < t->shape[0]; i0++)
+        for (i1 = 0; i1 < t->shape[1]; i1++)
+            for (i2 = 0; i2 < t->shape[2]; i2++)
+                for (i3 = 0; i3 < t->shape[3]; i3++) {
+                    float v = d[i0 * t->stride[0] + i1 * t->stride[1] + i2 * t->stride[2] +
+                                i3 * t->stride[3]];
+                    int64_t at[4];
+                    char where[96];
+                    size_t k, n = 0;
+                    if (v - v == 0.0f) continue; // finite
+                    at[0] = i0; at[1] = i1; at[2] = i2; at[3] = i3;
+                    for (k = 0; k < (size_t)t->ndim && n < sizeof where; k++)
+                        n += (size_t)snprintf(where + n, sizeof where - n, "%s%lld",
+                                              k ? ", " : "", (long long)at[k]);
+                    return tfm__err(ctx, TFM_ERR_NUMERIC, "%s holds %s at [%s]", what,
+                                    v != v ? "nan" : v > 0 ? "inf" : "-inf", where);
+                }
+    return TFM_OK;
+}
+
+tfm_status tfm__check_finite_rows(tfm_ctx *ctx, const float *p, int64_t rows, int64_t cols,
+                                  const char *what) {
+    tfm_tensor t;
+    int64_t shp[2];
+    if (!ctx || !ctx->params.check_finite || rows < 1 || cols < 1) return TFM_OK;
+    shp[0] = rows;
+    shp[1] = cols;
+    tfm__view_c(&t, (void *)p, 2, shp);
+    return tfm__check_finite(ctx, &t, what);
+}
+
 tfm_status tfm__check_tensor(tfm_ctx *ctx, const tfm_tensor *t, tfm_dtype dt,
                              int min_dims, int max_dims, const char *what) {
     int i;

@@ -145,8 +145,9 @@ static inline vf v_gelu_tanh(vf x) {
 }
 
 static inline vf v_relu(vf x) {
-    // NaN -> 0 and -0 -> +0, as the scalar x > 0 ? x : 0
-    return V_MAX_IGN(x, V_SET1(0.0f));
+    // x < 0 ? 0 : x, as the scalar twin and PyTorch: NaN and -0 pass
+    vf z = V_SET1(0.0f);
+    return V_LT_SEL(x, z, z, x);
 }
 
 // ---- elementwise maps -------------------------------------------------------------
@@ -317,8 +318,13 @@ static void k_softmax(int64_t n, const float *x, const float *mask, float *out) 
         if (i < n) m1 = V_MAX_IGN(V_LOADN(x + i, (int)(n - i), ninf), m1);
     }
     mx = V_HMAX(V_MAX_IGN(m0, m1));
-    if (mx == -INFINITY) { // every position masked out (or n == 0)
-        for (i = 0; i < n; i++) out[i] = 0.0f;
+    if (mx == -INFINITY) { // every position masked out (or n == 0): zeros,
+        float fill = 0.0f;  // unless a NaN hid the max (then NaN, as the scalar twin)
+        for (i = 0; i < n; i++) {
+            float v = mask ? x[i] + mask[i] : x[i];
+            if (v != v) fill = v;
+        }
+        for (i = 0; i < n; i++) out[i] = fill;
         return;
     }
     // Pass 2: out = exp(x + mask - max), summed. Reads x[i] before writing

@@ -475,15 +475,19 @@ tfm_status tfm__bert_forward(tfm_ctx *ctx, const tfm__bert *b, const int32_t *id
     ew.positions = b->wpe;
     ew.types = b->distil ? NULL : b->wtt;
     if ((st = tfm_embed(ctx, &ew, &tid, types && !b->distil ? &ttype : NULL, 0, &tx))) goto done;
-    if ((st = norm_rows(ctx, b, &b->emb_ln, x, N))) goto done;
+    if ((st = norm_rows(ctx, b, &b->emb_ln, x, N)) ||
+        (st = tfm__check_finite(ctx, &tx, "bert: embeddings")))
+        goto done;
     // Attention mask (1 keep, 0 padding) as a key padding mask (nonzero = padding).
     for (r = 0; r < N; r++) pad[r] = mask ? (mask[r] == 0) : 0;
     tfm_tensor_wrap(&tpad, TFM_U8, 2, shp, pad);
     am.key_padding_mask = mask ? &tpad : NULL;
     // The post-norm layers: x = LN(x + attention(x)); x = LN(x + ffn(x)).
     for (l = 0; l < b->L; l++)
-        if ((st = tfm_encoder_layer_forward(ctx, b->layers[l], &tx, &am, &ws, &tx, NULL)))
+        if ((st = tfm_encoder_layer_forward(ctx, b->layers[l], &tx, &am, &ws, &tx, NULL))) {
+            if (st == TFM_ERR_NUMERIC) st = tfm__err_wrap(ctx, st, "bert: layer %d", (int)l);
             goto done;
+        }
     if (hidden) memcpy(hidden, x, (size_t)N * (size_t)D * sizeof(float));
     // Pooler (BERT): tanh(W x[:, 0] + b). Classifier: on the pooled output
     // (BERT) or on relu(W x[:, 0] + b) of pre_classifier (DistilBERT).
@@ -500,6 +504,10 @@ tfm_status tfm__bert_forward(tfm_ctx *ctx, const tfm__bert *b, const int32_t *id
         if ((st = tfm__linear_rows(ctx, &b->cls, B, pool, D, cls, b->C, &ar))) goto done;
     }
     if (mlm && (st = mlm_head(ctx, b, x, N, t, mlm, &ar))) goto done;
+    if ((pooled && (st = tfm__check_finite_rows(ctx, pool, B, D, "bert: pooler"))) ||
+        (cls && (st = tfm__check_finite_rows(ctx, cls, B, b->C, "bert: classifier"))) ||
+        (mlm && (st = tfm__check_finite_rows(ctx, mlm, N, b->V, "bert: mlm head"))))
+        goto done;
 done:
     tfm__free(ctx, mem, total);
     return st;

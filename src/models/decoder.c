@@ -235,13 +235,16 @@ tfm_status tfm__dec_forward(tfm_session *s, const int32_t *tokens, int32_t n,
     ew.tokens = d->tok_emb;
     ew.positions = d->pos_emb;
     TRY(tfm_embed(ctx, &ew, &ids, NULL, s->pos, &x));
+    TRY(tfm__check_finite(ctx, &x, "decoder: embeddings"));
 
     // The layers, each appending this batch's keys and values to the cache.
     for (l = 0; l < c->n_layers; l++) {
         if (s->p.abort && s->p.abort(s->p.abort_ud))
             return tfm__err(ctx, TFM_ABORTED, "session: aborted by the host at layer %d", l);
-        TRY(tfm_decoder_layer_forward(ctx, d->layers[l], &x, NULL, NULL, NULL, z->kv, NULL, l,
-                                      &z->ws, &x, NULL, NULL));
+        st = tfm_decoder_layer_forward(ctx, d->layers[l], &x, NULL, NULL, NULL, z->kv, NULL, l,
+                                       &z->ws, &x, NULL, NULL);
+        if (st == TFM_ERR_NUMERIC) return tfm__err_wrap(ctx, st, "decoder: layer %d", l);
+        if (st) return st;
     }
 
     // Final norm and classifier: every row (logits_all) or the last one.
@@ -255,6 +258,8 @@ tfm_status tfm__dec_forward(tfm_session *s, const int32_t *tokens, int32_t n,
     ar.used = 0;
     TRY(tfm__linear_rows(ctx, &d->lm_head, rows, z->xb, D, logits_all ? logits_all : s->logits,
                          c->vocab, &ar));
+    TRY(tfm__check_finite_rows(ctx, logits_all ? logits_all : s->logits, rows, c->vocab,
+                               "decoder: lm_head"));
     if (logits_all)
         memcpy(s->logits, logits_all + (size_t)(n - 1) * c->vocab,
                (size_t)c->vocab * sizeof(float));

@@ -443,9 +443,13 @@ tfm_status tfm__s2s_encode(tfm_ctx *ctx, const tfm__s2s *s, const tfm_tensor *id
     ew.token_scale = s->emb_scale;
     ew.sinusoidal = s->pos_layout;
     TRY(tfm_embed(ctx, &ew, ids, NULL, 0, mem));
+    TRY(tfm__check_finite(ctx, mem, "encoder: embeddings"));
     am.key_padding_mask = kpm;
-    for (l = 0; l < s->Le; l++)
-        TRY(tfm_encoder_layer_forward(ctx, s->enc[l], mem, &am, ws, mem, NULL));
+    for (l = 0; l < s->Le; l++) {
+        st = tfm_encoder_layer_forward(ctx, s->enc[l], mem, &am, ws, mem, NULL);
+        if (st == TFM_ERR_NUMERIC) return tfm__err_wrap(ctx, st, "encoder: layer %d", l);
+        if (st) return st;
+    }
     if (s->enc_norm.gamma) return tfm_norm(ctx, TFM_NORM_LAYER, mem, &s->enc_norm, s->eps, mem);
     return TFM_OK;
 }
@@ -478,17 +482,22 @@ tfm_status tfm__s2s_decode(tfm_ctx *ctx, const tfm__s2s *s, const tfm_tensor *id
     ew.token_scale = s->emb_scale;
     ew.sinusoidal = s->pos_layout;
     TRY(tfm_embed(ctx, &ew, ids, NULL, start, &xv));
+    TRY(tfm__check_finite(ctx, &xv, "decoder: embeddings"));
     shp[0] = N; shp[1] = s->H; shp[2] = Tq; shp[3] = S;
     if (cross_att) tfm__view_c(&pv, probs, 4, shp);
-    for (l = 0; l < s->Ld; l++)
-        TRY(tfm_decoder_layer_forward(ctx, s->dec[l], &xv, mem, NULL, mem_pad, sc, cc, l, ws,
-                                      &xv, NULL, cross_att && l == s->Ld - 1 ? &pv : NULL));
+    for (l = 0; l < s->Ld; l++) {
+        st = tfm_decoder_layer_forward(ctx, s->dec[l], &xv, mem, NULL, mem_pad, sc, cc, l, ws,
+                                       &xv, NULL, cross_att && l == s->Ld - 1 ? &pv : NULL);
+        if (st == TFM_ERR_NUMERIC) return tfm__err_wrap(ctx, st, "decoder: layer %d", l);
+        if (st) return st;
+    }
     if (s->dec_norm.gamma)
         TRY(tfm_norm(ctx, TFM_NORM_LAYER, &xv, &s->dec_norm, s->eps, &xv));
     ar.base = (char *)ws->data;
     ar.size = ws->size;
     ar.used = 0;
     TRY(tfm__linear_rows(ctx, &s->lm, N * Tq, x, s->D, logits, s->Vt, &ar));
+    TRY(tfm__check_finite_rows(ctx, logits, N * Tq, s->Vt, "decoder: lm_head"));
     if (cross_att) {
         int64_t n, h, j;
         for (n = 0; n < N; n++)

@@ -174,6 +174,13 @@ static tfm_status norm(tfm_ctx *ctx, const layer *l, const tfm_tensor *x,
     return tfm_norm(ctx, (tfm_norm_kind)l->p.norm, x, w, l->p.norm_eps, out);
 }
 
+// With the context's check_finite: a sub-block's output that holds a NaN or
+// infinity ends the forward, named.
+#define FINITE(t, what)                                                                     \
+    do {                                                                                    \
+        if ((st = tfm__check_finite(ctx, (t), (what)))) return st;                          \
+    } while (0)
+
 // The layer forward. x and out: [B, S, D] contiguous (out may alias x).
 static tfm_status layer_forward(tfm_ctx *ctx, const layer *l, const tfm_tensor *x,
                                 const tfm_tensor *mem, const tfm_attn_masks *masks,
@@ -209,21 +216,25 @@ static tfm_status layer_forward(tfm_ctx *ctx, const layer *l, const tfm_tensor *
     mark = ar->used;
     cm = tfm_attn_masks_default();
     cm.key_padding_mask = mem_pad;
+    FINITE(x, "input");
 
     if (!l->p.norm_first) {
         // ---- post-norm: x = norm(x + sublayer(x))
         if ((st = tfm__mha_forward(ctx, l->self, x, NULL, NULL, masks, sc, cl, ar, &a, sprobs)))
             return st;
+        FINITE(&a, "self-attention");
         ar->used = mark;
         if ((st = tfm_add(ctx, &a, x, &a)) || (st = norm(ctx, l, &a, &l->n_attn, &a))) return st;
         if (l->cross) {
             if ((st = tfm__mha_forward(ctx, l->cross, &a, mem, NULL, &cm, cc, cl, ar, &h, cprobs)))
                 return st;
+            FINITE(&h, "cross-attention");
             ar->used = mark;
             if ((st = tfm_add(ctx, &h, &a, &h)) || (st = norm(ctx, l, &h, &l->n_cross, &a)))
                 return st;
         }
         if ((st = tfm__ffn_forward(ctx, l->ffn, &a, ar, &h))) return st;
+        FINITE(&h, "feed-forward");
         ar->used = mark;
         if ((st = tfm_add(ctx, &h, &a, &h))) return st;
         return norm(ctx, l, &h, &l->n_ffn, out);
@@ -232,17 +243,20 @@ static tfm_status layer_forward(tfm_ctx *ctx, const layer *l, const tfm_tensor *
     if ((st = norm(ctx, l, x, &l->n_attn, &h))) return st;
     if ((st = tfm__mha_forward(ctx, l->self, &h, NULL, NULL, masks, sc, cl, ar, &a, sprobs)))
         return st;
+    FINITE(&a, "self-attention");
     ar->used = mark;
     if ((st = tfm_add(ctx, &a, x, &a))) return st;
     if (l->cross) {
         if ((st = norm(ctx, l, &a, &l->n_cross, &h))) return st;
         if ((st = tfm__mha_forward(ctx, l->cross, &h, mem, NULL, &cm, cc, cl, ar, &t, cprobs)))
             return st;
+        FINITE(&t, "cross-attention");
         ar->used = mark;
         if ((st = tfm_add(ctx, &a, &t, &a))) return st;
     }
     if ((st = norm(ctx, l, &a, &l->n_ffn, &h))) return st;
     if ((st = tfm__ffn_forward(ctx, l->ffn, &h, ar, &h))) return st;
+    FINITE(&h, "feed-forward");
     ar->used = mark;
     return tfm_add(ctx, &a, &h, out);
 }

@@ -131,8 +131,8 @@ TEST(vec_relu_nan_and_signed_zero) {
     for (ii = 0; ii < N_ISAS; ii++) {
         const tfm__kernels *k = tfm__kernels_get(g_isas[ii].name);
         if (!k) continue;
-        k->act[TFM_ACT_RELU](5, x, o); // as ref: x > 0 ? x : 0
-        CHECK(fbits(o[0]) == 0 && fbits(o[1]) == 0 && fbits(o[2]) == 0);
+        k->act[TFM_ACT_RELU](5, x, o); // as ref and PyTorch: x < 0 ? 0 : x
+        CHECK(isnan(o[0]) && fbits(o[1]) == 0x80000000u && fbits(o[2]) == 0);
         CHECK(o[3] == 2.0f && o[4] == INFINITY);
     }
 }
@@ -321,8 +321,7 @@ TEST(vec_transcendental_special_values) {
         CHECK(o[6] > 0.0f && o[6] < FLT_MIN); // subnormal result kept
         CHECK(fabs(o[6] - exp(-103.0)) <= 2e-45);
         CHECK(o[7] == 1.0f);
-        // NaN stays NaN through every activation that maps it (relu gives 0
-        // as its scalar twin does); infinities where ref is finite
+        // NaN stays NaN through every activation; infinities where ref has them
         for (a = TFM_ACT_GELU; a <= TFM_ACT_SIGMOID; a++) {
             float r[8];
             int j;
@@ -419,10 +418,17 @@ TEST(vec_softmax_nan_as_ref) {
         k->softmax(37, x, NULL, o);
         tfm__kernels_ref.softmax(37, x, NULL, r);
         for (j = 0; j < 37; j++) CHECK(isnan(o[j]) && isnan(r[j]));
-        for (j = 0; j < 37; j++) m[j] = -INFINITY; // NaN in a masked row: ref gives zeros
+        for (j = 0; j < 37; j++) m[j] = -INFINITY; // NaN + -inf is NaN: the row is NaN
         k->softmax(37, x, m, o);
         tfm__kernels_ref.softmax(37, x, m, r);
-        for (j = 0; j < 37; j++) CHECK(isnan(o[j]) == isnan(r[j]));
+        for (j = 0; j < 37; j++) CHECK(isnan(o[j]) && isnan(r[j]));
+        for (j = 0; j < 37; j++) x[j] = NAN; // every position NaN: NaN, not a masked row
+        k->softmax(37, x, NULL, o);
+        tfm__kernels_ref.softmax(37, x, NULL, r);
+        for (j = 0; j < 37; j++) CHECK(isnan(o[j]) && isnan(r[j]));
+        for (j = 0; j < 37; j++) x[j] = j == 7 ? NAN : -INFINITY; // one NaN, the rest -inf
+        k->softmax(37, x, NULL, o);
+        for (j = 0; j < 37; j++) CHECK(isnan(o[j]));
     }
 }
 

@@ -18,7 +18,7 @@ from ._ffi import (EXPECTED_VERSION, LibraryNotFoundError, LibraryVersionError,
 from .core import (Context, PackedMatrix, bf16_to_f32, cpu_features, f16_to_f32,
                    f32_to_bf16, kernels_name, kernels_supported, status_str, version, version_string)
 from .errors import (AbortedError, DtypeError, FormatError, InvalidArgumentError,
-                     MisuseError, NoMemoryError, NotFoundError, RangeError, ShapeError,
+                     MisuseError, NoMemoryError, NotFoundError, NumericError, RangeError, ShapeError,
                      TfmError, TfmIOError, UnsupportedError)
 from .layers import (Decoder, DecoderLayer, Encoder, EncoderLayer, FeedForward, KVCache,
                      MultiheadAttention, Workspace, additive_attention, alibi_slopes,

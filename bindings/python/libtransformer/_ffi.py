@@ -50,7 +50,8 @@ class tfm_ctx_params(Structure):
     _fields_ = [("struct_size", c_size_t), ("n_threads", c_int32),
                 ("log_level", c_int32), ("alloc", tfm_alloc_fn),
                 ("alloc_ud", c_void_p), ("alignment", c_size_t),
-                ("log", tfm_log_fn), ("log_ud", c_void_p)]
+                ("log", tfm_log_fn), ("log_ud", c_void_p),
+                ("check_finite", c_int32)]
 
 
 class tfm_tensor(Structure):

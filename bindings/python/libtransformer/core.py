@@ -125,16 +125,20 @@ def _free_handle(free, handle, keep):
 class Context(_Owned):
     """A tfm_ctx: the thread pool, the allocator and the last error.
 
+    check_finite=True makes every model call check each layer's output and
+    raise NumericError naming the first that holds a NaN or infinity.
+
     Use one Context per Python thread (a lock serializes calls made on one
     Context from several threads). Objects created with a Context (models,
     tokenizers, layers) keep it alive and are closed before it.
     """
 
-    def __init__(self, n_threads=1, log=None, log_level=1, _alloc=None):
+    def __init__(self, n_threads=1, log=None, log_level=1, check_finite=False, _alloc=None):
         L = _ffi.lib()
         p = _ffi.default_struct(_ffi.tfm_ctx_params, "tfm_ctx_params_init")
         p.n_threads = int(n_threads)
         p.log_level = int(log_level)
+        p.check_finite = 1 if check_finite else 0
         self._callbacks = []
         if log is not None:
             def on_log(ud, level, msg, _log=log):

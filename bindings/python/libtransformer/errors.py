@@ -19,6 +19,7 @@ ERR_RANGE = 8
 ERR_UNSUPPORTED = 9
 ERR_NOT_FOUND = 10
 ABORTED = 11
+ERR_NUMERIC = 12
 
 STATUS_NAMES = {
     OK: "TFM_OK", ERR_NOMEM: "TFM_ERR_NOMEM",
@@ -27,6 +28,7 @@ STATUS_NAMES = {
     ERR_FORMAT: "TFM_ERR_FORMAT", ERR_MISUSE: "TFM_ERR_MISUSE",
     ERR_RANGE: "TFM_ERR_RANGE", ERR_UNSUPPORTED: "TFM_ERR_UNSUPPORTED",
     ERR_NOT_FOUND: "TFM_ERR_NOT_FOUND", ABORTED: "TFM_ABORTED",
+    ERR_NUMERIC: "TFM_ERR_NUMERIC",
 }
 
 
@@ -95,10 +97,15 @@ class AbortedError(TfmError):
     status = ABORTED
 
 
+class NumericError(TfmError, ArithmeticError):
+    """A NaN or infinity in a model's activations (Context(check_finite=True))."""
+    status = ERR_NUMERIC
+
+
 _BY_STATUS = {c.status: c for c in (
     NoMemoryError, InvalidArgumentError, ShapeError, DtypeError, TfmIOError,
     FormatError, MisuseError, RangeError, UnsupportedError, NotFoundError,
-    AbortedError)}
+    AbortedError, NumericError)}
 
 
 def error_for(status, message, function=None):

@@ -10,7 +10,7 @@ import pytest
 
 import libtransformer as tfm
 from libtransformer import _ffi
-from conftest import PKG, ROOT
+from conftest import PKG, ROOT, golden
 
 
 def _header_version():
@@ -188,3 +188,30 @@ def test_conversions(ctx):
 def test_info(lib):
     assert tfm.kernels_name() in ("ref", "avx2", "avx512", "neon")
     assert isinstance(tfm.cpu_features(), list)
+
+
+def test_nan_is_kept_and_check_finite_names_it(ctx, tmp_path):
+    import json
+    import shutil
+    import struct
+    x = np.array([[np.nan, 1.0], [0.5, 1.0]], np.float32)
+    y = ctx.softmax(x)
+    assert np.isnan(y[0]).all() and np.isfinite(y[1]).all()
+    # A GPT-2 folder whose second block's MLP bias holds a NaN.
+    src = golden("gpt2/tiny")
+    dst = tmp_path / "tiny"
+    shutil.copytree(src, dst)
+    path = dst / "model.safetensors"
+    raw = bytearray(path.read_bytes())
+    n = struct.unpack("<Q", raw[:8])[0]
+    meta = json.loads(raw[8:8 + n])
+    name = next(k for k in meta if k.endswith("h.1.mlp.c_proj.bias"))
+    assert meta[name]["dtype"] == "F32"
+    at = 8 + n + meta[name]["data_offsets"][0] + 5 * 4
+    raw[at:at + 4] = struct.pack("<f", float("nan"))
+    path.write_bytes(bytes(raw))
+    with tfm.Context(check_finite=True) as c, tfm.Model.load(str(dst), ctx=c) as m:
+        with pytest.raises(tfm.NumericError) as e:
+            m.session(c).prefill([1, 2, 3])
+    assert "layer 1: feed-forward holds nan" in e.value.message
+    assert isinstance(e.value, ArithmeticError)

@@ -72,8 +72,11 @@ static void ref_softmax(int64_t n, const float *x, const float *mask,
         out[i] = v;
         if (v > mx) mx = v;
     }
-    if (mx == -INFINITY) { // every position masked out
-        for (i = 0; i < n; i++) out[i] = 0.0f;
+    if (mx == -INFINITY) { // every position masked out: zeros, unless a NaN hid the max
+        float fill = 0.0f;
+        for (i = 0; i < n; i++)
+            if (out[i] != out[i]) fill = out[i];
+        for (i = 0; i < n; i++) out[i] = fill;
         return;
     }
     for (i = 0; i < n; i++) {
@@ -127,7 +130,7 @@ static void act_none(int64_t n, const float *x, float *out) {
 
 static void act_relu(int64_t n, const float *x, float *out) {
     int64_t i;
-    for (i = 0; i < n; i++) out[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (i = 0; i < n; i++) out[i] = x[i] < 0.0f ? 0.0f : x[i]; // NaN and -0 kept
 }
 
 static void act_gelu(int64_t n, const float *x, float *out) {
