@@ -262,9 +262,9 @@ typedef struct tfm_ctx_params {
                             two, at least sizeof(void *))                    */
     tfm_log_fn log;      /* NULL: no logging                                */
     void *log_ud;        /* passed to log                                   */
-    int32_t check_finite; /* 1: every layer of a model call checks its
-                            outputs (embeddings, each attention and
-                            feed-forward block, the head) and the call
+    int32_t check_finite; /* 1: a model call checks its activations (the
+                            embeddings, each attention and feed-forward
+                            block, each layer's output, the head) and
                             returns TFM_ERR_NUMERIC naming the first one
                             that holds a NaN or infinity (default 0: values
                             propagate as in PyTorch; costs one read of each

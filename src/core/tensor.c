@@ -334,14 +334,17 @@ const char *tfm__shape_str(const tfm_tensor *t, char *buf, size_t size) {
 }
 
 tfm_status tfm__check_finite(tfm_ctx *ctx, const tfm_tensor *t, const char *what) {
-    int64_t i0, i1, i2, i3;
+    int64_t i0, i1, i2, i3, dim[TFM_MAX_DIMS];
     const float *d;
+    int k0;
     if (!ctx || !ctx->params.check_finite || !t || t->dtype != TFM_F32) return TFM_OK;
     d = (const float *)t->data;
-    for (i0 = 0; i0 < t->shape[0]; i0++)
-        for (i1 = 0; i1 < t->shape[1]; i1++)
-            for (i2 = 0; i2 < t->shape[2]; i2++)
-                for (i3 = 0; i3 < t->shape[3]; i3++) {
+    // Dimensions past ndim count as 1, whatever a host-filled struct holds there.
+    for (k0 = 0; k0 < TFM_MAX_DIMS; k0++) dim[k0] = k0 < t->ndim ? t->shape[k0] : 1;
+    for (i0 = 0; i0 < dim[0]; i0++)
+        for (i1 = 0; i1 < dim[1]; i1++)
+            for (i2 = 0; i2 < dim[2]; i2++)
+                for (i3 = 0; i3 < dim[3]; i3++) {
                     float v = d[i0 * t->stride[0] + i1 * t->stride[1] + i2 * t->stride[2] +
                                 i3 * t->stride[3]];
                     int64_t at[4];

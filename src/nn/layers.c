@@ -216,7 +216,6 @@ static tfm_status layer_forward(tfm_ctx *ctx, const layer *l, const tfm_tensor *
     mark = ar->used;
     cm = tfm_attn_masks_default();
     cm.key_padding_mask = mem_pad;
-    FINITE(x, "input");
 
     if (!l->p.norm_first) {
         // ---- post-norm: x = norm(x + sublayer(x))
@@ -236,8 +235,10 @@ static tfm_status layer_forward(tfm_ctx *ctx, const layer *l, const tfm_tensor *
         if ((st = tfm__ffn_forward(ctx, l->ffn, &a, ar, &h))) return st;
         FINITE(&h, "feed-forward");
         ar->used = mark;
-        if ((st = tfm_add(ctx, &h, &a, &h))) return st;
-        return norm(ctx, l, &h, &l->n_ffn, out);
+        if ((st = tfm_add(ctx, &h, &a, &h)) || (st = norm(ctx, l, &h, &l->n_ffn, out)))
+            return st;
+        FINITE(out, "output");
+        return TFM_OK;
     }
     // ---- pre-norm: x = x + sublayer(norm(x))
     if ((st = norm(ctx, l, x, &l->n_attn, &h))) return st;
@@ -258,7 +259,9 @@ static tfm_status layer_forward(tfm_ctx *ctx, const layer *l, const tfm_tensor *
     if ((st = tfm__ffn_forward(ctx, l->ffn, &h, ar, &h))) return st;
     FINITE(&h, "feed-forward");
     ar->used = mark;
-    return tfm_add(ctx, &a, &h, out);
+    if ((st = tfm_add(ctx, &a, &h, out))) return st;
+    FINITE(out, "output");
+    return TFM_OK;
 }
 
 // Bytes one token's forward reads (cross keys and values left out).

@@ -240,5 +240,13 @@ TEST(check_finite_names_the_encoder_layer) {
     CHECK_STR(tfm_ctx_last_error(chk), "bert: layer 1: feed-forward holds nan at [0, 0, 3]");
     tfm_model_free(m);
     rm_copy(dir, names);
+    // A NaN from a layer's last norm is named as that layer's output.
+    REQUIRE(poisoned_copy(tfmt_data("golden/bert/bert_mlm"), names,
+                          "bert.encoder.layer.0.output.LayerNorm.weight", 2, dir, sizeof dir));
+    REQUIRE_OK(chk, tfm_model_load(chk, dir, NULL, &m));
+    CHECK_STATUS(tfm_fill_mask(chk, m, texts, 1, NULL, &r), TFM_ERR_NUMERIC);
+    CHECK_STR(tfm_ctx_last_error(chk), "bert: layer 0: output holds nan at [0, 0, 2]");
+    tfm_model_free(m);
+    rm_copy(dir, names);
     tfm_ctx_free(chk);
 }
