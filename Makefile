@@ -4,6 +4,7 @@
 #   make test            build and run the whole test suite
 #   make demo            build and run the demo
 #   make asan / ubsan    the test suite under AddressSanitizer / UBSan
+#   make tsan            the unit tests under ThreadSanitizer
 #   make install PREFIX=/usr/local DESTDIR=
 #   make THREADS=0       build without pthreads (serial, same API)
 #   make cross-aarch64   cross-build for aarch64 and run the tests under qemu
@@ -93,7 +94,7 @@ EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all lib test demo asan ubsan install clean cross-aarch64 bench examples tests
+.PHONY: all lib test demo asan ubsan tsan install clean cross-aarch64 bench examples tests
 all: lib $(TFM) examples
 
 lib: $(STATIC) $(BUILD)/libtransformer.so
@@ -182,6 +183,15 @@ ubsan:
 	$(MAKE) BUILD=build-ubsan OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=undefined -fno-sanitize-recover=all" \
 	  EXTRA_LDFLAGS="-fsanitize=undefined" test
+
+# ThreadSanitizer: the unit tests on the default kernels (the pool, 4 threads
+# sharing models), without the fork tests (TSan cannot start threads in a
+# child of a threaded process) and the timing checks of linear encoders.
+tsan:
+	$(MAKE) BUILD=build-tsan OPT=-O1 EXTRA_CFLAGS="-fsanitize=thread" \
+	  EXTRA_LDFLAGS="-fsanitize=thread" build-tsan/tests/unit
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/unit \
+	  --exclude=threads_fork --exclude=_is_fast
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang, ASan and UBSan,
 # each run FUZZ_TIME seconds on a scratch corpus seeded from

@@ -71,6 +71,12 @@
  *  - Threads: a tfm_ctx is used by one thread at a time (it holds the last
  *    error and the thread pool). Functions that take no ctx and are marked
  *    "thread-safe" may be called from anywhere.
+ *  - fork(): in a child process, a ctx, model, session or tokenizer made
+ *    before the fork works as in the parent (a ctx's pool starts its
+ *    threads again at its first parallel call in the child) and is freed
+ *    there as usual; one that another thread of the parent was using at
+ *    the moment of the fork must not be used in the child (its state is
+ *    that of an unfinished call).
  *
  * ---------------------------------------------------------------------------
  * The tensor memory model

@@ -229,6 +229,9 @@ long tfmt_oom_walk(const char *file, int line, tfmt_scenario fn, void *arg) {
     return total;
 }
 
+/* Arguments: names (substrings) of the tests to run, all when none;
+ * --exclude=SUBSTR leaves out the tests whose names contain it; -v names
+ * each test passed; --arches prints the kernel sets this CPU runs. */
 int main(int argc, char **argv) {
     int passed = 0, failed = 0, skipped = 0, i, a;
     for (a = 1; a < argc; a++) {
@@ -243,12 +246,14 @@ int main(int argc, char **argv) {
     for (i = 0; g_tests[i].name; i++) {
         int selected = 1, any_filter = 0;
         for (a = 1; a < argc; a++) {
+            if (strncmp(argv[a], "--exclude=", 10) == 0 && strstr(g_tests[i].name, argv[a] + 10))
+                break;
             if (argv[a][0] == '-') continue;
             if (!any_filter) selected = 0;
             any_filter = 1;
             if (strstr(g_tests[i].name, argv[a])) selected = 1;
         }
-        if (!selected) continue;
+        if (!selected || a < argc) continue;
         g_current = g_tests[i].name;
         g_fails = 0;
         g_skipped = 0;
