@@ -275,6 +275,14 @@ typedef struct tfm_ctx_params {
                             that holds a NaN or infinity (default 0: values
                             propagate as in PyTorch; costs one read of each
                             activation)                                     */
+    size_t max_memory;    /* the most bytes the library holds allocated
+                            through this ctx at once (the ctx itself, the
+                            models, sessions, tensors and results made
+                            with it, and the scratch of its calls; mapped
+                            weight files are not allocations): a request
+                            past it fails with TFM_ERR_NOMEM, the message
+                            giving the request, the bytes held and the
+                            cap. 0 (default): no cap                       */
 } tfm_ctx_params;
 
 /* Default parameters: 1 thread, libc allocator, 64-byte alignment, no log.
@@ -293,7 +301,9 @@ TFM_PARAMS_DEFAULT(tfm_ctx_params)
 TFM_API tfm_status tfm_ctx_create(const tfm_ctx_params *params, tfm_ctx **out);
 
 /* Stops the pool's threads and frees the context. Objects created with the
- * context (tensors, models, ...) must be freed first. NULL is a no-op. */
+ * context (tensors, models, ...) must be freed first: bytes still held
+ * through it are logged at WARN level ("ctx_free: N bytes allocated
+ * through this context are still held"). NULL is a no-op. */
 TFM_API void tfm_ctx_free(tfm_ctx *ctx);
 
 /* The message of the last error on this context ("" if none yet). The
@@ -1316,8 +1326,9 @@ TFM_PARAMS_DEFAULT(tfm_model_params)
  * but may afterwards be used with any ctx. *out is NULL on failure.
  * Errors: TFM_ERR_INVALID_ARG, TFM_ERR_IO (a file that exists cannot be
  * opened, mapped or read), TFM_ERR_FORMAT (truncated file, header and size
- * disagree, config and weights disagree; the message names the file, tensor
- * or field), TFM_ERR_NOT_FOUND (`path` does not exist, or a required tensor,
+ * disagree, config and weights disagree, sizes in config.json that make
+ * more weights than the weights files can hold, found before anything they
+ * imply is allocated; the message names the file, tensor or fields), TFM_ERR_NOT_FOUND (`path` does not exist, or a required tensor,
  * field or file is absent),
  * TFM_ERR_UNSUPPORTED (an architecture or dtype not handled),
  * TFM_ERR_NOMEM; an unknown tfm_model_params.weights is TFM_ERR_INVALID_ARG. */

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define X(name) void tfmt_##name(void);
 #include "registry.h"
@@ -102,10 +103,19 @@ int tfmt_check_relerr_f(const char *file, int line, const char *what,
                          n ? out[worst] : 0, n ? ref[worst] : 0);
 }
 
+// The log of tfmt_ctx's contexts: a context freed with bytes still held
+// through it fails the test.
+static void leak_log(void *ud, int level, const char *msg) {
+    (void)ud;
+    if (level == TFM_LOG_WARN && strncmp(msg, "ctx_free:", 9) == 0)
+        tfmt_fail(__FILE__, __LINE__, "%s", msg);
+}
+
 tfm_ctx *tfmt_ctx(int n_threads) {
     tfm_ctx_params p = tfm_ctx_params_default();
     tfm_ctx *ctx = NULL;
     p.n_threads = n_threads;
+    p.log = leak_log;
     if (tfm_ctx_create(&p, &ctx) != TFM_OK) {
         fprintf(stdout, "  cannot create a context\n");
         exit(2);
@@ -192,6 +202,28 @@ void *tfmt_alloc(void *ud, void *ptr, size_t osize, size_t nsize, size_t align) 
         s->live_bytes += (long long)nsize;
     }
     return p;
+}
+
+const char *tfmt_scratch(const char *rel, const char *file, const char *edit) {
+    static char dir[512];
+    char cmd[2048];
+    const char *base = strrchr(rel, '/');
+    snprintf(dir, sizeof dir, "/tmp/tfm_scratch_%d_%s", (int)getpid(), base ? base + 1 : rel);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", dir, tfmt_data(rel), dir);
+    if (system(cmd) != 0) return NULL;
+    if (file && edit)
+        snprintf(cmd, sizeof cmd, "sed -i '%s' '%s/%s'", edit, dir, file);
+    else if (file)
+        snprintf(cmd, sizeof cmd, "rm -f '%s/%s'", dir, file);
+    else
+        return dir;
+    return system(cmd) == 0 ? dir : NULL;
+}
+
+void tfmt_scratch_clean(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    (void)system(cmd);
 }
 
 long tfmt_oom_walk(const char *file, int line, tfmt_scenario fn, void *arg) {

@@ -140,6 +140,13 @@ void *tfmt_alloc(void *ud, void *ptr, size_t osize, size_t nsize, size_t align);
  * and checks that each such run returns TFM_ERR_NOMEM and leaks nothing.
  * Returns the number of allocations walked. */
 typedef tfm_status (*tfmt_scenario)(const tfm_ctx_params *params, void *arg);
+// A scratch copy of the test-data folder rel (under /tmp, one per process):
+// with `edit` a sed script applied to its `file`, without it `file` removed
+// (NULL file: the copy as is). Returns the copy's path (static storage) or
+// NULL when a step failed. tfmt_scratch_clean removes it.
+const char *tfmt_scratch(const char *rel, const char *file, const char *edit);
+void tfmt_scratch_clean(const char *dir);
+
 long tfmt_oom_walk(const char *file, int line, tfmt_scenario fn, void *arg);
 #define OOM_WALK(fn, arg) tfmt_oom_walk(__FILE__, __LINE__, (fn), (arg))
 

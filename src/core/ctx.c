@@ -72,6 +72,7 @@ void tfm_ctx_params_init(tfm_ctx_params *dst, size_t struct_size) {
     p.log = NULL;
     p.log_ud = NULL;
     p.check_finite = 0;
+    p.max_memory = 0;
     tfm__params_init(dst, struct_size, &p, sizeof p);
 }
 
@@ -100,6 +101,8 @@ tfm_status tfm_ctx_create(const tfm_ctx_params *params, tfm_ctx **out) {
     if (!ctx) return TFM_ERR_NOMEM;
     ctx->params = p;
     ctx->err[0] = '\0';
+    ctx->held = tmp.held;
+    ctx->refused = 0;
     ctx->pool = tfm__pool_create(ctx, p.n_threads, &st);
     if (!ctx->pool) {
         tfm__free(ctx, ctx, sizeof *ctx);
@@ -113,6 +116,13 @@ void tfm_ctx_free(tfm_ctx *ctx) {
     if (!ctx) return;
     tfm__pool_free(ctx->pool);
     ctx->pool = NULL;
+    if (ctx->held != sizeof *ctx && ctx->params.log && ctx->params.log_level >= TFM_LOG_WARN) {
+        char msg[128];
+        snprintf(msg, sizeof msg,
+                 "ctx_free: %lld bytes allocated through this context are still held",
+                 (long long)ctx->held - (long long)sizeof *ctx);
+        ctx->params.log(ctx->params.log_ud, TFM_LOG_WARN, msg);
+    }
     {
         tfm_ctx tmp = *ctx; // the allocator must outlive the struct it frees
         tfm__free(&tmp, ctx, sizeof *ctx);
@@ -132,6 +142,13 @@ int tfm_ctx_n_threads(const tfm_ctx *ctx) {
 static tfm_status err_v(tfm_ctx *ctx, tfm_status status, const char *fmt, va_list ap) {
     if (!ctx) return status;
     vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+    if (status == TFM_ERR_NOMEM && ctx->refused) {
+        size_t n = strlen(ctx->err);
+        snprintf(ctx->err + n, sizeof ctx->err - n,
+                 " (max_memory: %zu bytes asked with %zu held, over the cap of %zu)",
+                 ctx->refused, ctx->held, ctx->params.max_memory);
+        ctx->refused = 0;
+    }
     if (ctx->params.log && ctx->params.log_level >= TFM_LOG_ERROR)
         ctx->params.log(ctx->params.log_ud, TFM_LOG_ERROR, ctx->err);
     return status;
@@ -160,11 +177,26 @@ tfm_status tfm__err_wrap(tfm_ctx *ctx, tfm_status status, const char *fmt, ...) 
 
 // ---- allocation ----------------------------------------------------------------
 
+// 1 when max_memory lets the ctx hold `more` bytes more (else the request
+// is kept for the message of the TFM_ERR_NOMEM that follows).
+static int within_cap(tfm_ctx *ctx, size_t more) {
+    size_t cap = ctx->params.max_memory;
+    if (cap && (ctx->held > cap || more > cap - ctx->held)) {
+        ctx->refused = more;
+        return 0;
+    }
+    ctx->refused = 0;
+    return 1;
+}
+
 void *tfm__alloc_nozero(tfm_ctx *ctx, size_t size) {
+    void *p;
     if (size == 0) size = 1;
     if (!ctx) return default_alloc(NULL, NULL, 0, size, 64);
-    return ctx->params.alloc(ctx->params.alloc_ud, NULL, 0, size,
-                             ctx->params.alignment);
+    if (!within_cap(ctx, size)) return NULL;
+    p = ctx->params.alloc(ctx->params.alloc_ud, NULL, 0, size, ctx->params.alignment);
+    if (p) ctx->held += size;
+    return p;
 }
 
 void *tfm__alloc(tfm_ctx *ctx, size_t size) {
@@ -174,11 +206,15 @@ void *tfm__alloc(tfm_ctx *ctx, size_t size) {
 }
 
 void *tfm__realloc(tfm_ctx *ctx, void *ptr, size_t osize, size_t nsize) {
+    void *p;
     if (!ptr) return tfm__alloc_nozero(ctx, nsize);
     if (nsize == 0) nsize = 1;
+    if (osize == 0) osize = 1;
     if (!ctx) return default_alloc(NULL, ptr, osize, nsize, 64);
-    return ctx->params.alloc(ctx->params.alloc_ud, ptr, osize, nsize,
-                             ctx->params.alignment);
+    if (nsize > osize && !within_cap(ctx, nsize - osize)) return NULL;
+    p = ctx->params.alloc(ctx->params.alloc_ud, ptr, osize, nsize, ctx->params.alignment);
+    if (p) ctx->held = ctx->held - osize + nsize;
+    return p;
 }
 
 void tfm__free(tfm_ctx *ctx, void *ptr, size_t size) {
@@ -190,6 +226,7 @@ void tfm__free(tfm_ctx *ctx, void *ptr, size_t size) {
     }
     ctx->params.alloc(ctx->params.alloc_ud, ptr, size, 0,
                       ctx->params.alignment);
+    ctx->held -= size;
 }
 
 char *tfm__strndup(tfm_ctx *ctx, const char *s, size_t n) {

@@ -54,6 +54,9 @@ struct tfm_ctx {
     tfm_ctx_params params;
     tfm__pool *pool;
     char err[TFM__ERRMSG_SIZE];
+    size_t held;          // bytes allocated through the ctx and not freed
+    size_t refused;       // the request max_memory refused last (0: none
+                          // since the last allocation), for the message
 };
 
 /* Records the message (printf-style) as the context's last error, logs it
@@ -194,5 +197,10 @@ tfm_status tfm__check_pad_mask(tfm_ctx *ctx, const tfm_tensor *m, int64_t b,
                                int64_t s, const char *what);
 // 1 when element (b, s) of a u8/i32 padding mask is nonzero.
 int tfm__pad_at(const tfm_tensor *m, int64_t b, int64_t s);
+
+/* ---- safetensors (io/safetensors.c) -------------------------------------*/
+
+// Bytes of the data sections of the set's files (0 for NULL).
+uint64_t tfm__safetensors_data_bytes(const tfm_safetensors *st);
 
 #endif /* TFM_INTERNAL_H */

@@ -705,6 +705,13 @@ tfm_status tfm_safetensors_open_memory(tfm_ctx *ctx, const void *data, size_t si
 
 int64_t tfm_safetensors_count(const tfm_safetensors *st) { return st ? st->n : 0; }
 
+uint64_t tfm__safetensors_data_bytes(const tfm_safetensors *st) {
+    uint64_t n = 0;
+    int32_t i;
+    for (i = 0; st && i < st->nfiles; i++) n += st->files[i].data_size;
+    return n;
+}
+
 const char *tfm_safetensors_name(const tfm_safetensors *st, int64_t i) {
     if (!st || i < 0 || i >= st->n) return NULL;
     return st->tensors[i].name;

@@ -76,6 +76,11 @@ tfm_status tfm__bert_config(tfm__hf *h, tfm_model *m) {
     b->pad_id = v >= 0 ? v : 0;
     TRY(tfm__hf_str(h, "problem_type", "", &s));
     b->multi_label = strcmp(s, "multi_label_classification") == 0;
+    {
+        double D = b->D;
+        TRY(tfm__hf_fits(h, ((double)b->V + b->P + b->T) * D +
+                                b->L * (4 * D * D + 2 * D * b->F)));
+    }
     tfm__model_sizes(m, b->V, b->P, b->D, b->L);
     return TFM_OK;
 }

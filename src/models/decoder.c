@@ -52,6 +52,13 @@ tfm_status tfm__dec_config_check(tfm_ctx *ctx, const tfm__dec_config *c, const c
     return TFM_OK;
 }
 
+double tfm__dec_n_weights(const tfm__dec_config *c) {
+    double D = c->dim, F = c->hidden, kv = (double)c->n_kv_heads * c->head_dim;
+    double layer = 2 * D * D + 2 * D * kv + (c->gated ? 3 : 2) * D * F;
+    return (double)c->vocab * D + (double)c->n_layers * layer +
+           (c->rope ? 0.0 : (double)c->max_ctx * D);
+}
+
 tfm_status tfm__dec_new(tfm_model *m, const tfm__dec_config *c, tfm__dec **out) {
     tfm__dec *d = (tfm__dec *)tfm__model_alloc(m, sizeof *d);
     int32_t l;
@@ -74,7 +81,8 @@ tfm_status tfm__dec_hf_new(tfm__hf *h, tfm_model *m, const tfm__dec_config *c, i
                            int32_t eos, int add_bos) {
     tfm__dec *d;
     tfm_status st;
-    if ((st = tfm__dec_config_check(h->ctx, c, h->what)) || (st = tfm__dec_new(m, c, &d)) ||
+    if ((st = tfm__dec_config_check(h->ctx, c, h->what)) ||
+        (st = tfm__hf_fits(h, tfm__dec_n_weights(c))) || (st = tfm__dec_new(m, c, &d)) ||
         (st = tfm__hf_token(h, "bos_token_id", bos, c->vocab, 0, &m->info.bos)) ||
         (st = tfm__hf_token(h, "eos_token_id", eos, c->vocab, 0, &m->info.eos)))
         return st;

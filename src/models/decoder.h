@@ -38,6 +38,9 @@ typedef struct tfm__dec {
 
 // Checks c (sizes positive, heads divide, ...) naming `what`.
 tfm_status tfm__dec_config_check(tfm_ctx *ctx, const tfm__dec_config *c, const char *what);
+// The fewest weights a network of c holds (a tied classifier): for
+// tfm__hf_fits.
+double tfm__dec_n_weights(const tfm__dec_config *c);
 // A zeroed network with its layer weights [n_layers] in m (m->impl).
 tfm_status tfm__dec_new(tfm_model *m, const tfm__dec_config *c, tfm__dec **out);
 // tfm__dec_config_check, tfm__dec_new, and the token ids of the folder's

@@ -35,7 +35,35 @@ tfm_status tfm__hf_int(tfm__hf *h, const char *key, int64_t def, int required, i
                         "model_load: %s: field '%s' = %lld is outside [1, %lld]", h->what, key,
                         (long long)v, (long long)max);
     *out = (int32_t)v;
+    {
+        size_t n = strlen(h->sizes);
+        snprintf(h->sizes + n, sizeof h->sizes - n, "%s%s %lld", n ? ", " : "", key,
+                 (long long)v);
+    }
     return TFM_OK;
+}
+
+// "12.3 MB" style, for messages.
+static void human_bytes(double b, char *buf, size_t size) {
+    static const char *const unit[] = {"bytes", "KB", "MB", "GB", "TB", "PB", "EB"};
+    int u = 0;
+    while (b >= 1000.0 && u < 6) {
+        b /= 1000.0;
+        u++;
+    }
+    snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", b, unit[u]);
+}
+
+tfm_status tfm__hf_fits(tfm__hf *h, double n_weights) {
+    double have = (double)tfm__safetensors_data_bytes(h->st);
+    char need_s[32], have_s[32];
+    if (n_weights * 0.5 <= have) return TFM_OK;
+    human_bytes(n_weights * 0.5, need_s, sizeof need_s);
+    human_bytes(have, have_s, sizeof have_s);
+    return tfm__err(h->ctx, TFM_ERR_FORMAT,
+                    "model_load: %s: the sizes it gives (%s) make %.4g weights, at least %s "
+                    "even at 4 bits each, but the weights files hold %s",
+                    h->what, h->sizes, n_weights, need_s, have_s);
 }
 
 tfm_status tfm__hf_float(tfm__hf *h, const char *key, double def, double lo, double hi,

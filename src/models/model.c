@@ -251,14 +251,16 @@ static tfm_status load_hf(tfm_ctx *ctx, const char *dir, const tfm_model_params 
         st = tfm__err(ctx, TFM_ERR_UNSUPPORTED, "model_load: %s: model_type '%s' (%s are "
                       "supported)", h.what, type, names);
     }
+    // The weights are opened first: the config hook checks its sizes
+    // against them (tfm__hf_fits) before it allocates what they imply.
+    if (!st && !(st = tfm_safetensors_open(ctx, dir, &h.st)))
+        st = tfm__model_keep(m, h.st, st_close);
     if (!st) {
         snprintf(m->arch_name, sizeof m->arch_name, "%s", m->arch->name);
         m->info.bos = m->info.eos = m->info.stop = -1;
         st = m->arch->config(&h, m);
     }
-    if (!st && !(st = tfm_safetensors_open(ctx, dir, &h.st)) &&
-        !(st = tfm__model_keep(m, h.st, st_close)))
-        st = m->arch->load(&h, m, p);
+    if (!st) st = m->arch->load(&h, m, p);
     tfm__json_free(doc);
     return st;
 }

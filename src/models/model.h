@@ -180,6 +180,7 @@ typedef struct tfm__hf {
     int n_prefixes;
     int weights;                  // tfm_weights of the matrices
     tfm__hf_rec *rec;             // or NULL: what was fetched
+    char sizes[400];              // "key value, ..." of the integers read (messages)
 } tfm__hf;
 
 // Config fields. Messages name the file and the field. A missing required
@@ -188,6 +189,10 @@ typedef struct tfm__hf {
 // and not required: def, as it is.
 tfm_status tfm__hf_int(tfm__hf *h, const char *key, int64_t def, int required, int64_t max,
                        int32_t *out);
+// Checks, before anything the sizes imply is allocated, that the weights
+// files can hold n_weights weights (at 4 bits each, the smallest format):
+// else TFM_ERR_FORMAT naming every integer field read so far and its value.
+tfm_status tfm__hf_fits(tfm__hf *h, double n_weights);
 // A number; absent: def. Outside [lo, hi]: TFM_ERR_FORMAT.
 tfm_status tfm__hf_float(tfm__hf *h, const char *key, double def, double lo, double hi,
                          double *out);

@@ -137,6 +137,11 @@ tfm_status tfm__s2s_config(tfm__hf *h, tfm_model *m) {
     s->gen_beams = i64 >= 1 && i64 <= 64 ? (int32_t)i64 : 1;
     TRY(tfm__json_get_float(h->ctx, h->cfg, h->what, "length_penalty", 1.0, &d));
     s->gen_length_penalty = (float)d;
+    {
+        double D = s->D, F = s->F, V = s->Vs > s->Vt ? s->Vs : s->Vt;
+        TRY(tfm__hf_fits(h, V * D + s->Le * (4 * D * D + 2 * D * F) +
+                                s->Ld * (8 * D * D + 2 * D * F)));
+    }
     tfm__model_sizes(m, s->Vt, s->P, s->D, s->Ld);
     m->info.eos = s->eos;
     m->info.stop = s->eos;

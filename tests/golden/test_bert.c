@@ -325,37 +325,14 @@ TEST(bert_too_long_text) {
 
 // ---- bad folders ----------------------------------------------------------------------------
 
-// Copies golden/bert/<src> to a scratch folder, then applies `edit` to the
-// named file (sed expression) or deletes it (edit NULL).
-static const char *scratch(const char *src, const char *file, const char *edit) {
-    static char dir[256];
-    char cmd[2048];
-    snprintf(dir, sizeof dir, "/tmp/tfm_bert_%d_%s", (int)getpid(), src);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", dir,
-             tfmt_data("golden/bert/"), dir);
-    if (system(cmd) != 0) return NULL;
-    snprintf(dir + strlen(dir), sizeof dir - strlen(dir), "/%s", src);
-    if (file && edit)
-        snprintf(cmd, sizeof cmd, "sed -i '%s' '%s/%s'", edit, dir, file);
-    else if (file)
-        snprintf(cmd, sizeof cmd, "rm -f '%s/%s'", dir, file);
-    else
-        return dir;
-    return system(cmd) == 0 ? dir : NULL;
-}
-
-static void scratch_clean(const char *dir) {
-    char cmd[600];
-    const char *slash = strrchr(dir, '/');
-    snprintf(cmd, sizeof cmd, "rm -rf '%.*s'", (int)(slash - dir), dir);
-    (void)system(cmd);
-}
-
 static void expect_load_error(const char *src, const char *file, const char *edit,
                               tfm_status want, const char *msg1, const char *msg2) {
     tfm_ctx *ctx = tfmt_ctx(1);
     tfm_model *m = (tfm_model *)1;
-    const char *dir = scratch(src, file, edit);
+    char rel[128];
+    const char *dir;
+    snprintf(rel, sizeof rel, "golden/bert/%s", src);
+    dir = tfmt_scratch(rel, file, edit);
     if (!dir) {
         tfmt_fail(__FILE__, __LINE__, "cannot make a scratch copy of %s", src);
         tfm_ctx_free(ctx);
@@ -365,7 +342,7 @@ static void expect_load_error(const char *src, const char *file, const char *edi
     if (msg1) CHECK_CONTAINS(tfm_ctx_last_error(ctx), msg1);
     if (msg2) CHECK_CONTAINS(tfm_ctx_last_error(ctx), msg2);
     CHECK(m == NULL);
-    scratch_clean(dir);
+    tfmt_scratch_clean(dir);
     tfm_ctx_free(ctx);
 }
 
@@ -467,7 +444,7 @@ TEST(bert_bad_truncated_weights_and_no_vocab) {
     tfm_embeddings *e = NULL;
     const char *text = "hello";
     char cmd[600];
-    const char *dir = scratch("distilbert_mlm", NULL, NULL);
+    const char *dir = tfmt_scratch("golden/bert/distilbert_mlm", NULL, NULL);
     REQUIRE(dir);
     // A weights file cut short: the header promises more data than there is.
     snprintf(cmd, sizeof cmd, "truncate -s 20000 '%s/model.safetensors'", dir);
@@ -475,16 +452,16 @@ TEST(bert_bad_truncated_weights_and_no_vocab) {
     CHECK_STATUS(load_dir(ctx, dir, &m), TFM_ERR_FORMAT);
     CHECK_CONTAINS(tfm_ctx_last_error(ctx), "model.safetensors");
     CHECK(m == NULL);
-    scratch_clean(dir);
+    tfmt_scratch_clean(dir);
     // Without vocab.txt the model loads and encodes ids, but the text tasks
     // need a tokenizer.
-    dir = scratch("distilbert_mlm", "vocab.txt", NULL);
+    dir = tfmt_scratch("golden/bert/distilbert_mlm", "vocab.txt", NULL);
     REQUIRE(dir);
     REQUIRE_OK(ctx, load_dir(ctx, dir, &m));
     CHECK(tfm_model_tokenizer(m) == NULL);
     CHECK_STATUS(tfm_embed_texts(ctx, m, &text, 1, NULL, &e), TFM_ERR_UNSUPPORTED);
     CHECK_CONTAINS(tfm_ctx_last_error(ctx), "no tokenizer");
     tfm_model_free(m);
-    scratch_clean(dir);
+    tfmt_scratch_clean(dir);
     tfm_ctx_free(ctx);
 }

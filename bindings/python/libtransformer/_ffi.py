@@ -51,7 +51,7 @@ class tfm_ctx_params(Structure):
                 ("log_level", c_int32), ("alloc", tfm_alloc_fn),
                 ("alloc_ud", c_void_p), ("alignment", c_size_t),
                 ("log", tfm_log_fn), ("log_ud", c_void_p),
-                ("check_finite", c_int32)]
+                ("check_finite", c_int32), ("max_memory", c_size_t)]
 
 
 class tfm_tensor(Structure):

@@ -127,18 +127,27 @@ class Context(_Owned):
 
     check_finite=True makes every model call check each layer's output and
     raise NumericError naming the first that holds a NaN or infinity.
+    max_memory caps the bytes the library holds allocated through this
+    Context at once (models, sessions and the scratch of its calls; mapped
+    weights do not count): a request past it raises NoMemoryError giving
+    the request, the bytes held and the cap. None or 0: no cap.
 
     Use one Context per Python thread (a lock serializes calls made on one
     Context from several threads). Objects created with a Context (models,
     tokenizers, layers) keep it alive and are closed before it.
     """
 
-    def __init__(self, n_threads=1, log=None, log_level=1, check_finite=False, _alloc=None):
+    def __init__(self, n_threads=1, log=None, log_level=1, check_finite=False, max_memory=None,
+                 _alloc=None):
         L = _ffi.lib()
         p = _ffi.default_struct(_ffi.tfm_ctx_params, "tfm_ctx_params_init")
         p.n_threads = int(n_threads)
         p.log_level = int(log_level)
         p.check_finite = 1 if check_finite else 0
+        if max_memory is not None:
+            if int(max_memory) < 0:
+                raise ValueError("max_memory must be a byte count >= 0")
+            p.max_memory = int(max_memory)
         self._callbacks = []
         if log is not None:
             def on_log(ud, level, msg, _log=log):

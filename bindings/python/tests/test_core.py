@@ -215,3 +215,15 @@ def test_nan_is_kept_and_check_finite_names_it(ctx, tmp_path):
             m.session(c).prefill([1, 2, 3])
     assert "layer 1: feed-forward holds nan" in e.value.message
     assert isinstance(e.value, ArithmeticError)
+
+
+def test_max_memory_caps_a_context():
+    with tfm.Context(max_memory=64 * 1024) as c:
+        with pytest.raises(tfm.NoMemoryError) as e:
+            tfm.Model.load(golden("gpt2", "tiny"), ctx=c)
+        assert "over the cap of 65536)" in str(e.value) and "model_load" in str(e.value)
+    with tfm.Context(max_memory=64 << 20) as c:
+        with tfm.Model.load(golden("gpt2", "tiny"), ctx=c) as m:
+            assert m.vocab_size == 277
+    with pytest.raises(ValueError):
+        tfm.Context(max_memory=-1)
