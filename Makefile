@@ -194,25 +194,31 @@ tsan:
 	  --exclude=threads_fork --exclude=_is_fast
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang, ASan and UBSan,
-# each run FUZZ_TIME seconds on a scratch corpus seeded from
-# tests/fuzz/corpus/<target>/. Crashes land in $(FUZZ_BUILD)/.
+# each run FUZZ_TIME seconds (FUZZ_RUNS executions when set) on a scratch
+# corpus seeded from tests/fuzz/corpus/<target>/ and the seeds
+# tests/fuzz/seeds.py makes from tests/golden. Crashes land in
+# $(FUZZ_BUILD)/; one target: make fuzz FUZZ_TARGETS=bpe.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 60
-FUZZ_TARGETS := json safetensors spm
+FUZZ_RUNS ?= -1
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 .PHONY: fuzz
 fuzz:
 	$(MAKE) CC=clang BUILD=$(FUZZ_BUILD) OPT=-O1 \
 	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/libtransformer.a
+	rm -rf $(FUZZ_BUILD)/seeds && python3 tests/fuzz/seeds.py $(FUZZ_BUILD)/seeds
 	@for t in $(FUZZ_TARGETS); do \
-	  clang -std=c99 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -Iinclude -Isrc \
+	  clang -std=c99 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -Iinclude -Isrc -Itests \
 	    -o $(FUZZ_BUILD)/fuzz_$$t tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libtransformer.a \
 	    -lm -pthread || exit 1; \
-	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$t; dirs=""; \
+	  for d in tests/fuzz/corpus/$$t $(FUZZ_BUILD)/seeds/$$t; do [ -d $$d ] && dirs="$$dirs $$d"; done; \
+	  len=65536; [ $$t = folder ] && len=262144; \
 	  echo "== fuzz_$$t for $(FUZZ_TIME) s"; \
-	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -max_len=65536 \
-	    -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus-$$t tests/fuzz/corpus/$$t \
-	    || exit 1; \
+	  $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -runs=$(FUZZ_RUNS) -max_len=$$len \
+	    -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus-$$t \
+	    $$dirs || exit 1; \
 	done
 
 AARCH64_BUILD ?= build-aarch64

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Replays the fuzz corpora (tests/fuzz/corpus/<target>/) through each fuzz
-# target, without libFuzzer: the replay driver is built with the static
-# library, under AddressSanitizer and UBSan where the compiler supports them.
+# Replays the fuzz corpora (tests/fuzz/corpus/<target>/) and the seeds
+# tests/fuzz/seeds.py makes through each fuzz target, without libFuzzer: the
+# replay driver is built with the static library, under AddressSanitizer and
+# UBSan where the compiler supports them.
 set -eu
 CC=${CC:-cc}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
@@ -11,9 +12,14 @@ if ! $CC $san "$tmp/probe.c" -o "$tmp/probe" 2>/dev/null || ! "$tmp/probe"; then
   echo "sanitizers unavailable; replaying without them"
   san=""
 fi
-for t in json safetensors spm; do
-  $CC -std=c99 -O1 -g -Wall -Werror -Iinclude -Isrc $san tests/fuzz/replay.c "tests/fuzz/fuzz_$t.c" \
+python3 tests/fuzz/seeds.py "$tmp/seeds"
+for f in tests/fuzz/fuzz_*.c; do
+  t=$(basename "$f" .c); t=${t#fuzz_}
+  dirs=""
+  for d in "tests/fuzz/corpus/$t" "$tmp/seeds/$t"; do [ -d "$d" ] && dirs="$dirs $d"; done
+  [ -n "$dirs" ] || continue
+  $CC -std=c99 -O1 -g -Wall -Werror -Iinclude -Isrc -Itests $san tests/fuzz/replay.c "tests/fuzz/fuzz_$t.c" \
       "$BUILD/libtransformer.a" -lm -pthread ${TFM_EXTRA_LDFLAGS:-} -o "$tmp/replay_$t"
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-      "$tmp/replay_$t" "tests/fuzz/corpus/$t"
+      "$tmp/replay_$t" $dirs
 done

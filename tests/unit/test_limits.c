@@ -9,6 +9,7 @@
  * and one step of every architecture in the registry fails in turn.
  */
 #include "harness.h"
+#include "model_step.h"
 #include "models/arch.h"
 
 #include <stdlib.h>
@@ -168,34 +169,12 @@ TEST(limits_max_memory_messages) {
 
 // ---- allocation failures in every architecture -----------------------------------------
 
-typedef struct {
-    const char *arch; // the registry row it covers
-    const char *path; // under tests/ (or ../shared when shared is set)
-    int shared;
-    int weights;      // tfm_weights
-    int threads;
-} arch_case;
-
-static const arch_case k_cases[] = {
-    {"llama", "golden/llama/tiny_tied", 0, TFM_WEIGHTS_Q4, 1},
-    {"llama", "models/stories260K/stories260K.bin", 1, TFM_WEIGHTS_STORED, 2},
-    {"gpt2", "golden/gpt2/tiny", 0, TFM_WEIGHTS_Q8, 2},
-    {"bert", "golden/bert/bert_f16", 0, TFM_WEIGHTS_STORED, 2},
-    {"distilbert", "golden/bert/distilbert_mlm", 0, TFM_WEIGHTS_Q8, 1},
-    {"marian", "golden/marian/marian_tiny", 0, TFM_WEIGHTS_F16, 2},
-    {"transformer", "golden/marian/transformer_tiny", 0, TFM_WEIGHTS_STORED, 1},
-};
-#define N_CASES (int)(sizeof k_cases / sizeof k_cases[0])
-
-// Loads the case and runs one step of its kind: a prompt and a sampled
-// token (decoders), one encoder forward through fill-mask or the encoder
-// (encoders), a greedy translation of two steps (encoder-decoders).
+// Loads the case and runs one step of its kind (model_step.h).
 static tfm_status arch_step(const tfm_ctx_params *params, void *arg) {
-    const arch_case *c = (const arch_case *)arg;
+    const tfmt_arch_case *c = (const tfmt_arch_case *)arg;
     tfm_ctx_params cp = *params;
     tfm_ctx *ctx = NULL;
     tfm_model *m = NULL;
-    tfm_session *s = NULL;
     tfm_model_params mp = tfm_model_params_default();
     tfm_status st;
     char path[1024];
@@ -205,35 +184,7 @@ static tfm_status arch_step(const tfm_ctx_params *params, void *arg) {
     mp.weights = c->weights;
     mp.no_tokenizer = 1;
     st = tfm_model_load(ctx, path, &mp, &m);
-    if (!st && tfm_model_kind(m) == TFM_KIND_DECODER) {
-        tfm_session_params sp = tfm_session_params_default();
-        tfm_gen_params gp = tfm_gen_params_default();
-        int32_t ids[3] = {1, 7, 11}, out[2];
-        sp.max_context = 16;
-        gp.max_new_tokens = 2;
-        gp.stop_token = -1;
-        st = tfm_session_create(ctx, m, &sp, &s);
-        if (!st) st = tfm_generate_tokens(s, ids, 3, &gp, out, 2, NULL, NULL);
-    } else if (!st && tfm_model_kind(m) == TFM_KIND_ENCODER) {
-        int32_t ids[5] = {2, 5, 9, 4, 3}, mask[5] = {1, 1, 1, 1, 0};
-        float *hidden = (float *)malloc(sizeof(float) * 5 * (size_t)tfm_model_dim(m));
-        tfm_encode_outputs o = tfm_encode_outputs_default();
-        o.hidden = hidden;
-        st = hidden ? tfm_model_encode(ctx, m, ids, NULL, mask, 1, 5, &o) : TFM_ERR_NOMEM;
-        free(hidden);
-    } else if (!st) {
-        tfm_translate_params tp = tfm_translate_params_default();
-        tfm_translate_result *res = NULL;
-        int32_t src[3] = {5, 6, tfm_model_eos(m)}, n = 3;
-        const int32_t *srcs[1];
-        srcs[0] = src;
-        tp.beam_size = 1;
-        tp.max_length = 2;
-        st = tfm_session_create(ctx, m, NULL, &s);
-        if (!st) st = tfm_translate_tokens(s, srcs, &n, 1, &tp, &res);
-        tfm_translate_result_free(res);
-    }
-    tfm_session_free(s);
+    if (!st) st = tfmt_model_step(ctx, m);
     tfm_model_free(m);
     tfm_ctx_free(ctx);
     return st;
@@ -245,15 +196,15 @@ TEST(limits_oom_walk_every_architecture) {
     // Every row of the registry has a case.
     tfm__arch_names(names, sizeof names);
     for (tok = strtok_r(names, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        for (i = 0; i < N_CASES && strcmp(k_cases[i].arch, tok) != 0; i++) {}
-        if (i == N_CASES) tfmt_fail(__FILE__, __LINE__, "no allocation walk for '%s'", tok);
+        for (i = 0; i < TFMT_N_ARCH_CASES && strcmp(tfmt_arch_cases[i].arch, tok) != 0; i++) {}
+        if (i == TFMT_N_ARCH_CASES) tfmt_fail(__FILE__, __LINE__, "no allocation walk for '%s'", tok);
     }
-    for (i = 0; i < N_CASES; i++) {
-        if (k_cases[i].shared && !tfmt_shared(k_cases[i].path)) {
-            printf("  (%s skipped: ../shared absent)\n", k_cases[i].path);
+    for (i = 0; i < TFMT_N_ARCH_CASES; i++) {
+        if (tfmt_arch_cases[i].shared && !tfmt_shared(tfmt_arch_cases[i].path)) {
+            printf("  (%s skipped: ../shared absent)\n", tfmt_arch_cases[i].path);
             continue;
         }
-        if (OOM_WALK(arch_step, (void *)&k_cases[i]) < 10)
-            tfmt_fail(__FILE__, __LINE__, "%s: too few allocations", k_cases[i].path);
+        if (OOM_WALK(arch_step, (void *)&tfmt_arch_cases[i]) < 10)
+            tfmt_fail(__FILE__, __LINE__, "%s: too few allocations", tfmt_arch_cases[i].path);
     }
 }
