@@ -63,9 +63,15 @@ static void put_block(int dtype, uint8_t *p, int64_t k, int64_t r, int64_t b,
 
 static float as_f16(float v) { return tfm__h2f(tfm__f2h(v)); }
 
-// roundf (halves away from zero) for |x| < 2^31, inline: x - trunc(x) is exact.
+// roundf (halves away from zero), inline: x - trunc(x) is exact. Only
+// used where the result is clamped to a few bits: values past +-2^30 (a
+// weight of inf or 1e38 in a block of small ones) give +-2^30, NaN 0.
 static float round_away(float x) {
-    float t = (float)(int32_t)x, d = x - t;
+    float t, d;
+    if (!(x > -1073741824.0f && x < 1073741824.0f))
+        return x != x ? 0.0f : x < 0.0f ? -1073741824.0f : 1073741824.0f;
+    t = (float)(int32_t)x;
+    d = x - t;
     return d >= 0.5f ? t + 1.0f : d <= -0.5f ? t - 1.0f : t;
 }
 
@@ -130,7 +136,10 @@ static void quantize_block(int dtype, const float *x, uint8_t *out) {
     for (i = 0; i < TFM__QK; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax;
     d = amax / 127.0f;
     id = d != 0.0f ? 1.0f / d : 0.0f;
-    for (i = 0; i < TFM__QK; i++) out[2 + i] = (uint8_t)(int8_t)round_away(x[i] * id);
+    for (i = 0; i < TFM__QK; i++) { // clamped: 1 / d overflows for a subnormal d
+        float v = round_away(x[i] * id);
+        out[2 + i] = (uint8_t)(int8_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
+    }
     h = tfm__f2h(d);
     memcpy(out, &h, 2);
 }

@@ -31,7 +31,7 @@ static void ref_quantize(int64_t k, const float *x, int8_t *q, float *d, int32_t
         id = amax > 0.0f ? 127.0f / amax : 0.0f;
         for (i = 0; i < TFM__QK; i++) {
             float v = i < n ? round_even(xb[i] * id) : 0.0f;
-            int32_t qi = (int32_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
+            int32_t qi = (int32_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v == v ? v : 0.0f);
             q[b * TFM__QK + i] = (int8_t)qi;
             sum += qi;
         }
