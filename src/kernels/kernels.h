@@ -82,7 +82,9 @@ typedef struct tfm__gemm_kernels {
 // activation bytes gives 16 rows' partial sums.
 // Activations are quantized on the fly, per row and block of 32: scale d =
 // amax / 127, q = round-half-even(x * 127 / amax) (0 for an all-zero
-// block), and the block's sum of q (for the kernels' offsets).
+// block), and the block's sum of q (for the kernels' offsets). A block that
+// holds a NaN or an infinity gets d = NAN, q and the sum 0, so every
+// product with it is NaN (as an fp32 product would be non-finite).
 // (The sizes, TFM__QK, TFM__QP, TFM__Q8_BLOCK and TFM__Q4_BLOCK: core/qlayout.h.)
 
 typedef struct tfm__quant_kernels {

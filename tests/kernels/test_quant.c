@@ -62,6 +62,12 @@ TEST(quant_activations_all_isas) {
             for (i = 0; i < k && i < 32; i++) x[i] = i == 7 ? 0.0f : x[i] * 3.0f;
             if (k >= 64)
                 for (i = 32; i < 64; i++) x[i] = 0.0f; // an all-zero block
+            if (k >= 100) x[70] = NAN;                   // non-finite blocks: d NaN, q 0
+            if (k == 775) {
+                x[100] = INFINITY;
+                x[700] = -INFINITY;
+                x[774] = NAN; // in the partial last block
+            }
             memset(q1, 0x55, (size_t)kb * 32);
             r->quantize(k, x, q0, d0, s0);
             q->quantize(k, x, q1, d1, s1);
@@ -69,8 +75,17 @@ TEST(quant_activations_all_isas) {
                 memcmp(s0, s1, (size_t)kb * sizeof(int32_t)))
                 tfmt_fail(__FILE__, __LINE__, "%s k=%lld: not the scalar twin's blocks", isas[s],
                           (long long)k);
-            for (i = 0; i < k; i++) // within half a step of x
-                CHECK(fabsf((float)q0[i] * d0[i / 32] - x[i]) <= 0.5f * d0[i / 32] * 1.0001f);
+            for (i = 0; i < kb; i++) {
+                int64_t j, bad = 0;
+                for (j = i * 32; j < k && j < i * 32 + 32; j++) bad |= !isfinite(x[j]);
+                if (bad) { // see kernels.h
+                    CHECK(isnan(d0[i]) && s0[i] == 0);
+                    for (j = 0; j < 32; j++) CHECK(q0[i * 32 + j] == 0);
+                    continue;
+                }
+                for (j = i * 32; j < k && j < i * 32 + 32; j++) // within half a step of x
+                    CHECK(fabsf((float)q0[j] * d0[i] - x[j]) <= 0.5f * d0[i] * 1.0001f);
+            }
             free(x); free(q0); free(q1); free(d0); free(d1); free(s0); free(s1);
         }
     }

@@ -206,6 +206,21 @@ TEST(check_finite_names_the_decoder_layer) {
     CHECK(lg && isnan(lg[0]));
     tfm_session_free(s);
     tfm_model_free(m);
+    // So it does through quantized products (the NaN block's scale is NaN).
+    {
+        tfm_model_params mp = tfm_model_params_default();
+        int w;
+        for (w = TFM_WEIGHTS_Q8; w <= TFM_WEIGHTS_Q4; w++) {
+            mp.weights = w;
+            REQUIRE_OK(ctx, tfm_model_load(ctx, dir, &mp, &m));
+            REQUIRE_OK(ctx, tfm_session_create(ctx, m, NULL, &s));
+            REQUIRE_OK(ctx, tfm_session_prefill(s, toks, 3, NULL));
+            lg = tfm_session_logits(s);
+            CHECK(lg && isnan(lg[0]) && isnan(lg[tfm_model_vocab_size(m) - 1]));
+            tfm_session_free(s);
+            tfm_model_free(m);
+        }
+    }
     // On: the call stops at the first block whose output is not finite.
     REQUIRE_OK(chk, tfm_model_load(chk, dir, NULL, &m));
     REQUIRE_OK(chk, tfm_session_create(chk, m, NULL, &s));

@@ -9,13 +9,16 @@
 #define QUANT_LINKAGE static
 #include "quant_body.h"
 
+#include <float.h>
+#include <math.h>
+
 void tfm__avx2_vnni_q8(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
                        const int32_t *as, const uint8_t *w, float *c, int64_t ldc, int64_t n);
 void tfm__avx2_vnni_q4(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
                        const int32_t *as, const uint8_t *w, float *c, int64_t ldc, int64_t n);
 
 static void quantize(int64_t k, const float *x, int8_t *q, float *d, int32_t *s) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 sign = _mm256_set1_ps(-0.0f), fmax = _mm256_set1_ps(FLT_MAX);
     int64_t b, kb = (k + TFM__QK - 1) / TFM__QK;
     int i;
     for (b = 0; b < kb; b++) {
@@ -31,8 +34,21 @@ static void quantize(int64_t k, const float *x, int8_t *q, float *d, int32_t *s)
             xb = buf;
         }
         for (i = 0; i < 4; i++) v[i] = _mm256_loadu_ps(xb + 8 * i);
-        mx = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
-                           _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+        {
+            __m256 a[4], bad;
+            for (i = 0; i < 4; i++) a[i] = _mm256_andnot_ps(sign, v[i]);
+            bad = _mm256_or_ps(_mm256_or_ps(_mm256_cmp_ps(a[0], fmax, _CMP_NLE_UQ),
+                                            _mm256_cmp_ps(a[1], fmax, _CMP_NLE_UQ)),
+                               _mm256_or_ps(_mm256_cmp_ps(a[2], fmax, _CMP_NLE_UQ),
+                                            _mm256_cmp_ps(a[3], fmax, _CMP_NLE_UQ)));
+            if (_mm256_movemask_ps(bad)) { // NaN or infinity: see kernels.h
+                memset(q + b * TFM__QK, 0, TFM__QK);
+                d[b] = NAN;
+                s[b] = 0;
+                continue;
+            }
+            mx = _mm256_max_ps(_mm256_max_ps(a[0], a[1]), _mm256_max_ps(a[2], a[3]));
+        }
         m4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
         m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
         m4 = _mm_max_ss(m4, _mm_shuffle_ps(m4, m4, 1));

@@ -9,12 +9,16 @@
 #define QUANT_LINKAGE static
 #include "quant_body.h"
 
+#include <float.h>
+#include <math.h>
+
 void tfm__neon_dot_q8(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
                       const int32_t *as, const uint8_t *w, float *c, int64_t ldc, int64_t n);
 void tfm__neon_dot_q4(int64_t m, int64_t kb, const int8_t *aq, const float *ad,
                       const int32_t *as, const uint8_t *w, float *c, int64_t ldc, int64_t n);
 
 static void quantize(int64_t k, const float *x, int8_t *q, float *d, int32_t *s) {
+    const float32x4_t fmax = vdupq_n_f32(FLT_MAX);
     int64_t b, kb = (k + TFM__QK - 1) / TFM__QK;
     int i;
     for (b = 0; b < kb; b++) {
@@ -30,6 +34,16 @@ static void quantize(int64_t k, const float *x, int8_t *q, float *d, int32_t *s)
             xb = buf;
         }
         for (i = 0; i < 8; i++) v[i] = vld1q_f32(xb + 4 * i);
+        {
+            uint32x4_t ok = vcleq_f32(vabsq_f32(v[0]), fmax); // false for NaN, infinities
+            for (i = 1; i < 8; i++) ok = vandq_u32(ok, vcleq_f32(vabsq_f32(v[i]), fmax));
+            if (vminvq_u32(ok) == 0) { // see kernels.h
+                memset(q + b * TFM__QK, 0, TFM__QK);
+                d[b] = NAN;
+                s[b] = 0;
+                continue;
+            }
+        }
         mx = vabsq_f32(v[0]);
         for (i = 1; i < 8; i++) mx = vmaxq_f32(mx, vabsq_f32(v[i]));
         amax = vmaxvq_f32(mx);

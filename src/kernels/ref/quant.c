@@ -6,6 +6,7 @@
 #include "../kernels.h"
 #include "../half.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -23,15 +24,23 @@ static void ref_quantize(int64_t k, const float *x, int8_t *q, float *d, int32_t
         int64_t n = k - b * TFM__QK < TFM__QK ? k - b * TFM__QK : TFM__QK;
         float amax = 0.0f, id;
         int32_t sum = 0;
+        int finite = 1;
         for (i = 0; i < n; i++) {
             float a = xb[i] < 0.0f ? -xb[i] : xb[i];
             amax = a > amax ? a : amax;
+            finite &= a <= FLT_MAX; // false for NaN and infinities
+        }
+        if (!finite) {
+            memset(q + b * TFM__QK, 0, TFM__QK);
+            d[b] = NAN;
+            s[b] = 0;
+            continue;
         }
         d[b] = amax / 127.0f;
         id = amax > 0.0f ? 127.0f / amax : 0.0f;
         for (i = 0; i < TFM__QK; i++) {
             float v = i < n ? round_even(xb[i] * id) : 0.0f;
-            int32_t qi = (int32_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v == v ? v : 0.0f);
+            int32_t qi = (int32_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
             q[b * TFM__QK + i] = (int8_t)qi;
             sum += qi;
         }
