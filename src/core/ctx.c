@@ -105,7 +105,8 @@ tfm_status tfm_ctx_create(const tfm_ctx_params *params, tfm_ctx **out) {
     ctx->refused = 0;
     ctx->pool = tfm__pool_create(ctx, p.n_threads, &st);
     if (!ctx->pool) {
-        tfm__free(ctx, ctx, sizeof *ctx);
+        tmp = *ctx; // the allocator must outlive the struct it frees
+        tfm__free(&tmp, ctx, sizeof *ctx);
         return st;
     }
     *out = ctx;
