@@ -21,7 +21,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#endif
 
 typedef struct {
     const tfm_model *dec, *enc, *tr;
@@ -160,8 +159,6 @@ static int same(const digests *a, const digests *b) {
     return a->gen == b->gen && a->embed == b->embed && a->mask == b->mask &&
            a->translate == b->translate;
 }
-
-#ifndef TFM_NO_THREADS
 
 #define N_WORKERS 4
 #define ROUNDS 2
