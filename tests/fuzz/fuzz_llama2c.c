@@ -6,7 +6,6 @@
  * under AddressSanitizer. The ctx allocates at most 256 MB.
  */
 #include "fuzz_util.h"
-#include "model_step.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     tfm_ctx *ctx = fz_ctx();

@@ -4,6 +4,7 @@
  * max_memory keeps a fuzzed size from reaching the sanitizer's allocator,
  * and the check every failing call must pass (a message, *out left NULL).
  * The folder's files (the names fz_cleanup lists) are removed at exit.
+ * fz_folder_run is the whole of the two folder targets (config, folder).
  * Test data (tests/golden) is found from TFM_TEST_DATA, else "tests" under
  * the working folder (make fuzz and the replay run from the repository).
  */
@@ -12,6 +13,7 @@
 
 #define _POSIX_C_SOURCE 200809L
 #include "transformer.h"
+#include "model_step.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -150,6 +152,36 @@ static inline void fz_exercise_tokenizer(tfm_ctx *ctx, const tfm_tokenizer *t) {
     ids[1] = -1;
     if (tfm_tokenizer_decode(ctx, t, ids, 2, 0, out, sizeof out, &len) != TFM_ERR_RANGE)
         __builtin_trap();
+}
+
+// The folder targets: data[0] picks an HF-folder case of model_step.h,
+// whose file `fixed` is linked unchanged beside `fuzzed`, written from the
+// rest of the input; the folder is loaded in the format `weights` gives
+// for the case (-1: the case's own) and, when it loads, one step runs.
+static inline void fz_folder_run(const uint8_t *data, size_t size, const char *fixed,
+                                 const char *fuzzed, int32_t (*weights)(const uint8_t *, int)) {
+    static const tfmt_arch_case *linked;
+    const tfmt_arch_case *c;
+    tfm_ctx *ctx;
+    tfm_model *m = NULL;
+    tfm_model_params mp = tfm_model_params_default();
+    char rel[512];
+    int n;
+    if (size < 1) return;
+    c = tfmt_folder_case(data[0], &n);
+    if (linked != c) {
+        snprintf(rel, sizeof rel, "%s/%s", c->path, fixed);
+        fz_link(fixed, rel);
+        linked = c;
+    }
+    if (!fz_write(fuzzed, data + 1, size - 1)) abort();
+    ctx = fz_ctx();
+    mp.no_tokenizer = 1;
+    mp.weights = weights ? weights(data, n) : c->weights;
+    if (tfm_model_load(ctx, fz_dir(), &mp, &m) != TFM_OK) fz_failed(ctx, m);
+    else if (tfmt_model_step(ctx, m) != TFM_OK) fz_failed(ctx, NULL);
+    tfm_model_free(m);
+    tfm_ctx_free(ctx);
 }
 
 #endif /* TFM_FUZZ_UTIL_H */
